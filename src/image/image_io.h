@@ -1,0 +1,60 @@
+#pragma once
+// Image files and resampling: JPEG/PNG reading, PNG writing, and PIL-compatible
+// resizing (the filters torchvision and guided-diffusion use through PIL), so that
+// preprocessing matches the Python pipelines the models were trained with.
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace hdiff::image {
+
+// An 8-bit RGB image, rows top to bottom, pixels interleaved (H×W×3).
+struct Image {
+  int width = 0;
+  int height = 0;
+  std::vector<uint8_t> rgb;
+};
+
+// Reads a JPEG or PNG file as RGB (grey and alpha are converted as PIL's
+// convert("RGB") does: grey replicated, alpha dropped). Errors name the file.
+Image read_image(const std::filesystem::path& path);
+
+// Encodes an image as PNG bytes.
+std::string png_bytes(const Image& image);
+
+// Writes a PNG file atomically (temporary file and rename).
+void write_png(const std::filesystem::path& path, const Image& image);
+
+// Resampling filters with PIL's definitions (bicubic uses a = -0.5).
+enum class Filter { box, bilinear, bicubic };
+
+// Resizes like PIL's Image.resize: separable convolution whose support widens
+// when shrinking (antialiasing), each pass rounded to 8 bits.
+Image resize(const Image& image, int width, int height, Filter filter);
+
+// Crops the rectangle at (x, y) of size width×height; it must lie inside.
+Image crop(const Image& image, int x, int y, int width, int height);
+
+// guided-diffusion's preprocessing (center_crop_arr): halve with a box filter
+// while the short side is at least 2·size, bicubic-resize the short side to
+// `size`, then crop the centre size×size.
+Image center_crop_adm(const Image& image, int size);
+
+// torchvision's classification preprocessing on a PIL image: bilinear resize of
+// the short side to `resize_to` (antialiased), then a centre crop crop×crop.
+Image resize_center_crop(const Image& image, int resize_to, int crop_size);
+
+// Image files (.png, .jpg, .jpeg, case-insensitive) under `dir`, sorted by their
+// path relative to `dir`: either directly inside it or one level down (one
+// subfolder per class, as in the ImageNet validation layout).
+std::vector<std::filesystem::path> list_images(const std::filesystem::path& dir);
+
+// Pixels as floats in [-1, 1], channel-planar (3×H×W), the diffusion models' range.
+std::vector<float> to_planar_pm1(const Image& image);
+// The inverse of to_planar_pm1: values are clipped to [-1, 1] and rounded to 8 bits
+// as guided-diffusion does ((x + 1) · 127.5, clamped, truncated).
+Image from_planar_pm1(const float* planar, int width, int height);
+
+}  // namespace hdiff::image
