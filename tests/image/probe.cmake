@@ -1,0 +1,7 @@
+# Tests of the ConvNeXt classifier probe and the image experiment (issue 6).
+if(HDIFF_WITH_TORCH)
+  hdiff_add_test(test_image_probe
+    ${CMAKE_CURRENT_LIST_DIR}/convnext_test.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/probe_stats_test.cpp
+    LIBS hdiff_probe)
+endif()
