@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs every Debian package hdiff builds, tests or plots with; the one place
+# where the project's dependencies are recorded. Idempotent: installs only what is missing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake          # compiler and build
+  libcli11-dev                   # CLI11: the command line
+  libfmt-dev                     # fmt: formatting
+  nlohmann-json3-dev             # nlohmann-json: grammar files, run.json
+  libtomlplusplus-dev            # toml++: experiment configs
+  libgtest-dev libgmock-dev      # GoogleTest
+  libbenchmark-dev               # Google Benchmark
+  libomp-dev                     # OpenMP runtime headers (GCC's libgomp is used)
+  libzip-dev                     # libzip: PyTorch checkpoints are zip archives
+  libstb-dev                     # stb: PNG/JPEG reading and writing
+  libtorch-dev                   # LibTorch: ADM U-Net and ConvNeXt
+  gnuplot-nox                    # figures (PNG via pngcairo, SVG)
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}" >&2
+  sudo_cmd=""
+  if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

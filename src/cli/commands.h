@@ -1,0 +1,25 @@
+#pragma once
+// Registration of hdiff's subcommands; each lives in its own file of src/cli.
+
+#include <CLI/CLI.hpp>
+
+namespace hdiff::cli {
+
+// `hdiff grammar`: make, save and show grammars.
+void add_grammar_command(CLI::App& app);
+// `hdiff sample`: draw samples with all their latents.
+void add_sample_command(CLI::App& app);
+// `hdiff denoise`: exact BP marginals, evidence and posterior samples.
+void add_denoise_command(CLI::App& app);
+// `hdiff phase`: the forward-backward phase-transition experiment.
+void add_phase_command(CLI::App& app);
+// `hdiff theory`: density-evolution predictions and the critical noise.
+void add_theory_command(CLI::App& app);
+// `hdiff demo`: the quick-start job on an embedded default.
+void add_demo_command(CLI::App& app);
+#ifdef HDIFF_WITH_TORCH
+// `hdiff images ...`: the image diffusion pipeline (LibTorch).
+void add_images_command(CLI::App& app);
+#endif
+
+}  // namespace hdiff::cli

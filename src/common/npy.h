@@ -1,0 +1,52 @@
+#pragma once
+// NumPy .npy files (format 1.0/2.0, little-endian, C order): the array format of
+// hdiff's command-line inputs and outputs.
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace hdiff {
+
+// Element types hdiff reads and writes.
+enum class DType { u8, u16, u32, u64, i8, i16, i32, i64, f32, f64 };
+
+// The NumPy descr string of a dtype, e.g. "<u2".
+std::string dtype_descr(DType dtype);
+// Bytes per element.
+size_t dtype_size(DType dtype);
+// The smallest unsigned type that holds values up to max_value.
+DType smallest_unsigned(uint64_t max_value);
+
+// A loaded array: raw little-endian bytes and its shape.
+struct NpyArray {
+  DType dtype = DType::u8;
+  std::vector<int64_t> shape;
+  std::vector<unsigned char> bytes;
+  // Number of elements (product of shape).
+  int64_t size() const;
+};
+
+// Reads an .npy file; errors name the file and what is wrong with it.
+NpyArray read_npy(const std::filesystem::path& path);
+
+// Serialises an array to .npy bytes.
+std::string npy_bytes(DType dtype, const std::vector<int64_t>& shape, const void* data);
+
+// Writes an .npy file through a temporary file and a rename.
+void write_npy(const std::filesystem::path& path, DType dtype, const std::vector<int64_t>& shape,
+               const void* data);
+
+// Writes unsigned integers with the smallest unsigned dtype that fits max_value.
+void write_npy_unsigned(const std::filesystem::path& path, const std::vector<int64_t>& shape,
+                        const std::vector<uint32_t>& values, uint64_t max_value);
+
+// Elements of an integer array as uint32; `what` names the array in errors.
+// Negative values or values above max_value are errors.
+std::vector<uint32_t> npy_to_u32(const NpyArray& array, const std::string& what, uint64_t max_value);
+
+// Elements of a floating-point array as double; NaN or infinity is an error.
+std::vector<double> npy_to_f64(const NpyArray& array, const std::string& what);
+
+}  // namespace hdiff

@@ -1,0 +1,101 @@
+#include "common/output.h"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <system_error>
+
+#include "common/error.h"
+
+namespace hdiff {
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path unique_sibling(const fs::path& path, const std::string& tag) {
+  static int counter = 0;
+  return path.parent_path() / fmt::format(".{}.{}-{}-{}", path.filename().string(), tag, getpid(), counter++);
+}
+
+fs::path parent_or_dot(const fs::path& path) {
+  return path.parent_path().empty() ? fs::path(".") : path.parent_path();
+}
+
+}  // namespace
+
+void write_file_atomic(const fs::path& path, const std::string& content) {
+  if (fs::is_directory(path)) fail("cannot write {}: it is a folder; give a file name", path.string());
+  const fs::path temp = unique_sibling(path.parent_path().empty() ? fs::path(".") / path : path, "tmp");
+  {
+    std::ofstream out(temp, std::ios::binary);
+    if (!out) fail("cannot write {}: folder {} is missing or not writable", path.string(), parent_or_dot(path).string());
+    out.write(content.data(), static_cast<std::streamsize>(content.size()));
+    out.flush();
+    if (!out) {
+      std::error_code ignored;
+      fs::remove(temp, ignored);
+      fail("cannot write {}: write failed (disk full?)", path.string());
+    }
+  }
+  std::error_code error;
+  fs::rename(temp, path, error);
+  if (error) {
+    fs::remove(temp, error);
+    fail("cannot write {}: {}", path.string(), error.message());
+  }
+}
+
+void check_file_writable(const fs::path& path) {
+  if (fs::is_directory(path)) fail("cannot write {}: it is a folder; give a file name", path.string());
+  const fs::path folder = parent_or_dot(path);
+  if (!fs::is_directory(folder)) fail("cannot write {}: folder {} does not exist; create it first", path.string(), folder.string());
+  if (access(folder.c_str(), W_OK) != 0) fail("cannot write {}: folder {} is not writable", path.string(), folder.string());
+}
+
+OutputDir::OutputDir(fs::path dir) : dir_(std::move(dir)) {
+  if (dir_.empty()) fail("no output folder given; pass --out DIR");
+  if (dir_.filename().empty()) dir_ = dir_.parent_path();  // "out/" -> "out"
+  if (fs::exists(dir_) && !fs::is_directory(dir_)) fail("cannot write to {}: it exists and is not a folder", dir_.string());
+  const fs::path parent = parent_or_dot(dir_);
+  if (!fs::is_directory(parent)) fail("cannot write to {}: folder {} does not exist; create it first", dir_.string(), parent.string());
+  staging_ = unique_sibling(parent / dir_.filename(), "staging");
+  std::error_code error;
+  if (!fs::create_directory(staging_, error) || error)
+    fail("cannot write to {}: folder {} is not writable", dir_.string(), parent.string());
+  if (fs::exists(dir_) && access(dir_.c_str(), W_OK) != 0) {
+    fs::remove_all(staging_, error);
+    fail("cannot write to {}: it is not writable", dir_.string());
+  }
+}
+
+OutputDir::~OutputDir() {
+  std::error_code ignored;
+  if (!staging_.empty()) fs::remove_all(staging_, ignored);
+}
+
+fs::path OutputDir::staged(const std::string& name) const { return staging_ / name; }
+
+void OutputDir::write(const std::string& name, const std::string& content) const {
+  std::ofstream out(staged(name), std::ios::binary);
+  out.write(content.data(), static_cast<std::streamsize>(content.size()));
+  out.flush();
+  if (!out) fail("cannot write {}: write failed (disk full?)", (dir_ / name).string());
+}
+
+void OutputDir::commit() {
+  if (committed_) return;
+  std::error_code error;
+  if (!fs::exists(dir_)) {
+    fs::rename(staging_, dir_, error);
+    if (error) fail("cannot create {}: {}", dir_.string(), error.message());
+    staging_.clear();
+  } else {
+    for (const auto& entry : fs::directory_iterator(staging_)) {
+      fs::rename(entry.path(), dir_ / entry.path().filename(), error);
+      if (error) fail("cannot move {} into {}: {}", entry.path().filename().string(), dir_.string(), error.message());
+    }
+  }
+  committed_ = true;
+}
+
+}  // namespace hdiff

@@ -1,0 +1,50 @@
+#pragma once
+// Forward noise channels acting on every leaf token independently (SPEC §2), and
+// the leaf likelihoods p(obs_i | x_i = a) they imply for belief propagation.
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "common/random.h"
+
+namespace hdiff {
+
+// The forward noise processes.
+enum class Channel { uniform, mask, gaussian };
+
+// "uniform" | "mask" | "gaussian" → Channel; other names are an Error listing the choices.
+Channel parse_channel(const std::string& name);
+// The channel's name as written in configs and CSV files.
+std::string channel_name(Channel channel);
+
+// A channel at one noise level: ε for uniform and mask, ᾱ for gaussian.
+struct NoiseSpec {
+  Channel channel = Channel::uniform;
+  double level = 0.0;
+};
+
+// Checks that the level is finite and in [0, 1] (ᾱ < 1 for gaussian); Error otherwise.
+void validate(const NoiseSpec& noise);
+
+// The observed symbol of a masked token for a vocabulary of size v.
+inline uint32_t mask_token(int v) { return static_cast<uint32_t>(v); }
+
+// Applies a discrete channel (uniform or mask) to `clean` tokens.
+void corrupt_tokens(const NoiseSpec& noise, int v, std::span<const uint32_t> clean, RandomStream& random,
+                    std::span<uint32_t> observed);
+
+// Applies the gaussian channel: observed[i·v + a] = √ᾱ·[clean_i = a] + √(1-ᾱ)·ξ.
+void corrupt_gaussian(const NoiseSpec& noise, int v, std::span<const uint32_t> clean, RandomStream& random,
+                      std::span<double> observed);
+
+// Leaf likelihoods of discrete observations, each leaf's v values normalised to
+// sum 1; returns the sum of the logs of the normalisers, so that the likelihoods
+// as SPEC §2 writes them are out·exp(returned value). Tokens out of range are an Error.
+double token_likelihoods(const NoiseSpec& noise, int v, std::span<const uint32_t> observed, std::span<double> out);
+
+// Leaf likelihoods exp(√ᾱ/(1-ᾱ)·x[a]) of gaussian observations (d×v values),
+// normalised per leaf; returns the sum of the logs of the normalisers.
+double gaussian_likelihoods(const NoiseSpec& noise, int v, std::span<const double> observed, std::span<double> out);
+
+}  // namespace hdiff
