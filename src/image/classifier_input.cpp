@@ -26,7 +26,7 @@ at::Tensor classifier_input(const at::Tensor& images_uint8) {
                                  static_cast<double>(w));
   auto resized = x.to(at::kFloat);
   if (new_h != h || new_w != w)
-    resized = at::_upsample_bilinear2d_aa(resized, {new_h, new_w}, /*align_corners=*/false);
+    resized = at::upsample_bilinear2d(resized, {new_h, new_w}, /*align_corners=*/false);
   resized = resized.round().clamp(0, 255);
   // Python's round() is half-to-even, as is nearbyint in the default mode.
   const auto top = static_cast<int64_t>(std::nearbyint(static_cast<double>(new_h - kClassifierCrop) / 2.0));

@@ -1,8 +1,11 @@
 #pragma once
 // The input pipeline of torchvision's ConvNeXt-Base ImageNet weights
-// (ConvNeXt_Base_Weights.IMAGENET1K_V1.transforms()): resize the shorter side
-// to 232 with antialiased bilinear interpolation, centre-crop 224, scale to
-// [0, 1] and normalise by the ImageNet mean and standard deviation.
+// (ConvNeXt_Base_Weights.IMAGENET1K_V1.transforms()) applied to uint8 tensors:
+// resize the shorter side to 232 with bilinear interpolation, centre-crop 224,
+// scale to [0, 1] and normalise by the ImageNet mean and standard deviation.
+// The resize is not antialiased: torchvision's tensor path without antialias,
+// which is what the reference outputs in fixtures/image/convnext were made with
+// (an antialiased resize differs from them by up to 57/255 on noisy images).
 
 #include <ATen/core/Tensor.h>
 
