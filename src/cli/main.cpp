@@ -20,7 +20,6 @@ int main(int argc, char** argv) {
   hdiff::cli::add_denoise_command(app);
   hdiff::cli::add_phase_command(app);
   hdiff::cli::add_theory_command(app);
-  hdiff::cli::add_demo_command(app);
 #ifdef HDIFF_WITH_TORCH
   hdiff::cli::add_images_command(app);
 #endif

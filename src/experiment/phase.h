@@ -1,0 +1,57 @@
+#pragma once
+// The forward–backward experiment (SPEC §4): for every depth L, grammar seed and
+// noise point, draw samples, noise them, denoise them exactly and measure, level
+// by level, what the denoised sample keeps of the original.
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "experiment/phase_config.h"
+
+namespace hdiff {
+
+// Mean and standard error of one measure at one (L, noise, level).
+struct Estimate {
+  double mean = 0;
+  double standard_error = 0;
+};
+
+// One result row: depth L, noise point, level ℓ (0 = class, L = tokens).
+struct PhaseRow {
+  int L = 0;
+  size_t noise_index = 0;
+  int level = 0;
+  Estimate agreement;       // fraction of positions where the posterior sample's ẑ_ℓ = z_ℓ
+  Estimate posterior_mass;  // mean BP marginal at the true value
+  int64_t samples = 0;      // samples per grammar
+  int64_t grammars = 0;     // grammar seeds
+};
+
+// Everything the experiment measured, in row order (L, noise, level).
+struct PhaseResults {
+  std::vector<PhaseRow> rows;
+  bool interrupted = false;  // Ctrl-C: rows hold only the (L, noise) points completed
+};
+
+// Per-sample measures of one (L, grammar, noise) unit: for sample n and level ℓ,
+// agreement[n·(L+1) + ℓ] and mass[n·(L+1) + ℓ].
+struct UnitMeasures {
+  std::vector<double> agreement;
+  std::vector<double> mass;
+};
+
+// Runs one unit: `samples` samples of grammar `grammar_seed` at depth L and one
+// noise point. Deterministic for any thread count.
+UnitMeasures run_phase_unit(const PhaseConfig& config, int L, uint64_t grammar_seed, size_t noise_index);
+
+// Combines the per-grammar measures of one (L, noise) point into rows for every
+// level. With several grammars the standard error is that of the mean over
+// grammars (it then includes the spread between grammars); with one, over samples.
+std::vector<PhaseRow> summarise(int L, size_t noise_index, const std::vector<UnitMeasures>& per_grammar, int64_t samples);
+
+// Runs the whole experiment; `on_progress(samples_done)` is called as units finish.
+// Stops between units on Ctrl-C, keeping the completed (L, noise) points.
+PhaseResults run_phase(const PhaseConfig& config, const std::function<void(int64_t)>& on_progress = {});
+
+}  // namespace hdiff

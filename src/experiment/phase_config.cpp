@@ -1,0 +1,252 @@
+#include "experiment/phase_config.h"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+#include "common/error.h"
+#include "grammar/grammar.h"
+
+namespace hdiff {
+
+const char* const kDefaultPhaseConfig = R"(# hdiff phase: the paper's setting
+[grammar]
+v = 32
+classes = 32
+m = 8
+s = 2
+L = [2, 3, 4, 5, 6]
+seeds = 4
+
+[noise]
+channel = "uniform"
+values = [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5,
+          0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0]
+
+[run]
+samples = 2000
+seed = 0
+)";
+
+namespace {
+
+std::string where(const std::string& source, const toml::node& node) {
+  const auto line = node.source().begin.line;
+  return line > 0 ? fmt::format("{}:{}", source, line) : source;
+}
+
+void reject_unknown(const toml::table& table, const std::string& prefix, const std::set<std::string>& known,
+                    const std::string& source) {
+  for (const auto& [key, node] : table) {
+    const std::string name(key.str());
+    if (!known.count(name)) {
+      std::string list;
+      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+      fail("{}: unknown key '{}{}'; known keys{}: {}", where(source, node), prefix, name,
+           prefix.empty() ? "" : " of [" + prefix.substr(0, prefix.size() - 1) + "]", list);
+    }
+  }
+}
+
+const char* kind_of(const toml::node& node) {
+  if (node.is_string()) return "a string";
+  if (node.is_floating_point()) return "a number with a fraction";
+  if (node.is_boolean()) return "a boolean";
+  if (node.is_array()) return "a list";
+  if (node.is_table()) return "a table";
+  return "another type";
+}
+
+const toml::table& section(const toml::table& root, const char* name, const std::string& source) {
+  const auto* node = root.get(name);
+  if (!node) fail("{}: missing section [{}]", source, name);
+  if (!node->is_table()) fail("{}: '{}' must be a section [{}]", where(source, *node), name, name);
+  return *node->as_table();
+}
+
+int64_t integer(const toml::table& table, const std::string& section_name, const char* key, const std::string& source,
+                int64_t low, int64_t high) {
+  const auto* node = table.get(key);
+  if (!node) fail("{}: missing key {}.{}", source, section_name, key);
+  const auto value = node->value<int64_t>();
+  if (!node->is_integer() || !value)
+    fail("{}: {}.{} must be an integer, found {}", where(source, *node), section_name, key, kind_of(*node));
+  if (*value < low || *value > high)
+    fail("{}: {}.{} = {} is out of range; it must lie in [{}, {}]", where(source, *node), section_name, key, *value, low, high);
+  return *value;
+}
+
+std::string string_value(const toml::node& node, const std::string& name, const std::string& source) {
+  if (!node.is_string()) fail("{}: {} must be a string", where(source, node), name);
+  return std::string(*node.value<std::string>());
+}
+
+std::vector<double> number_list(const toml::node& node, const std::string& name, const std::string& source) {
+  const auto* array = node.as_array();
+  if (!array) fail("{}: {} must be a list of numbers, e.g. [0.1, 0.2]", where(source, node), name);
+  if (array->empty()) fail("{}: {} is empty; give at least one value", where(source, node), name);
+  std::vector<double> values;
+  for (const auto& element : *array) {
+    if (!element.is_number()) fail("{}: {} must contain only numbers", where(source, element), name);
+    values.push_back(*element.value<double>());
+  }
+  return values;
+}
+
+}  // namespace
+
+PhaseConfig parse_phase_config(const std::string& text, const std::string& source) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    fail("{}:{}: not valid TOML: {}", source, e.source().begin.line, e.description());
+  }
+  reject_unknown(root, "", {"grammar", "noise", "run"}, source);
+  PhaseConfig config;
+
+  const auto& grammar = section(root, "grammar", source);
+  reject_unknown(grammar, "grammar.", {"v", "classes", "m", "s", "L", "seeds"}, source);
+  config.v = static_cast<int>(integer(grammar, "grammar", "v", source, 2, 1 << 20));
+  config.n_classes = static_cast<int>(integer(grammar, "grammar", "classes", source, 1, 1 << 20));
+  config.m = static_cast<int>(integer(grammar, "grammar", "m", source, 1, 1 << 20));
+  config.s = static_cast<int>(integer(grammar, "grammar", "s", source, 2, 16));
+  {
+    const auto* node = grammar.get("L");
+    if (!node) fail("{}: missing key grammar.L (a list of depths, e.g. L = [2, 4, 6])", source);
+    config.depths.clear();
+    if (node->is_integer()) {
+      config.depths.push_back(static_cast<int>(*node->value<int64_t>()));
+    } else if (const auto* array = node->as_array(); array && !array->empty()) {
+      for (const auto& element : *array) {
+        if (!element.is_integer()) fail("{}: grammar.L must be a list of integers", where(source, element));
+        config.depths.push_back(static_cast<int>(*element.value<int64_t>()));
+      }
+    } else {
+      fail("{}: grammar.L must be a non-empty list of integers, e.g. L = [2, 4, 6]", where(source, *node));
+    }
+    for (int L : config.depths)
+      if (L < 1 || L > 30) fail("{}: grammar.L holds {}, out of range; depths lie in [1, 30]", where(source, *node), L);
+    if (std::set<int>(config.depths.begin(), config.depths.end()).size() != config.depths.size())
+      fail("{}: grammar.L lists a depth twice", where(source, *node));
+  }
+  {
+    const auto* node = grammar.get("seeds");
+    if (!node) fail("{}: missing key grammar.seeds (a count, or a list of grammar seeds)", source);
+    config.grammar_seeds.clear();
+    if (node->is_integer()) {
+      const auto count = *node->value<int64_t>();
+      if (count < 1 || count > 100000) fail("{}: grammar.seeds = {} is out of range; give a count in [1, 100000]", where(source, *node), count);
+      for (int64_t g = 0; g < count; ++g) config.grammar_seeds.push_back(static_cast<uint64_t>(g));
+    } else if (const auto* array = node->as_array(); array && !array->empty()) {
+      for (const auto& element : *array) {
+        if (!element.is_integer() || *element.value<int64_t>() < 0)
+          fail("{}: grammar.seeds must list non-negative integers", where(source, element));
+        config.grammar_seeds.push_back(static_cast<uint64_t>(*element.value<int64_t>()));
+      }
+      if (std::set<uint64_t>(config.grammar_seeds.begin(), config.grammar_seeds.end()).size() != config.grammar_seeds.size())
+        fail("{}: grammar.seeds lists a seed twice", where(source, *node));
+    } else {
+      fail("{}: grammar.seeds must be a count or a non-empty list of seeds", where(source, *node));
+    }
+  }
+
+  const auto& noise = section(root, "noise", source);
+  reject_unknown(noise, "noise.", {"channel", "values", "schedule", "times"}, source);
+  if (const auto* node = noise.get("channel")) {
+    try {
+      config.channel = parse_channel(string_value(*node, "noise.channel", source));
+    } catch (const Error& e) {
+      fail("{}: {}", where(source, *node), e.what());
+    }
+  } else {
+    fail("{}: missing key noise.channel (uniform, mask or gaussian)", source);
+  }
+  const auto* values = noise.get("values");
+  const auto* schedule = noise.get("schedule");
+  const auto* times = noise.get("times");
+  if (values && (schedule || times))
+    fail("{}: give either noise.values or noise.schedule with noise.times, not both", where(source, *values));
+  if (values) {
+    for (double level : number_list(*values, "noise.values", source)) {
+      try {
+        validate(NoiseSpec{config.channel, level});
+      } catch (const Error& e) {
+        fail("{}: noise.values: {}", where(source, *values), e.what());
+      }
+      config.noise.push_back({level, std::nullopt});
+    }
+  } else if (schedule || times) {
+    if (!schedule) fail("{}: noise.times needs noise.schedule = \"linear\" or \"cosine\"", where(source, *times));
+    if (!times) fail("{}: noise.schedule needs noise.times, a list of diffusion steps in [0, {}]", where(source, *schedule), kDiffusionSteps);
+    try {
+      config.schedule = parse_schedule(string_value(*schedule, "noise.schedule", source));
+    } catch (const Error& e) {
+      fail("{}: {}", where(source, *schedule), e.what());
+    }
+    for (double t : number_list(*times, "noise.times", source)) {
+      double alpha_bar = 0;
+      try {
+        alpha_bar = alpha_bar_at(*config.schedule, t);
+      } catch (const Error& e) {
+        fail("{}: noise.times: {}", where(source, *times), e.what());
+      }
+      const double level = config.channel == Channel::gaussian ? alpha_bar : 1.0 - alpha_bar;
+      try {
+        validate(NoiseSpec{config.channel, level});
+      } catch (const Error& e) {
+        fail("{}: noise.times: time {}: {}", where(source, *times), t, e.what());
+      }
+      config.noise.push_back({level, t});
+    }
+  } else {
+    fail("{}: section [noise] needs values = [...] or schedule = \"...\" with times = [...]", source);
+  }
+
+  const auto& run = section(root, "run", source);
+  reject_unknown(run, "run.", {"samples", "seed"}, source);
+  config.samples = integer(run, "run", "samples", source, 1, int64_t{1} << 40);
+  config.seed = static_cast<uint64_t>(integer(run, "run", "seed", source, 0, INT64_MAX));
+  validate(config, source);
+  return config;
+}
+
+PhaseConfig load_phase_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) fail("cannot read config {}: no such file or not readable", path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_phase_config(text.str(), path);
+}
+
+void validate(const PhaseConfig& config, const std::string& source) {
+  for (int L : config.depths) {
+    GrammarParams params{config.v, config.n_classes, config.m, config.s, L, 0};
+    try {
+      validate(params);
+    } catch (const Error& e) {
+      fail("{}: at L = {}: {}", source, L, e.what());
+    }
+  }
+}
+
+nlohmann::json phase_config_to_json(const PhaseConfig& config) {
+  nlohmann::json noise = nlohmann::json::array();
+  for (const auto& point : config.noise) {
+    nlohmann::json entry{{"noise", point.level}};
+    if (point.time) entry["time"] = *point.time;
+    noise.push_back(entry);
+  }
+  nlohmann::json out{
+      {"grammar", {{"v", config.v}, {"classes", config.n_classes}, {"m", config.m}, {"s", config.s},
+                   {"L", config.depths}, {"seeds", config.grammar_seeds}}},
+      {"noise", {{"channel", channel_name(config.channel)}, {"points", noise}}},
+      {"run", {{"samples", config.samples}, {"seed", config.seed}}},
+  };
+  if (config.schedule) out["noise"]["schedule"] = schedule_name(*config.schedule);
+  return out;
+}
+
+}  // namespace hdiff

@@ -1,0 +1,53 @@
+#pragma once
+// Configuration of the forward–backward phase experiment (`hdiff phase`), read
+// from TOML. Unknown keys, wrong types and out-of-range values are errors that
+// name the file and line.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "noise/channel.h"
+#include "noise/schedule.h"
+
+namespace hdiff {
+
+// One point on the noise axis: the level passed to the channel, and the
+// diffusion time it came from (when the config gives times).
+struct NoisePoint {
+  double level = 0;               // ε (uniform, mask) or ᾱ (gaussian)
+  std::optional<double> time;     // diffusion time t, when given through a schedule
+};
+
+// The resolved experiment.
+struct PhaseConfig {
+  int v = 32;
+  int n_classes = 32;
+  int m = 8;
+  int s = 2;
+  std::vector<int> depths = {2, 3, 4, 5, 6};  // the values of L
+  std::vector<uint64_t> grammar_seeds = {0, 1, 2, 3};
+  Channel channel = Channel::uniform;
+  std::optional<Schedule> schedule;  // set when the noise axis is given as times
+  std::vector<NoisePoint> noise;
+  int64_t samples = 2000;            // per grammar seed and noise point
+  uint64_t seed = 0;                 // seed of samples, noise and posterior draws
+};
+
+// The embedded default: the paper's setting (v = n_c = 32, m = 8, s = 2,
+// L = 2..6, uniform noise at 21 levels in [0, 1], 4 grammar seeds, 2000 samples).
+extern const char* const kDefaultPhaseConfig;
+
+// Parses TOML text; `source` names it in errors ("file.toml", "default").
+PhaseConfig parse_phase_config(const std::string& text, const std::string& source);
+// Reads and parses a TOML file.
+PhaseConfig load_phase_config(const std::string& path);
+// The resolved config as JSON (for run.json).
+nlohmann::json phase_config_to_json(const PhaseConfig& config);
+// Checks the whole config (grammar bounds at every L, noise range, memory).
+void validate(const PhaseConfig& config, const std::string& source);
+
+}  // namespace hdiff
