@@ -3,5 +3,7 @@ if(HDIFF_WITH_TORCH)
   hdiff_add_test(test_image_probe
     ${CMAKE_CURRENT_LIST_DIR}/convnext_test.cpp
     ${CMAKE_CURRENT_LIST_DIR}/probe_stats_test.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/probe_table_test.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/probe_run_test.cpp
     LIBS hdiff_probe)
 endif()

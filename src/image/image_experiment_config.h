@@ -1,0 +1,57 @@
+#pragma once
+// The experiment file of `hdiff images experiment` (TOML). Paths are relative to
+// the file's folder. Example (the paper's setting; see docs/images.md):
+//
+//   [diffusion]
+//   checkpoint = "256x256_diffusion_uncond.pt"
+//   model = "adm-256-uncond"      # a preset, or a guided-diffusion flags file "config.json"
+//   respacing = "250"             # K (guided-diffusion's timestep_respacing)
+//   fp16 = true                   # half-precision convolutions, as guided-diffusion on a GPU
+//   batch_size = 8
+//   [classifier]
+//   checkpoint = "convnext_base-6075fbad.pth"
+//   batch_size = 32
+//   [images]
+//   start = "start-images"        # forward-backward starts from these
+//   limit = 0                     # at most this many (0: all)
+//   reference = "reference-images"  # whitening statistics; default: the start images
+//   reference_limit = 0
+//   [run]
+//   k = [0, 25, 50, 75, 100, 125, 150, 175, 200, 225, 250]
+//   seed = 0
+//   device = "auto"
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace hdiff::image {
+
+// A parsed experiment file.
+struct ImageExperimentConfig {
+  std::filesystem::path diffusion_checkpoint;  // ADM state dict
+  std::string model;                           // preset name, or path of a flags .json (resolved)
+  std::string respacing;                       // overrides the model's timestep_respacing when set
+  bool fp16 = false;                           // half-precision convolutions
+  int64_t diffusion_batch = 4;                 // images per U-Net call
+  std::filesystem::path classifier;            // ConvNeXt state dict
+  int64_t classifier_batch = 16;               // images per ConvNeXt call
+  std::filesystem::path start;                 // start image folder
+  int64_t limit = 0;                           // at most this many start images (0: all)
+  std::filesystem::path reference;             // reference image folder; empty: the start images
+  int64_t reference_limit = 0;                 // at most this many reference images (0: all)
+  std::vector<int64_t> ks;                     // respaced steps, ascending, distinct
+  uint64_t seed = 0;                           // noise seed
+  std::string device = "auto";                 // "auto", "cpu", "cuda", "cuda:N"
+};
+
+// Parses experiment text; `source` names it in errors, `base` resolves relative
+// paths. Unknown keys and wrong types are errors naming file and line.
+ImageExperimentConfig parse_image_experiment_config(const std::string& text, const std::string& source,
+                                                    const std::filesystem::path& base);
+
+// Reads and parses an experiment file.
+ImageExperimentConfig read_image_experiment_config(const std::filesystem::path& file);
+
+}  // namespace hdiff::image
