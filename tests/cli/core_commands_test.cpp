@@ -1,0 +1,122 @@
+// Output tests of `hdiff grammar`, `sample` and `denoise`: results on disk, and
+// for every bad input one line on stderr, exit code 2 and no output left behind.
+
+#include <gtest/gtest.h>
+
+#include "cli/cli_support.h"
+#include "common/npy.h"
+#include "grammar/grammar_io.h"
+#include "grammar/sampling.h"
+
+namespace hdiff {
+namespace {
+
+using testing::fresh_folder;
+using testing::run_hdiff;
+
+class CoreCommands : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    folder = fresh_folder(::testing::UnitTest::GetInstance()->current_test_info()->name());
+    ASSERT_EQ(run_hdiff("grammar --v 6 --classes 3 --m 2 --s 2 --L 3 --seed 5 --out g.json", folder).exit_code, 0);
+    ASSERT_EQ(run_hdiff("sample --grammar g.json --n 7 --seed 2 --out samples", folder).exit_code, 0);
+  }
+  void TearDown() override { std::filesystem::remove_all(folder); }
+
+  // Expects a clean failure: exit 2, one line naming `message`, and the folder as before.
+  void expect_failure(const std::string& arguments, const std::string& message) {
+    const int before = testing::entries_in(folder);
+    const auto result = run_hdiff(arguments, folder);
+    EXPECT_EQ(result.exit_code, 2) << arguments << "\n" << result.err;
+    EXPECT_NE(result.err.find(message), std::string::npos) << arguments << ": " << result.err;
+    EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << arguments << ": " << result.err;
+    EXPECT_EQ(result.err.rfind("hdiff: error: ", 0), 0u) << result.err;
+    EXPECT_EQ(testing::entries_in(folder), before) << arguments << " left output behind";
+  }
+
+  std::filesystem::path folder;
+};
+
+TEST_F(CoreCommands, SampleWritesTokensAndLatentsThatParse) {
+  const Grammar grammar = load_grammar(folder / "g.json");
+  const auto tokens = read_npy(folder / "samples/tokens.npy");
+  EXPECT_EQ(tokens.dtype, DType::u8);
+  EXPECT_EQ(tokens.shape, (std::vector<int64_t>{7, 8}));
+  const auto values = npy_to_u32(tokens, "tokens", 5);
+  for (int level = 0; level <= 3; ++level) {
+    const auto latents = read_npy(folder / ("samples/latents_" + std::to_string(level) + ".npy"));
+    EXPECT_EQ(latents.shape, (std::vector<int64_t>{7, int64_t{1} << level}));
+  }
+  const auto classes = npy_to_u32(read_npy(folder / "samples/latents_0.npy"), "classes", 2);
+  for (int n = 0; n < 7; ++n) {
+    const auto parsed = parse(grammar, std::span<const uint32_t>(values.data() + n * 8, 8));
+    ASSERT_TRUE(parsed.valid);
+    EXPECT_EQ(parsed.tree[0], classes[static_cast<size_t>(n)]);
+  }
+  const auto shown = run_hdiff("grammar --show g.json", folder);
+  EXPECT_EQ(shown.exit_code, 0);
+  EXPECT_NE(shown.out.find("f = m / v^(s-1) = 0.333333"), std::string::npos) << shown.out;
+}
+
+TEST_F(CoreCommands, DenoiseWritesEveryArray) {
+  const auto result = run_hdiff(
+      "denoise --grammar g.json --tokens samples/tokens.npy --channel uniform --noise 0.3 --posterior-samples 4 "
+      "--map --out d",
+      folder);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  for (int level = 0; level <= 3; ++level) {
+    const auto marginals = read_npy(folder / ("d/marginals_" + std::to_string(level) + ".npy"));
+    EXPECT_EQ(marginals.dtype, DType::f64);
+    EXPECT_EQ(marginals.shape, (std::vector<int64_t>{7, int64_t{1} << level, level == 0 ? 3 : 6}));
+  }
+  EXPECT_EQ(read_npy(folder / "d/log_evidence.npy").shape, (std::vector<int64_t>{7}));
+  EXPECT_EQ(read_npy(folder / "d/posterior_tokens.npy").shape, (std::vector<int64_t>{7, 4, 8}));
+  EXPECT_EQ(read_npy(folder / "d/map_tokens.npy").shape, (std::vector<int64_t>{7, 8}));
+}
+
+TEST_F(CoreCommands, BadGrammarRequestsFailCleanly) {
+  expect_failure("grammar --v 1 --out x.json", "v = 1 is too small");
+  expect_failure("grammar --v 3 --m 5 --classes 2 --out x.json", "exceed the v^s");
+  expect_failure("grammar --out missing/x.json", "does not exist");
+  expect_failure("grammar", "give --out G.json");
+  expect_failure("grammar --show nothing.json", "cannot read grammar");
+  expect_failure("grammar --v x --out x.json", "--v");
+  std::ofstream(folder / "broken.json") << "{\"format\": \"hdiff-grammar\", ";
+  expect_failure("grammar --show broken.json", "not valid JSON");
+  std::ofstream(folder / "wrong.json") << "{\"format\": \"hdiff-grammar\", \"version\": 1}";
+  expect_failure("grammar --show wrong.json", "missing key \"v\"");
+}
+
+TEST_F(CoreCommands, BadDenoiseInputsFailCleanly) {
+  const std::string base = "denoise --grammar g.json --out d ";
+  expect_failure(base + "--tokens samples/tokens.npy --noise 1.5", "outside [0, 1]");
+  expect_failure(base + "--tokens samples/tokens.npy --noise nan", "not a number");
+  expect_failure(base + "--tokens samples/tokens.npy --noise 0.1 --channel salt", "unknown noise channel");
+  expect_failure(base + "--tokens samples/latents_2.npy --noise 0.1", "shape (7, 4) does not fit");
+  expect_failure(base + "--tokens samples/tokens.npy --noise 0.1 --channel gaussian", "N × d × v");
+  expect_failure(base + "--tokens none.npy --noise 0.1", "cannot read none.npy");
+  expect_failure("denoise --grammar g.json --out missing/d --tokens samples/tokens.npy --noise 0.1", "does not exist");
+  // Token out of range, float tokens, and an ungrammatical string seen without noise.
+  const std::vector<uint8_t> high = {0, 1, 2, 3, 4, 5, 6, 0};
+  write_npy(folder / "high.npy", DType::u8, {1, 8}, high.data());
+  expect_failure(base + "--tokens high.npy --noise 0.1", "out of range");
+  const std::vector<float> floats(8, 0.5f);
+  write_npy(folder / "floats.npy", DType::f32, {1, 8}, floats.data());
+  expect_failure(base + "--tokens floats.npy --noise 0.1", "not an integer type");
+  const Grammar grammar = load_grammar(folder / "g.json");
+  std::vector<uint8_t> bad(8, 0);
+  for (uint32_t code = 0;; ++code) {
+    std::vector<uint32_t> candidate(8);
+    for (int i = 0; i < 8; ++i) candidate[static_cast<size_t>(i)] = (code >> i) % 6;
+    if (!parse(grammar, candidate).valid) {
+      std::copy(candidate.begin(), candidate.end(), bad.begin());
+      break;
+    }
+  }
+  write_npy(folder / "bad.npy", DType::u8, {1, 8}, bad.data());
+  expect_failure(base + "--tokens bad.npy --noise 0 --posterior-samples 2", "observation 0: the observation has probability zero");
+  expect_failure(base + "--tokens bad.npy --noise 0 --channel mask", "probability zero");
+}
+
+}  // namespace
+}  // namespace hdiff

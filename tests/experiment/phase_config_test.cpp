@@ -1,0 +1,112 @@
+// Phase configs: the default parses; every missing, mistyped or out-of-range key
+// is an error naming the file, line and key.
+
+#include "experiment/phase_config.h"
+
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "common/error.h"
+
+namespace hdiff {
+namespace {
+
+const std::string kValid = R"([grammar]
+v = 8
+classes = 4
+m = 2
+s = 2
+L = [2, 3]
+seeds = 2
+[noise]
+channel = "mask"
+values = [0.1, 0.5]
+[run]
+samples = 10
+seed = 1
+)";
+
+std::string error_of(const std::string& text) {
+  try {
+    parse_phase_config(text, "c.toml");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+std::string replace(std::string text, const std::string& from, const std::string& to) {
+  const auto at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  return text.replace(at, from.size(), to);
+}
+
+TEST(PhaseConfig, DefaultIsThePaperSetting) {
+  const auto config = parse_phase_config(kDefaultPhaseConfig, "default");
+  EXPECT_EQ(config.v, 32);
+  EXPECT_EQ(config.n_classes, 32);
+  EXPECT_EQ(config.m, 8);
+  EXPECT_EQ(config.s, 2);
+  EXPECT_EQ(config.depths, (std::vector<int>{2, 3, 4, 5, 6}));
+  EXPECT_EQ(config.noise.size(), 21u);
+  EXPECT_EQ(config.noise.front().level, 0.0);
+  EXPECT_EQ(config.noise.back().level, 1.0);
+  EXPECT_EQ(config.channel, Channel::uniform);
+}
+
+TEST(PhaseConfig, ParsesValuesAndSchedules) {
+  const auto config = parse_phase_config(kValid, "c.toml");
+  EXPECT_EQ(config.grammar_seeds, (std::vector<uint64_t>{0, 1}));
+  EXPECT_EQ(config.channel, Channel::mask);
+  const auto timed = parse_phase_config(
+      replace(kValid, "values = [0.1, 0.5]", "schedule = \"cosine\"\ntimes = [0, 500, 1000]"), "c.toml");
+  ASSERT_EQ(timed.noise.size(), 3u);
+  EXPECT_EQ(timed.noise[0].level, 0.0);
+  EXPECT_EQ(*timed.noise[1].time, 500.0);
+  EXPECT_NEAR(timed.noise[2].level, 1.0, 1e-3);
+  const auto listed = parse_phase_config(replace(kValid, "seeds = 2", "seeds = [5, 9]"), "c.toml");
+  EXPECT_EQ(listed.grammar_seeds, (std::vector<uint64_t>{5, 9}));
+}
+
+TEST(PhaseConfig, ErrorsNameFileLineAndKey) {
+  struct Bad {
+    std::string from, to, message;
+  };
+  const std::vector<Bad> cases = {
+      {"v = 8", "v = \"eight\"", "c.toml:2: grammar.v must be an integer, found a string"},
+      {"v = 8", "v = 1", "c.toml:2: grammar.v = 1 is out of range"},
+      {"v = 8\n", "", "missing key grammar.v"},
+      {"m = 2", "m = 2.5", "c.toml:4: grammar.m must be an integer"},
+      {"m = 2", "m = 40", "exceed the v^s"},
+      {"s = 2", "s = 1", "c.toml:5: grammar.s = 1 is out of range"},
+      {"L = [2, 3]", "L = [2, \"x\"]", "c.toml:6: grammar.L must be a list of integers"},
+      {"L = [2, 3]", "L = [0]", "grammar.L holds 0, out of range"},
+      {"L = [2, 3]", "L = [2, 2]", "lists a depth twice"},
+      {"seeds = 2", "seeds = 0", "c.toml:7: grammar.seeds = 0 is out of range"},
+      {"channel = \"mask\"", "channel = \"salt\"", "c.toml:9: unknown noise channel \"salt\""},
+      {"channel = \"mask\"\n", "", "missing key noise.channel"},
+      {"values = [0.1, 0.5]", "values = [0.1, 1.5]", "c.toml:10: noise.values: noise level epsilon = 1.5 is outside [0, 1]"},
+      {"values = [0.1, 0.5]", "values = []", "noise.values is empty"},
+      {"values = [0.1, 0.5]", "values = 0.3", "must be a list of numbers"},
+      {"values = [0.1, 0.5]", "times = [3]", "noise.times needs noise.schedule"},
+      {"values = [0.1, 0.5]", "schedule = \"linear\"\ntimes = [2.5]", "not an integer step"},
+      {"values = [0.1, 0.5]", "schedule = \"square\"\ntimes = [2]", "unknown schedule \"square\""},
+      {"samples = 10", "samples = 0", "c.toml:12: run.samples = 0 is out of range"},
+      {"samples = 10", "samples = \"many\"", "run.samples must be an integer"},
+      {"seed = 1", "seed = 1\nthreads = 4", "c.toml:14: unknown key 'run.threads'"},
+      {"[run]", "[runn]", "unknown key 'runn'"},
+      {"v = 8", "v = 8 8", "not valid TOML"},
+  };
+  for (const auto& c : cases) {
+    const std::string message = error_of(replace(kValid, c.from, c.to));
+    EXPECT_NE(message.find(c.message), std::string::npos) << "for " << c.to << ": got " << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << "one line: " << message;
+  }
+  const std::string gaussian = replace(replace(kValid, "channel = \"mask\"", "channel = \"gaussian\""),
+                                      "values = [0.1, 0.5]", "values = [0.1, 1.0]");
+  EXPECT_NE(error_of(gaussian).find("alpha-bar = 1 is noiseless"), std::string::npos) << error_of(gaussian);
+}
+
+}  // namespace
+}  // namespace hdiff

@@ -1,0 +1,117 @@
+// Noise channels follow their laws; leaf likelihoods are those of SPEC §2.
+
+#include "noise/channel.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "common/error.h"
+#include "noise/schedule.h"
+#include "support/statistics.h"
+
+namespace hdiff {
+namespace {
+
+TEST(Channel, UniformRedrawsWithProbabilityEpsilon) {
+  const int v = 5;
+  const double eps = 0.3;
+  const int n = 50000;
+  std::vector<uint32_t> clean(n, 2), observed(n);
+  RandomStream random(1, RandomDomain::noise, 0);
+  corrupt_tokens({Channel::uniform, eps}, v, clean, random, observed);
+  std::vector<int64_t> counts(v, 0);
+  for (auto o : observed) ++counts[o];
+  // P(o = a) = (1-ε)[a = 2] + ε/v
+  std::vector<double> expected(v, eps / v);
+  expected[2] += 1 - eps;
+  EXPECT_GT(testing::chi_square_p_value(counts, expected), 1e-3);
+}
+
+TEST(Channel, MaskHidesWithProbabilityEpsilon) {
+  const int v = 4;
+  const int n = 40000;
+  std::vector<uint32_t> clean(n, 1), observed(n);
+  RandomStream random(2, RandomDomain::noise, 0);
+  corrupt_tokens({Channel::mask, 0.7}, v, clean, random, observed);
+  std::vector<int64_t> counts(2, 0);
+  for (auto o : observed) {
+    ASSERT_TRUE(o == 1 || o == mask_token(v));
+    ++counts[o == mask_token(v)];
+  }
+  EXPECT_GT(testing::chi_square_p_value(counts, {0.3, 0.7}), 1e-3);
+}
+
+TEST(Channel, GaussianHasTheRightMeanAndVariance) {
+  const int v = 3;
+  const int n = 30000;
+  const double alpha_bar = 0.64;
+  std::vector<uint32_t> clean(n, 0);
+  std::vector<double> observed(static_cast<size_t>(n) * v);
+  RandomStream random(3, RandomDomain::noise, 0);
+  corrupt_gaussian({Channel::gaussian, alpha_bar}, v, clean, random, observed);
+  for (int a = 0; a < v; ++a) {
+    double sum = 0, squares = 0;
+    for (int i = 0; i < n; ++i) sum += observed[static_cast<size_t>(i * v + a)];
+    const double mean = sum / n;
+    for (int i = 0; i < n; ++i) squares += std::pow(observed[static_cast<size_t>(i * v + a)] - mean, 2);
+    EXPECT_NEAR(mean, a == 0 ? 0.8 : 0.0, 5 * 0.6 / std::sqrt(n)) << "coordinate " << a;
+    EXPECT_NEAR(squares / (n - 1), 0.36, 5 * 0.36 * std::sqrt(2.0 / n)) << "coordinate " << a;
+  }
+}
+
+TEST(Channel, LeafLikelihoodsMatchSpec) {
+  const int v = 4;
+  std::vector<double> out(2 * v);
+  // uniform: (1-ε)[o=a] + ε/v, already normalised.
+  EXPECT_DOUBLE_EQ(token_likelihoods({Channel::uniform, 0.2}, v, std::vector<uint32_t>{1, 3}, out), 0.0);
+  EXPECT_DOUBLE_EQ(out[1], 0.8 + 0.05);
+  EXPECT_DOUBLE_EQ(out[0], 0.05);
+  EXPECT_DOUBLE_EQ(out[v + 3], 0.85);
+  // mask: observed -> indicator; MASK -> constant 1, normalised to 1/v with log v kept.
+  EXPECT_NEAR(token_likelihoods({Channel::mask, 0.2}, v, std::vector<uint32_t>{2, 4}, out), std::log(4.0), 1e-15);
+  EXPECT_EQ(out[2], 1.0);
+  EXPECT_EQ(out[0], 0.0);
+  EXPECT_EQ(out[v + 1], 0.25);
+  // gaussian: exp(√ᾱ/(1-ᾱ)·x[a]), normalised, log normaliser returned.
+  const std::vector<double> x = {0.5, -1.0, 2.0, 0.0};
+  std::vector<double> leaf(v);
+  const double log_scale = gaussian_likelihoods({Channel::gaussian, 0.25}, v, x, leaf);
+  const double c = 0.5 / 0.75;
+  for (int a = 0; a < v; ++a) EXPECT_NEAR(leaf[static_cast<size_t>(a)] * std::exp(log_scale), std::exp(c * x[static_cast<size_t>(a)]), 1e-12);
+}
+
+TEST(Channel, BadLevelsAndTokensAreErrors) {
+  EXPECT_THROW(validate(NoiseSpec{Channel::uniform, -0.1}), Error);
+  EXPECT_THROW(validate(NoiseSpec{Channel::uniform, 1.1}), Error);
+  EXPECT_THROW(validate(NoiseSpec{Channel::mask, std::nan("")}), Error);
+  EXPECT_THROW(validate(NoiseSpec{Channel::gaussian, 1.0}), Error);
+  EXPECT_NO_THROW(validate(NoiseSpec{Channel::gaussian, 0.0}));
+  EXPECT_THROW(parse_channel("salt"), Error);
+  std::vector<double> out(4);
+  EXPECT_THROW(token_likelihoods({Channel::uniform, 0.1}, 4, std::vector<uint32_t>{4}, out), Error);
+  EXPECT_THROW(token_likelihoods({Channel::mask, 0.1}, 4, std::vector<uint32_t>{5}, out), Error);
+}
+
+TEST(Schedule, LinearAndCosineFollowTheirDefinitions) {
+  const auto linear = alpha_bar_table(Schedule::linear);
+  EXPECT_EQ(linear[0], 1.0);
+  EXPECT_DOUBLE_EQ(linear[1], 1 - 1e-4);
+  EXPECT_NEAR(linear[2], (1 - 1e-4) * (1 - (1e-4 + (0.02 - 1e-4) / 999)), 1e-15);
+  EXPECT_NEAR(linear[1000], 4.0358e-5, 1e-8);  // DDPM's well-known final ᾱ
+  const auto cosine = alpha_bar_table(Schedule::cosine);
+  const auto f = [](double t) { return std::pow(std::cos((t / 1000 + 0.008) / 1.008 * M_PI / 2), 2); };
+  EXPECT_NEAR(cosine[500], f(500) / f(0), 1e-12);  // unclipped in the middle
+  for (size_t t = 1; t < cosine.size(); ++t) {
+    ASSERT_LT(linear[t], linear[t - 1]);
+    ASSERT_LT(cosine[t], cosine[t - 1]);
+  }
+  EXPECT_NEAR(alpha_bar_at(Schedule::linear, 250), linear[250], 0);
+  EXPECT_THROW(alpha_bar_at(Schedule::linear, 2.5), Error);
+  EXPECT_THROW(alpha_bar_at(Schedule::linear, 1001), Error);
+  EXPECT_NEAR(time_at_alpha_bar(Schedule::cosine, cosine[321]), 321, 1e-9);
+  EXPECT_NEAR(time_at_alpha_bar(Schedule::linear, 0.5 * (linear[100] + linear[101])), 100.5, 0.01);
+}
+
+}  // namespace
+}  // namespace hdiff
