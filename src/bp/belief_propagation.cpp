@@ -113,23 +113,30 @@ void downward_messages(const Grammar& grammar, TreeMessages& messages, ClassPrio
         std::fill(out[j], out[j] + n_child, 0.0);
       }
       const uint32_t* rule = table.children.data();
-      for (int a = 0; a < n_parent; ++a) {
-        const double weight = w[a];
-        if (weight == 0) {
-          rule += static_cast<int64_t>(table.m) * p.s;
-          continue;
-        }
-        for (int r = 0; r < table.m; ++r, rule += p.s) {
-          // Π_{k≠j} u_k(b_k) for every j, by prefix and suffix products.
-          double prefix = weight;
-          for (int j = 0; j < p.s; ++j) {
-            others[j] = prefix;
-            prefix *= in[j][rule[j]];
+      if (p.s == 2) {
+        // The common binary case without the prefix/suffix bookkeeping.
+        for (int a = 0; a < n_parent; ++a) {
+          const double weight = w[a];
+          for (int r = 0; r < table.m; ++r, rule += 2) {
+            out[0][rule[0]] += weight * in[1][rule[1]];
+            out[1][rule[1]] += weight * in[0][rule[0]];
           }
-          double suffix = 1.0;
-          for (int j = p.s - 1; j >= 0; --j) {
-            out[j][rule[j]] += others[j] * suffix;
-            suffix *= in[j][rule[j]];
+        }
+      } else {
+        for (int a = 0; a < n_parent; ++a) {
+          const double weight = w[a];
+          for (int r = 0; r < table.m; ++r, rule += p.s) {
+            // Π_{k≠j} u_k(b_k) for every j, by prefix and suffix products.
+            double prefix = weight;
+            for (int j = 0; j < p.s; ++j) {
+              others[j] = prefix;
+              prefix *= in[j][rule[j]];
+            }
+            double suffix = 1.0;
+            for (int j = p.s - 1; j >= 0; --j) {
+              out[j][rule[j]] += others[j] * suffix;
+              suffix *= in[j][rule[j]];
+            }
           }
         }
       }
