@@ -1,0 +1,124 @@
+#include "theory/annealed_table.h"
+
+#include <utility>
+
+#include "common/error.h"
+
+namespace hdiff {
+namespace {
+
+// Above this many tuples a per-thread permutation of all codes costs too much
+// memory; the few draws per table then use rejection instead.
+constexpr uint64_t kDenseTupleLimit = uint64_t{1} << 22;
+
+uint64_t power_saturated(uint64_t base, int exponent) {
+  uint64_t result = 1;
+  for (int i = 0; i < exponent; ++i) {
+    if (result > (uint64_t{1} << 62) / base) return uint64_t{1} << 62;
+    result *= base;
+  }
+  return result;
+}
+
+}  // namespace
+
+AnnealedTableSampler::AnnealedTableSampler(int n_parents, int v, int m, int s)
+    : n_parents_(n_parents), v_(v), m_(m), s_(s), tuples_(power_saturated(static_cast<uint64_t>(v), s)) {
+  const uint64_t productions = static_cast<uint64_t>(n_parents) * static_cast<uint64_t>(m);
+  if (productions > tuples_)
+    fail("{} parents × m = {} productions exceed the v^s = {} distinct tuples; lower m or raise v or s", n_parents,
+         productions, tuples_);
+  dense_ = tuples_ <= kDenseTupleLimit;
+  if (dense_) {
+    permutation_.resize(static_cast<size_t>(tuples_));
+    for (uint64_t c = 0; c < tuples_; ++c) permutation_[c] = static_cast<uint32_t>(c);
+    swaps_.resize(static_cast<size_t>(productions));
+    if (tuples_ * static_cast<uint64_t>(s) <= kDenseTupleLimit) {
+      digits_.resize(static_cast<size_t>(tuples_ * s));
+      for (uint64_t c = 0; c < tuples_; ++c) {
+        uint64_t rest = c;
+        for (int j = s - 1; j >= 0; --j) {
+          digits_[c * s + j] = static_cast<uint32_t>(rest % static_cast<uint64_t>(v));
+          rest /= static_cast<uint64_t>(v);
+        }
+      }
+    }
+  } else {
+    seen_.reserve(static_cast<size_t>(2 * productions));
+  }
+  codes_.resize(static_cast<size_t>(productions));
+  children_.resize(static_cast<size_t>(productions * s));
+}
+
+void AnnealedTableSampler::draw_codes(RandomStream& random) {
+  const size_t count = codes_.size();
+  codes_[0] = 0;  // (0,…,0): the true parent's chosen production
+  if (dense_) {
+    // Partial Fisher–Yates over codes 1..v^s-1: an exact uniform ordered draw
+    // without replacement, then undone so the permutation is the identity again.
+    const uint64_t rest = tuples_ - 1;
+    for (size_t i = 1; i < count; ++i) {
+      const uint64_t j = i + random.below(rest - (i - 1));
+      std::swap(permutation_[i], permutation_[j]);
+      swaps_[i] = static_cast<uint32_t>(j);
+      codes_[i] = permutation_[i];
+    }
+    for (size_t i = count - 1; i >= 1; --i) std::swap(permutation_[i], permutation_[swaps_[i]]);
+  } else {
+    seen_.clear();
+    seen_.insert(0);
+    for (size_t i = 1; i < count; ++i) {
+      uint64_t code;
+      do code = random.below(tuples_);
+      while (!seen_.insert(code).second);
+      codes_[i] = code;
+    }
+  }
+}
+
+void AnnealedTableSampler::decode() {
+  const size_t count = codes_.size();
+  const auto s = static_cast<size_t>(s_);
+  if (!digits_.empty()) {
+    for (size_t p = 0; p < count; ++p) {
+      const uint32_t* digits = digits_.data() + codes_[p] * s;
+      for (size_t j = 0; j < s; ++j) children_[p * s + j] = digits[j];
+    }
+    return;
+  }
+  for (size_t p = 0; p < count; ++p) {
+    uint64_t rest = codes_[p];
+    for (size_t j = s; j-- > 0;) {
+      children_[p * s + j] = static_cast<uint32_t>(rest % static_cast<uint64_t>(v_));
+      rest /= static_cast<uint64_t>(v_);
+    }
+  }
+}
+
+std::span<const uint32_t> AnnealedTableSampler::draw(RandomStream& random) {
+  if (dense_ && !digits_.empty()) {
+    // The common case, fused: draw each code by partial Fisher–Yates and copy its
+    // tabulated digits at once.
+    const size_t count = codes_.size();
+    const auto s = static_cast<size_t>(s_);
+    std::fill(children_.begin(), children_.begin() + static_cast<ptrdiff_t>(s), 0u);
+    const uint64_t rest = tuples_ - 1;
+    uint32_t* out = children_.data() + s;
+    for (size_t i = 1; i < count; ++i, out += s) {
+      const uint64_t j = i + random.below(rest - (i - 1));
+      const uint32_t code = permutation_[j];
+      permutation_[j] = permutation_[i];
+      permutation_[i] = code;
+      swaps_[i] = static_cast<uint32_t>(j);
+      const uint32_t* digits = digits_.data() + static_cast<size_t>(code) * s;
+      for (size_t k = 0; k < s; ++k) out[k] = digits[k];
+    }
+    for (size_t i = count - 1; i >= 1; --i) std::swap(permutation_[i], permutation_[swaps_[i]]);
+    return children_;
+  }
+  draw_codes(random);
+  decode();
+  return children_;
+}
+
+}  // namespace hdiff

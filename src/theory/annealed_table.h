@@ -1,0 +1,48 @@
+#pragma once
+// The production table of one node of the annealed tree (SPEC §5): drawn afresh
+// for every node, with the true parent symbol 0 owning the tuple (0,…,0) of its
+// children's true symbols and every other production a distinct tuple drawn
+// uniformly from the remaining v^s − 1.
+
+#include <cstdint>
+#include <span>
+#include <unordered_set>
+#include <vector>
+
+#include "common/random.h"
+
+namespace hdiff {
+
+// Draws fresh annealed tables of one shape; one sampler per thread (it keeps a
+// workspace so that a draw does not allocate).
+class AnnealedTableSampler {
+ public:
+  // Tables of n_parents·m productions into s-tuples of [v]; needs n_parents·m ≤ v^s.
+  AnnealedTableSampler(int n_parents, int v, int m, int s);
+
+  // Draws a table: production p = a·m + r of parent a has the children
+  // children()[p·s .. p·s+s-1]; production 0 is (0,…,0).
+  std::span<const uint32_t> draw(RandomStream& random);
+
+  // The table of the last draw.
+  std::span<const uint32_t> children() const { return children_; }
+  int n_parents() const { return n_parents_; }
+  int m() const { return m_; }
+  int s() const { return s_; }
+
+ private:
+  void draw_codes(RandomStream& random);
+  void decode();
+
+  int n_parents_, v_, m_, s_;
+  uint64_t tuples_;                   // v^s
+  bool dense_;                        // partial Fisher–Yates over all codes, else rejection
+  std::vector<uint32_t> permutation_; // dense: identity between draws
+  std::vector<uint32_t> swaps_;       // dense: where each step swapped, to undo
+  std::unordered_set<uint64_t> seen_; // sparse: codes drawn so far
+  std::vector<uint64_t> codes_;       // the n_parents·m tuple codes, code 0 first
+  std::vector<uint32_t> digits_;      // digits of every code, when small enough to tabulate
+  std::vector<uint32_t> children_;
+};
+
+}  // namespace hdiff
