@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cstdlib>
 #include <filesystem>
 
 #include "common/error.h"
@@ -23,6 +24,16 @@ const fs::path kAdm = fs::path(HDIFF_FIXTURES_DIR) / "image" / "adm_a";
 double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
   EXPECT_EQ(a.sizes(), b.sizes());
   return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
+}
+
+// Device of the tests: HDIFF_TEST_DEVICE (e.g. cuda, set by scripts/gpu-check.sh) or the CPU.
+c10::Device test_device() {
+  const char* env = std::getenv("HDIFF_TEST_DEVICE");
+  const c10::Device device(env && *env ? env : "cpu");
+  // Compare in true fp32: no TF32 shortcuts in cuDNN or cuBLAS.
+  at::globalContext().setAllowTF32CuDNN(false);
+  at::globalContext().setAllowTF32CuBLAS(false);
+  return device;
 }
 
 std::string error_of(const std::function<void()>& f) {
@@ -56,10 +67,12 @@ TEST(AdmSchedule, RespacingFollowsGuidedDiffusion) {
 TEST(AdmUnet, OutputMatchesPyTorch) {
   AdmUnet net(read_adm_config(kAdm / "config.json"));
   net.load(kAdm / "model.pt");
+  const c10::Device device = test_device();
+  net.to(device, false);
   const ckpt::Value io = ckpt::read_checkpoint(kAdm / "unet_io.pt");
-  const at::Tensor x = to_torch(ckpt::tensor_at(io, "x", "unet_io"));
-  const at::Tensor t = to_torch(ckpt::tensor_at(io, "t", "unet_io"));
-  const at::Tensor out = net.forward(x, t);
+  const at::Tensor x = to_torch(ckpt::tensor_at(io, "x", "unet_io")).to(device);
+  const at::Tensor t = to_torch(ckpt::tensor_at(io, "t", "unet_io")).to(device);
+  const at::Tensor out = net.forward(x, t).cpu();
   const double diff = max_abs_diff(out, to_torch(ckpt::tensor_at(io, "out", "unet_io")));
   std::printf("max |out - PyTorch| = %.3g\n", diff);
   EXPECT_LT(diff, 1e-4);
@@ -69,22 +82,24 @@ TEST(AdmSampler, ForwardBackwardMatchesPyTorch) {
   const AdmConfig config = read_adm_config(kAdm / "config.json");
   AdmUnet net(config);
   net.load(kAdm / "model.pt");
+  const c10::Device device = test_device();
+  net.to(device, false);
   const GaussianDiffusion diffusion = GaussianDiffusion::from_config(config);
   const ckpt::Value fb = ckpt::read_checkpoint(kAdm / "forward_backward.pt");
   const int k = static_cast<int>(ckpt::integer_at(fb, "k", "fb"));
-  const at::Tensor x0 = to_torch(ckpt::tensor_at(fb, "x0", "fb"));
-  const at::Tensor noises = to_torch(ckpt::tensor_at(fb, "noises", "fb"));
+  const at::Tensor x0 = to_torch(ckpt::tensor_at(fb, "x0", "fb")).to(device);
+  const at::Tensor noises = to_torch(ckpt::tensor_at(fb, "noises", "fb")).to(device);
   const at::Tensor pred = to_torch(ckpt::tensor_at(fb, "pred_xstart", "fb"));
   ModelFn model = [&](const at::Tensor& x, const at::Tensor& t, const at::Tensor& y) { return net.forward(x, t, y); };
   int steps = 0;
   const ForwardBackwardResult r = forward_backward(
       diffusion, model, x0, k, {}, [&](int j) { return noises[j]; }, SamplerOptions{}, true, [&] { ++steps; });
   EXPECT_EQ(steps, k + 1);
-  EXPECT_LT(max_abs_diff(r.x_k, to_torch(ckpt::tensor_at(fb, "x_k", "fb"))), 1e-5);
+  EXPECT_LT(max_abs_diff(r.x_k.cpu(), to_torch(ckpt::tensor_at(fb, "x_k", "fb"))), 1e-5);
   ASSERT_EQ(static_cast<int64_t>(r.pred_xstart.size()), pred.size(0));
   for (size_t i = 0; i < r.pred_xstart.size(); ++i)
-    EXPECT_LT(max_abs_diff(r.pred_xstart[i], pred[static_cast<int64_t>(i)]), 1e-3) << "step " << i;
-  const double diff = max_abs_diff(r.sample, to_torch(ckpt::tensor_at(fb, "sample", "fb")));
+    EXPECT_LT(max_abs_diff(r.pred_xstart[i].cpu(), pred[static_cast<int64_t>(i)]), 1e-3) << "step " << i;
+  const double diff = max_abs_diff(r.sample.cpu(), to_torch(ckpt::tensor_at(fb, "sample", "fb")));
   std::printf("max |sample - PyTorch| = %.3g\n", diff);
   EXPECT_LT(diff, 1e-3);
 }
@@ -107,6 +122,22 @@ TEST(AdmSampler, DdimAndPureNoiseRun) {
   EXPECT_EQ(steps, 10);
   EXPECT_LE(full.sample.abs().max().item<double>(), 1.5);
   EXPECT_THROW(forward_backward(diffusion, model, x0, 11, {}, noise, SamplerOptions{}, false), hdiff::Error);
+}
+
+TEST(AdmUnet, Fp16OnCudaIsClose) {
+  const c10::Device device = test_device();
+  if (!device.is_cuda()) GTEST_SKIP() << "fp16 runs on CUDA only (set HDIFF_TEST_DEVICE=cuda)";
+  AdmUnet net(read_adm_config(kAdm / "config.json"));
+  net.load(kAdm / "model.pt");
+  net.to(device, true);
+  const ckpt::Value io = ckpt::read_checkpoint(kAdm / "unet_io.pt");
+  const at::Tensor x = to_torch(ckpt::tensor_at(io, "x", "unet_io")).to(device);
+  const at::Tensor t = to_torch(ckpt::tensor_at(io, "t", "unet_io")).to(device);
+  const at::Tensor out = net.forward(x, t).cpu();
+  const at::Tensor want = to_torch(ckpt::tensor_at(io, "out", "unet_io"));
+  const double diff = max_abs_diff(out, want);
+  std::printf("fp16: max |out - PyTorch fp32| = %.3g (max |out| %.3g)\n", diff, want.abs().max().item<double>());
+  EXPECT_LT(diff, 2e-2 * std::max(1.0, want.abs().max().item<double>()));
 }
 
 TEST(AdmUnet, StateDictOfAnotherConfigurationIsExplained) {
