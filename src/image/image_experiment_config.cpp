@@ -62,13 +62,6 @@ class Section {
     return value;
   }
 
-  bool boolean(const char* key, bool fallback) const {
-    const auto* node = get(key);
-    if (!node) return fallback;
-    if (!node->is_boolean()) fail("{}: {}.{} must be true or false", where(*node), name_, key);
-    return *node->value<bool>();
-  }
-
  private:
   const toml::table* table_ = nullptr;
   std::string name_;
@@ -98,21 +91,23 @@ ImageExperimentConfig parse_image_experiment_config(const std::string& text, con
            source, node.source().begin.line, name);
   }
   ImageExperimentConfig c;
-  const Section diffusion(root, "diffusion", source, true, {"checkpoint", "model", "respacing", "fp16", "batch_size"});
+  const Section diffusion(root, "diffusion", source, true, {"checkpoint", "model", "steps", "precision", "batch_size"});
   c.diffusion_checkpoint = resolve(base, diffusion.string("checkpoint", true));
   c.model = diffusion.string("model", true);
   if (c.model.size() > 5 && c.model.substr(c.model.size() - 5) == ".json") c.model = resolve(base, c.model).string();
-  c.respacing = diffusion.string("respacing", false);
-  c.fp16 = diffusion.boolean("fp16", false);
+  c.steps = diffusion.integer("steps", 0, 0, 100000);
+  c.precision = diffusion.string("precision", false, "auto");
+  if (c.precision != "auto" && c.precision != "fp32" && c.precision != "fp16")
+    fail("{}: diffusion.precision = \"{}\" is not known; use \"auto\", \"fp32\" or \"fp16\"",
+         diffusion.where(*diffusion.get("precision")), c.precision);
   c.diffusion_batch = diffusion.integer("batch_size", 4, 1, 4096);
 
   const Section classifier(root, "classifier", source, true, {"checkpoint", "batch_size"});
   c.classifier = resolve(base, classifier.string("checkpoint", true));
   c.classifier_batch = classifier.integer("batch_size", 16, 1, 4096);
 
-  const Section images(root, "images", source, true, {"start", "limit", "reference", "reference_limit"});
+  const Section images(root, "images", source, true, {"start", "reference", "reference_limit"});
   c.start = resolve(base, images.string("start", true));
-  c.limit = images.integer("limit", 0, 0, int64_t{1} << 40);
   c.reference = resolve(base, images.string("reference", false));
   c.reference_limit = images.integer("reference_limit", 0, 0, int64_t{1} << 40);
 

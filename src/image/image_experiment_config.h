@@ -5,15 +5,14 @@
 //   [diffusion]
 //   checkpoint = "256x256_diffusion_uncond.pt"
 //   model = "adm-256-uncond"      # a preset, or a guided-diffusion flags file "config.json"
-//   respacing = "250"             # K (guided-diffusion's timestep_respacing)
-//   fp16 = true                   # half-precision convolutions, as guided-diffusion on a GPU
+//   steps = 250                   # K respaced steps (default: the model's respacing)
+//   precision = "auto"            # auto (fp16 on a GPU when the model uses it), fp32, fp16
 //   batch_size = 8
 //   [classifier]
 //   checkpoint = "convnext_base-6075fbad.pth"
 //   batch_size = 32
 //   [images]
-//   start = "start-images"        # forward-backward starts from these
-//   limit = 0                     # at most this many (0: all)
+//   start = "start-images"        # forward-backward starts from these (flat or class subfolders)
 //   reference = "reference-images"  # whitening statistics; default: the start images
 //   reference_limit = 0
 //   [run]
@@ -32,13 +31,12 @@ namespace hdiff::image {
 struct ImageExperimentConfig {
   std::filesystem::path diffusion_checkpoint;  // ADM state dict
   std::string model;                           // preset name, or path of a flags .json (resolved)
-  std::string respacing;                       // overrides the model's timestep_respacing when set
-  bool fp16 = false;                           // half-precision convolutions
+  int64_t steps = 0;                           // K respaced steps (0: the model's respacing)
+  std::string precision = "auto";              // "auto", "fp32" or "fp16"
   int64_t diffusion_batch = 4;                 // images per U-Net call
   std::filesystem::path classifier;            // ConvNeXt state dict
   int64_t classifier_batch = 16;               // images per ConvNeXt call
   std::filesystem::path start;                 // start image folder
-  int64_t limit = 0;                           // at most this many start images (0: all)
   std::filesystem::path reference;             // reference image folder; empty: the start images
   int64_t reference_limit = 0;                 // at most this many reference images (0: all)
   std::vector<int64_t> ks;                     // respaced steps, ascending, distinct

@@ -1,6 +1,5 @@
 #include "image/probe_job.h"
 
-#include <ATen/Context.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -9,6 +8,7 @@
 #include "common/output.h"
 #include "common/progress.h"
 #include "image/convnext.h"
+#include "image/forward_backward_job.h"
 #include "image/image_io.h"
 #include "image/probe.h"
 #include "image/probe_pairs.h"
@@ -24,7 +24,7 @@ ConvNeXt load_classifier(const fs::path& path, const std::string& device) {
     fail("classifier checkpoint {} does not exist; download torchvision's convnext_base-6075fbad.pth "
          "(see docs/images.md)", path.string());
   auto net = load_convnext(path);
-  net.to_device(resolve_device(device));
+  net.to_device(choose_device(device));
   return net;
 }
 
@@ -34,29 +34,13 @@ void check_batch(int64_t batch_size) {
 
 }  // namespace
 
-std::string resolve_device(const std::string& choice) {
-  if (choice == "auto") return at::hasCUDA() ? "cuda" : "cpu";
-  if (choice == "cpu") return choice;
-  if (choice.rfind("cuda", 0) == 0) {
-    if (!at::hasCUDA())
-      fail("device '{}' is not available: this LibTorch has no CUDA GPU; use --device cpu", choice);
-    try {
-      (void)c10::Device(choice);
-    } catch (const std::exception&) {
-      fail("device '{}' is not a device name; use cpu, cuda or cuda:N", choice);
-    }
-    return choice;
-  }
-  fail("device '{}' is not a device name; use auto, cpu, cuda or cuda:N", choice);
-}
-
 void run_stats_job(const StatsJob& job) {
   check_batch(job.batch_size);
   if (job.limit < 0) fail("--limit must not be negative, got {}", job.limit);
   check_file_writable(job.out);
   if (!fs::is_directory(job.input))
     fail("reference image folder {} does not exist or is not a folder", job.input.string());
-  auto images = list_images(job.input);
+  auto images = image_files(job.input);
   if (images.empty()) fail("{} holds no .png or .jpg images", job.input.string());
   if (job.limit > 0 && static_cast<size_t>(job.limit) < images.size()) images.resize(static_cast<size_t>(job.limit));
   const auto net = load_classifier(job.classifier, job.device);
@@ -70,12 +54,12 @@ void run_stats_job(const StatsJob& job) {
 ProbeTable compute_probe_table(const ProbeJob& job) {
   check_batch(job.batch_size);
   if (job.num_steps < 0) fail("--num-steps must not be negative, got {}", job.num_steps);
+  const auto stats = read_probe_stats(job.stats);
   const auto pairs = match_image_sets(job.start, job.generated, job.k);
   if (job.num_steps > 0)
     for (auto k : pairs.ks)
       if (k > job.num_steps)
         fail("k = {} is larger than the number of steps K = {}; check --num-steps", k, job.num_steps);
-  const auto stats = read_probe_stats(job.stats);
   const auto net = load_classifier(job.classifier, job.device);
   check_stats_match(stats, net.probe_names(), net.probe_channels(), job.stats.string());
   install_interrupt_handler();

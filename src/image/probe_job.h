@@ -35,10 +35,6 @@ struct ProbeJob {
   std::string device = "auto";        // "auto", "cpu", "cuda", "cuda:N"
 };
 
-// The device a user's choice means: "auto" is the first GPU when LibTorch has
-// one, else the CPU. Errors name an unavailable device.
-std::string resolve_device(const std::string& choice);
-
 // Measures the statistics and writes stats.bin.
 void run_stats_job(const StatsJob& job);
 

@@ -16,17 +16,22 @@ namespace {
 std::map<std::string, fs::path> keyed_images(const fs::path& dir) {
   if (!fs::is_directory(dir)) fail("image folder {} does not exist or is not a folder", dir.string());
   std::map<std::string, fs::path> out;
-  for (const auto& file : list_images(dir)) {
+  for (const auto& file : image_files(dir)) {
     const auto key = image_key(dir, file);
     if (!out.emplace(key, file).second)
       fail("{}: two images are named '{}' ({} and {}); keep one", dir.string(), key,
            out[key].filename().string(), file.filename().string());
   }
-  if (out.empty()) fail("{} holds no .png or .jpg images", dir.string());
   return out;
 }
 
 }  // namespace
+
+std::vector<fs::path> image_files(const fs::path& dir) {
+  auto files = list_images(dir);  // relative to dir
+  for (auto& f : files) f = dir / f;
+  return files;
+}
 
 std::string image_key(const fs::path& dir, const fs::path& file) {
   auto rel = fs::relative(file, dir);

@@ -21,6 +21,10 @@ struct ImagePairs {
   std::vector<std::vector<std::filesystem::path>> generated;  // generated[k index][name index]
 };
 
+// Image files (.png, .jpg, .jpeg) of `dir`, directly inside it or one level
+// down, as full paths in name order. Errors name a missing or empty folder.
+std::vector<std::filesystem::path> image_files(const std::filesystem::path& dir);
+
 // The name an image is paired by: its path relative to `dir`, extension removed.
 std::string image_key(const std::filesystem::path& dir, const std::filesystem::path& file);
 

@@ -6,4 +6,6 @@ if(HDIFF_WITH_TORCH)
     ${CMAKE_CURRENT_LIST_DIR}/probe_table_test.cpp
     ${CMAKE_CURRENT_LIST_DIR}/probe_run_test.cpp
     LIBS hdiff_probe)
+  # Runs build/hdiff, so the binary must be built first.
+  hdiff_add_test(test_image_experiment ${CMAKE_CURRENT_LIST_DIR}/image_experiment_test.cpp LIBS hdiff_checkpoint)
 endif()

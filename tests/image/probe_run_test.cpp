@@ -117,7 +117,7 @@ TEST(ProbeRun, StatsMatchADirectComputation) {
   TempDir t;
   write_images(t.path / "ref", {"a", "b", "c"}, 3);
   const auto net = load_convnext(kModel);
-  const auto files = list_images(t.path / "ref");
+  const auto files = image_files(t.path / "ref");
   const auto stats = measure_stats(net, files, 2);  // batches of 2 and 1 are combined
   std::vector<at::Tensor> probes, all;
   std::vector<at::Tensor> inputs;

@@ -79,7 +79,7 @@ std::string config_error(const std::string& text) {
 const std::string kGood = R"([diffusion]
 checkpoint = "adm.pt"
 model = "config.json"
-respacing = "10"
+steps = 10
 [classifier]
 checkpoint = "/abs/convnext.pth"
 [images]
@@ -101,8 +101,8 @@ TEST(ImageExperimentConfig, ParsesAndResolvesPaths) {
 TEST(ImageExperimentConfig, ErrorsNameFileAndLine) {
   EXPECT_NE(config_error(kGood + "colour = 1\n").find("e.toml:11: unknown key 'colour' in [run]"), std::string::npos);
   auto wrong = kGood;
-  wrong.replace(wrong.find("respacing = \"10\""), 16, "respacing = 10");
-  EXPECT_NE(config_error(wrong).find("e.toml:4: diffusion.respacing must be a string"), std::string::npos);
+  wrong.replace(wrong.find("steps = 10"), 10, "steps = \"10\"");
+  EXPECT_NE(config_error(wrong).find("e.toml:4: diffusion.steps must be an integer"), std::string::npos);
   EXPECT_NE(config_error("[diffusion]\n").find("missing key diffusion.checkpoint"), std::string::npos);
   auto twice = kGood;
   twice.replace(twice.find("[5, 0, 10]"), 10, "[5, 5]");
