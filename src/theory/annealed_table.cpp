@@ -29,6 +29,10 @@ AnnealedTableSampler::AnnealedTableSampler(int n_parents, int v, int m, int s)
     fail("{} parents × m = {} productions exceed the v^s = {} distinct tuples; lower m or raise v or s", n_parents,
          productions, tuples_);
   dense_ = tuples_ <= kDenseTupleLimit;
+  // Drawing at most half of the codes, rejection wastes under half its draws
+  // and beats Fisher–Yates, whose swaps touch memory at random.
+  rejection_ = dense_ && 2 * productions <= tuples_;
+  if (rejection_) taken_.assign(static_cast<size_t>((tuples_ + 63) / 64), 0);
   if (dense_) {
     permutation_.resize(static_cast<size_t>(tuples_));
     for (uint64_t c = 0; c < tuples_; ++c) permutation_[c] = static_cast<uint32_t>(c);
@@ -96,6 +100,24 @@ void AnnealedTableSampler::decode() {
 }
 
 std::span<const uint32_t> AnnealedTableSampler::draw(RandomStream& random) {
+  if (rejection_ && !digits_.empty()) {
+    const size_t count = codes_.size();
+    const auto s = static_cast<size_t>(s_);
+    std::fill(children_.begin(), children_.begin() + static_cast<ptrdiff_t>(s), 0u);
+    taken_[0] |= 1;  // code 0 = (0,…,0) is symbol 0's
+    uint32_t* out = children_.data() + s;
+    for (size_t i = 1; i < count; ++i, out += s) {
+      uint64_t code;
+      do code = random.below(tuples_);
+      while (taken_[code >> 6] & (uint64_t{1} << (code & 63)));
+      taken_[code >> 6] |= uint64_t{1} << (code & 63);
+      codes_[i] = code;
+      const uint32_t* digits = digits_.data() + code * s;
+      for (size_t k = 0; k < s; ++k) out[k] = digits[k];
+    }
+    for (size_t i = 0; i < count; ++i) taken_[codes_[i] >> 6] = 0;
+    return children_;
+  }
   if (dense_ && !digits_.empty()) {
     // The common case, fused: draw each code by partial Fisher–Yates and copy its
     // tabulated digits at once.

@@ -37,6 +37,8 @@ class AnnealedTableSampler {
   int n_parents_, v_, m_, s_;
   uint64_t tuples_;                   // v^s
   bool dense_;                        // partial Fisher–Yates over all codes, else rejection
+  bool rejection_;                    // dense and sparse in codes: rejection against a bit set
+  std::vector<uint64_t> taken_;       // rejection: bit c set when code c is drawn (cleared after)
   std::vector<uint32_t> permutation_; // dense: identity between draws
   std::vector<uint32_t> swaps_;       // dense: where each step swapped, to undo
   std::unordered_set<uint64_t> seen_; // sparse: codes drawn so far

@@ -1,0 +1,60 @@
+#pragma once
+// Theory beside experiment: reads the class agreement measured by `hdiff phase`
+// (results.csv) and sets the density-evolution predictions against it.
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "noise/channel.h"
+
+namespace hdiff {
+
+// One measured class-level point of results.csv (level 0).
+struct MeasuredPoint {
+  int L = 0;
+  double noise = 0;         // ε, or ᾱ for gaussian
+  double agreement = 0;     // class agreement A_0
+  double agreement_se = 0;
+};
+
+// The model a results.csv must match.
+struct ComparedModel {
+  int v = 0;
+  int n_classes = 0;
+  int m = 0;
+  int s = 0;
+  Channel channel = Channel::uniform;
+};
+
+// Reads the level-0 rows of a phase results.csv whose v, n_classes, m, s and
+// channel match `model`; Error when the file is unreadable, lacks a column, or
+// holds no matching row (naming what it does hold).
+std::vector<MeasuredPoint> read_phase_results(const std::filesystem::path& path, const ComparedModel& model);
+
+// A prediction of the class posterior mass at one (L, noise).
+struct ClassPrediction {
+  int L = 0;
+  double noise = 0;
+  double mass = 0;
+  double mass_se = 0;
+};
+
+// One measured point beside its prediction.
+struct ComparedPoint {
+  MeasuredPoint measured;
+  ClassPrediction predicted;
+  double deviation = 0;  // predicted mass − measured agreement
+};
+
+// Pairs every measured point with the prediction at the same L and noise
+// (noise equal within 1e-9); unpaired points are left out.
+std::vector<ComparedPoint> pair_points(const std::vector<MeasuredPoint>& measured,
+                                       const std::vector<ClassPrediction>& predicted);
+
+// Writes DIR/comparison.dat (one gnuplot block per L) and returns the gnuplot
+// script that draws comparison.png and comparison.svg from it.
+std::string comparison_figure(const std::vector<ComparedPoint>& points, const std::vector<ClassPrediction>& predicted,
+                              const ComparedModel& model, const std::filesystem::path& data_path);
+
+}  // namespace hdiff
