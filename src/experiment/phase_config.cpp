@@ -7,6 +7,8 @@
 #include <toml++/toml.h>
 
 #include "common/error.h"
+#include "common/memory.h"
+#include "common/parallel.h"
 #include "grammar/grammar.h"
 
 namespace hdiff {
@@ -229,6 +231,13 @@ void validate(const PhaseConfig& config, const std::string& source) {
     } catch (const Error& e) {
       fail("{}: at L = {}: {}", source, L, e.what());
     }
+    // Per thread: up and down messages of a tree; per unit: two measures per sample and level.
+    double message_bytes = 0;
+    for (int level = 0; level <= L; ++level)
+      message_bytes += 16.0 * static_cast<double>(nodes_at_level(params, level)) * symbols_at_level(params, level);
+    const double bytes = message_bytes * thread_count() + 16.0 * static_cast<double>(config.samples) * (L + 1) *
+                                                              static_cast<double>(config.grammar_seeds.size());
+    check_memory(bytes, fmt::format("{}: the experiment at L = {}", source, L), "lower L or run.samples, or use fewer threads");
   }
 }
 
