@@ -103,19 +103,27 @@ std::span<const uint32_t> AnnealedTableSampler::draw(RandomStream& random) {
   if (rejection_ && !digits_.empty()) {
     const size_t count = codes_.size();
     const auto s = static_cast<size_t>(s_);
+    // A local copy keeps the generator's state in registers through the loop.
+    RandomStream local = random;
     std::fill(children_.begin(), children_.begin() + static_cast<ptrdiff_t>(s), 0u);
     taken_[0] |= 1;  // code 0 = (0,…,0) is symbol 0's
     uint32_t* out = children_.data() + s;
     for (size_t i = 1; i < count; ++i, out += s) {
       uint64_t code;
-      do code = random.below(tuples_);
+      do code = local.below(tuples_);
       while (taken_[code >> 6] & (uint64_t{1} << (code & 63)));
       taken_[code >> 6] |= uint64_t{1} << (code & 63);
       codes_[i] = code;
       const uint32_t* digits = digits_.data() + code * s;
-      for (size_t k = 0; k < s; ++k) out[k] = digits[k];
+      if (s == 2) {
+        out[0] = digits[0];
+        out[1] = digits[1];
+      } else {
+        for (size_t k = 0; k < s; ++k) out[k] = digits[k];
+      }
     }
     for (size_t i = 0; i < count; ++i) taken_[codes_[i] >> 6] = 0;
+    random = local;
     return children_;
   }
   if (dense_ && !digits_.empty()) {
