@@ -34,9 +34,11 @@ AnnealedTableSampler::AnnealedTableSampler(int n_parents, int v, int m, int s)
   rejection_ = dense_ && 2 * productions <= tuples_;
   if (rejection_) taken_.assign(static_cast<size_t>((tuples_ + 63) / 64), 0);
   if (dense_) {
-    permutation_.resize(static_cast<size_t>(tuples_));
-    for (uint64_t c = 0; c < tuples_; ++c) permutation_[c] = static_cast<uint32_t>(c);
-    swaps_.resize(static_cast<size_t>(productions));
+    if (!rejection_) {
+      permutation_.resize(static_cast<size_t>(tuples_));
+      for (uint64_t c = 0; c < tuples_; ++c) permutation_[c] = static_cast<uint32_t>(c);
+      swaps_.resize(static_cast<size_t>(productions));
+    }
     if (tuples_ * static_cast<uint64_t>(s) <= kDenseTupleLimit) {
       digits_.resize(static_cast<size_t>(tuples_ * s));
       for (uint64_t c = 0; c < tuples_; ++c) {
@@ -57,7 +59,17 @@ AnnealedTableSampler::AnnealedTableSampler(int n_parents, int v, int m, int s)
 void AnnealedTableSampler::draw_codes(RandomStream& random) {
   const size_t count = codes_.size();
   codes_[0] = 0;  // (0,…,0): the true parent's chosen production
-  if (dense_) {
+  if (rejection_) {
+    taken_[0] |= 1;
+    for (size_t i = 1; i < count; ++i) {
+      uint64_t code;
+      do code = random.below(tuples_);
+      while (taken_[code >> 6] & (uint64_t{1} << (code & 63)));
+      taken_[code >> 6] |= uint64_t{1} << (code & 63);
+      codes_[i] = code;
+    }
+    for (size_t i = 0; i < count; ++i) taken_[codes_[i] >> 6] = 0;
+  } else if (dense_) {
     // Partial Fisher–Yates over codes 1..v^s-1: an exact uniform ordered draw
     // without replacement, then undone so the permutation is the identity again.
     const uint64_t rest = tuples_ - 1;
@@ -126,7 +138,7 @@ std::span<const uint32_t> AnnealedTableSampler::draw(RandomStream& random) {
     random = local;
     return children_;
   }
-  if (dense_ && !digits_.empty()) {
+  if (dense_ && !rejection_ && !digits_.empty()) {
     // The common case, fused: draw each code by partial Fisher–Yates and copy its
     // tabulated digits at once.
     const size_t count = codes_.size();

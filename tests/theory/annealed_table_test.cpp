@@ -65,6 +65,14 @@ TEST(AnnealedTable, HugeTupleSpaceUsesDistinctRandomTuples) {
   }
 }
 
+TEST(AnnealedTable, LargeTupleSpaceWithoutDigitTable) {
+  AnnealedTableSampler sampler(8, 2000, 4, 2);  // 4·10^6 tuples: bit set but no digit table
+  for (uint64_t k = 0; k < 5; ++k) {
+    RandomStream random(2, RandomDomain::theory, k);
+    expect_valid_table(sampler.draw(random), 8, 2000, 4, 2);
+  }
+}
+
 TEST(AnnealedTable, TooManyProductionsIsAnError) { EXPECT_THROW(AnnealedTableSampler(5, 2, 1, 2), Error); }
 
 }  // namespace
