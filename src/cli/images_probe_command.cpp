@@ -26,7 +26,7 @@ void add_stats(CLI::App& images) {
   cmd->add_option("--input", job->input, "folder of reference images (.png/.jpg, optionally one level of subfolders)")
       ->required();
   cmd->add_option("--out", job->out, "stats file to write (e.g. stats.bin)")->required();
-  cmd->add_option("--batch-size", job->batch_size, "images per classifier call")->capture_default_str();
+  cmd->add_option("--batch", job->batch_size, "images per classifier call")->capture_default_str();
   cmd->add_option("--limit", job->limit, "use only the first N images in name order (0: all)")->capture_default_str();
   cmd->add_option("--device", job->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   cmd->callback([job] {
@@ -50,7 +50,7 @@ void add_probe(CLI::App& images) {
   cmd->add_option("--out", job->out, "folder to write pairs.csv and summary.csv into")->required();
   cmd->add_option("--k", *k, "the k of a --generated folder without k<k> subfolders");
   cmd->add_option("--num-steps", job->num_steps, "number of respaced steps K, for the k_over_K column");
-  cmd->add_option("--batch-size", job->batch_size, "images per classifier call")->capture_default_str();
+  cmd->add_option("--batch", job->batch_size, "images per classifier call")->capture_default_str();
   cmd->add_option("--device", job->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   cmd->callback([job, k, cmd] {
     if (cmd->count("--k")) {

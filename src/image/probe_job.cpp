@@ -29,7 +29,7 @@ ConvNeXt load_classifier(const fs::path& path, const std::string& device) {
 }
 
 void check_batch(int64_t batch_size) {
-  if (batch_size < 1) fail("--batch-size must be at least 1, got {}", batch_size);
+  if (batch_size < 1) fail("--batch must be at least 1, got {}", batch_size);
 }
 
 }  // namespace
