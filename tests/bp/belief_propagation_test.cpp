@@ -70,6 +70,19 @@ void load_leaves(const Grammar& grammar, const NoiseSpec& noise, const Observed&
                                 : token_likelihoods(noise, v, observed.tokens, messages.leaves());
 }
 
+// Observation `index` of the case, with BP's upward pass already run on it.
+struct Prepared {
+  Observed observed;
+  TreeMessages messages;
+};
+
+Prepared prepare_upward(const Grammar& grammar, const NoiseSpec& noise, int64_t index) {
+  Prepared prepared{observe(grammar, noise, index), TreeMessages(grammar.params)};
+  load_leaves(grammar, noise, prepared.observed, prepared.messages);
+  upward_messages(grammar, prepared.messages);
+  return prepared;
+}
+
 class ExactInference : public ::testing::TestWithParam<Case> {};
 
 TEST_P(ExactInference, MarginalsAndEvidenceEqualEnumeration) {
@@ -78,10 +91,7 @@ TEST_P(ExactInference, MarginalsAndEvidenceEqualEnumeration) {
   const NoiseSpec noise{c.channel, c.level};
   const auto& p = grammar.params;
   for (int64_t index = 0; index < 6; ++index) {
-    const Observed observed = observe(grammar, noise, index);
-    TreeMessages messages(p);
-    load_leaves(grammar, noise, observed, messages);
-    upward_messages(grammar, messages);
+    auto [observed, messages] = prepare_upward(grammar, noise, index);
     downward_messages(grammar, messages);
     EXPECT_NEAR(messages.log_evidence, observed.exact.log_evidence, 1e-10) << "observation " << index;
     for (int level = 0; level <= p.L; ++level) {
@@ -100,10 +110,7 @@ TEST_P(ExactInference, MapEqualsEnumeratedArgMax) {
   const NoiseSpec noise{c.channel, c.level};
   const auto& p = grammar.params;
   for (int64_t index = 0; index < 6; ++index) {
-    const Observed observed = observe(grammar, noise, index);
-    TreeMessages messages(p);
-    load_leaves(grammar, noise, observed, messages);
-    upward_messages(grammar, messages);
+    auto [observed, messages] = prepare_upward(grammar, noise, index);
     std::vector<uint32_t> tree(static_cast<size_t>(tree_size(p)));
     map_tree(grammar, messages, tree);
     const auto& exact = observed.exact;
@@ -127,10 +134,7 @@ TEST_P(ExactInference, PosteriorSamplesFollowTheExactPosterior) {
   const Grammar grammar = make_random_grammar(c.params);
   const NoiseSpec noise{c.channel, c.level};
   const auto& p = grammar.params;
-  const Observed observed = observe(grammar, noise, 3);
-  TreeMessages messages(p);
-  load_leaves(grammar, noise, observed, messages);
-  upward_messages(grammar, messages);
+  const auto [observed, messages] = prepare_upward(grammar, noise, 3);
   std::map<std::vector<uint32_t>, size_t> index_of;
   for (size_t t = 0; t < observed.exact.trees.size(); ++t) index_of[observed.exact.trees[t]] = t;
   std::vector<int64_t> counts(observed.exact.trees.size(), 0);

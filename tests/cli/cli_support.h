@@ -9,6 +9,8 @@
 #include <sstream>
 #include <string>
 
+#include "support/errors.h"
+
 namespace hdiff::testing {
 
 // What one command printed and returned.
@@ -38,14 +40,6 @@ inline CommandResult run_hdiff(const std::string& arguments, const std::filesyst
   std::filesystem::remove(out);
   std::filesystem::remove(err);
   return result;
-}
-
-// A new empty folder for one test.
-inline std::filesystem::path fresh_folder(const std::string& name) {
-  const auto folder = std::filesystem::temp_directory_path() / ("hdiff-cli-" + name + "-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(folder);
-  std::filesystem::create_directories(folder);
-  return folder;
 }
 
 // Names in `folder`, hidden files included, except the test's own captures.

@@ -9,27 +9,15 @@
 
 #include "common/error.h"
 #include "common/output.h"
+#include "support/errors.h"
 
 namespace hdiff {
 namespace {
 
 namespace fs = std::filesystem;
 
-fs::path fresh_folder(const std::string& name) {
-  const auto folder = fs::temp_directory_path() / ("hdiff-test-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(folder);
-  fs::create_directories(folder);
-  return folder;
-}
-
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using testing::error_of;
+using testing::fresh_folder;
 
 TEST(Npy, RoundTripsEveryDtypeAndShape) {
   const auto folder = fresh_folder("npy");

@@ -8,18 +8,12 @@
 
 #include "common/error.h"
 #include "grammar/grammar_io.h"
+#include "support/errors.h"
 
 namespace hdiff {
 namespace {
 
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using testing::error_of;
 
 TEST(Grammar, EveryLevelHasDistinctTuplesInRange) {
   const Grammar grammar = make_random_grammar({6, 4, 5, 2, 4, 3});
