@@ -79,7 +79,11 @@ at::Tensor layer_norm_2d(const at::Tensor& x, const at::Tensor& weight, const at
 // oneDNN on the CPU. LibTorch's default CPU path for 1x1 and strided kernels at
 // small batches is a GEMM in the system BLAS, which for Debian's LibTorch is the
 // reference netlib one: about 20 times slower than oneDNN on ConvNeXt's layers.
-bool use_onednn(const at::Tensor& x) { return x.is_cpu() && x.scalar_type() == at::kFloat && at::hasMKLDNN(); }
+// LibTorch's switch for oneDNN (torch.backends.mkldnn.enabled) is honoured; the
+// tests turn it off to check the other path.
+bool use_onednn(const at::Tensor& x) {
+  return x.is_cpu() && x.scalar_type() == at::kFloat && at::hasMKLDNN() && at::globalContext().userEnabledMkldnn();
+}
 
 at::Tensor conv(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, int64_t stride,
                 int64_t padding, int64_t groups) {
