@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "common/error.h"
+#include "support/errors.h"
 #include "common/random.h"
 #include "image/classifier_input.h"
 #include "image/convnext.h"
@@ -23,14 +24,7 @@ namespace {
 namespace fs = std::filesystem;
 const std::string kModel = std::string(HDIFF_FIXTURES_DIR) + "/image/convnext/model.pt";
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using hdiff::testing::error_of;
 
 struct TempDir {
   fs::path path;

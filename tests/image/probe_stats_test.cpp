@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "common/error.h"
+#include "support/errors.h"
 #include "image/probe_stats.h"
 
 namespace hdiff::image {
@@ -13,14 +14,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using hdiff::testing::error_of;
 
 struct TempDir {
   fs::path path = fs::temp_directory_path() / ("hdiff_stats_" + std::to_string(::getpid()));
