@@ -214,6 +214,8 @@ void run_theory(const TheoryOptions& options) {
   const bool have_noise = !options.noise.empty();
   if (options.threshold && (have_noise || !options.compare.empty()))
     fail("--threshold cannot be combined with --noise or --compare; run them separately");
+  if (options.threshold && !options.depths.empty())
+    fail("--depths has no effect with --threshold, which iterates --levels levels; drop --depths or set --levels");
   if (!options.threshold && !have_noise && options.compare.empty())
     fail("nothing to compute; give --noise E1,E2,... (predictions), --threshold (critical noise) or --compare "
          "results.csv");

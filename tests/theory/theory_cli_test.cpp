@@ -113,6 +113,7 @@ TEST_F(TheoryCli, ImpossibleRequestsFailOnOneLineWithoutOutput) {
   const char* cases[] = {
       "--v 8 --m 20 --noise 0.1",                 // 8·20 productions > 8^2 tuples
       "--noise 0.1 --threshold",                  // two modes at once
+      "--threshold --depths 4",                   // depths mean nothing to the threshold
       "--noise 1.2",                              // ε outside [0, 1]
       "--channel gaussian --noise 1",             // ᾱ = 1 has no density
       "--noise 0.1 --depths 0",                   // no tree
