@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 
 #include "common/error.h"
 #include "image/adm_unet.h"
@@ -151,6 +152,34 @@ TEST(AdmUnet, StateDictOfAnotherConfigurationIsExplained) {
   EXPECT_NE(msg.find("unexpected: input_blocks.3.0.skip_connection.weight [64, 32, 1, 1]"), std::string::npos) << msg;
   EXPECT_NE(msg.find("time_embed.0.weight (expected [256, 64], found [128, 32])"), std::string::npos) << msg;
   EXPECT_NE(msg.find("input_blocks.6.0.in_layers.0.weight [128]"), std::string::npos) << msg;
+}
+
+TEST(AdmUnet, OtherSwitchesBuildThePublicNames) {
+  AdmConfig c = read_adm_config(kAdm / "config.json");
+  c.resblock_updown = false;
+  c.use_new_attention_order = true;
+  c.num_head_channels = -1;
+  c.num_heads = 2;
+  c.learn_sigma = false;
+  c.use_scale_shift_norm = false;
+  c.class_cond = true;
+  c.num_classes = 10;
+  AdmUnet net(c);
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (const auto& p : net.module().named_parameters()) shapes[p.key()] = p.value().sizes().vec();
+  EXPECT_EQ(shapes["input_blocks.2.0.op.weight"], (std::vector<int64_t>{32, 32, 3, 3}));
+  EXPECT_EQ(shapes["output_blocks.1.2.conv.weight"], (std::vector<int64_t>{64, 64, 3, 3}));
+  EXPECT_EQ(shapes["label_emb.weight"], (std::vector<int64_t>{10, 128}));
+  EXPECT_EQ(shapes["input_blocks.1.0.emb_layers.1.weight"], (std::vector<int64_t>{32, 128}));  // no scale-shift
+  EXPECT_EQ(shapes["out.2.weight"], (std::vector<int64_t>{3, 32, 3, 3}));
+  const at::Tensor x = torch::randn({2, 3, 32, 32});
+  const at::Tensor t = torch::tensor({10, 500});
+  const at::Tensor a = net.forward(x, t, torch::tensor({1, 2}));
+  const at::Tensor b = net.forward(x, t, torch::tensor({3, 2}));
+  EXPECT_EQ(a.sizes(), (c10::IntArrayRef{2, 3, 32, 32}));
+  EXPECT_GT(max_abs_diff(a[0], b[0]), 0.0);   // the label enters
+  EXPECT_LT(max_abs_diff(a[1], b[1]), 1e-6);  // per-image
+  EXPECT_THROW(net.forward(x, t), hdiff::Error);  // labels are required
 }
 
 TEST(AdmConfig, PresetAndErrors) {
