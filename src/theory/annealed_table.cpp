@@ -119,10 +119,29 @@ std::span<const uint32_t> AnnealedTableSampler::draw(RandomStream& random) {
     RandomStream local = random;
     std::fill(children_.begin(), children_.begin() + static_cast<ptrdiff_t>(s), 0u);
     taken_[0] |= 1;  // code 0 = (0,…,0) is symbol 0's
+    // Two exact bounded draws per 64 random bits: Lemire's method on 32-bit
+    // halves (codes fit in 32 bits here), rejecting the low products below 2^32 mod n.
+    const auto n = static_cast<uint32_t>(tuples_);
+    const auto threshold = static_cast<uint32_t>((uint64_t{1} << 32) % n);
+    uint64_t bits = 0;
+    int halves = 0;
+    auto next_code = [&]() -> uint64_t {
+      for (;;) {
+        if (halves == 0) {
+          bits = local.next();
+          halves = 2;
+        }
+        const auto x = static_cast<uint32_t>(bits);
+        bits >>= 32;
+        --halves;
+        const uint64_t product = static_cast<uint64_t>(x) * n;
+        if (static_cast<uint32_t>(product) >= threshold) return product >> 32;
+      }
+    };
     uint32_t* out = children_.data() + s;
     for (size_t i = 1; i < count; ++i, out += s) {
       uint64_t code;
-      do code = local.below(tuples_);
+      do code = next_code();
       while (taken_[code >> 6] & (uint64_t{1} << (code & 63)));
       taken_[code >> 6] |= uint64_t{1} << (code & 63);
       codes_[i] = code;
