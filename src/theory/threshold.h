@@ -8,10 +8,13 @@
 // measured by D = (E u(0) − 1/v)/(1 − 1/v): 0 at the trivial fixed point.
 // A probe at one noise level runs up to `levels` levels and is
 //   reconstructed — every replica lies within 10% of D* (the informative fixed
-//                   point, found from a nearly noiseless start) and moves toward it,
-//   lost          — every replica has D ≤ 0.05·D* and is falling,
+//                   point, found from a nearly noiseless start) and moves toward
+//                   it or is within 1% of it,
+//   lost          — every replica has D ≤ 0.05·D* and is falling or sits on the
+//                   trivial fixed point (|D| ≤ 10⁻⁵·D*),
 //   undecided     — otherwise: the flow is still near the unstable fixed point
-//                   after `levels` levels, or the replicas disagree (finite population).
+//                   after `levels` levels, or the replicas disagree (finite population);
+//                   a probe stops early once every replica has settled on one side.
 // The interval is [largest reconstructed noise, smallest lost noise] among the
 // probes, each edge refined by bisection to the tolerance; the point estimate
 // is where the mean D after `levels` levels crosses D*/2.
