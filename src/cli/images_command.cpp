@@ -88,7 +88,7 @@ void add_bench(CLI::App& images) {
   cmd->add_option("--threads", job->threads, "CPU threads (0: LibTorch's default)")->capture_default_str();
   cmd->callback([job] {
     const auto r = image::run_bench(*job);
-    fmt::print("device {} {} batch {}: {:.3f} s per step ({} parameters); {:.3f} images/s for 250 steps\n", r.device,
+    fmt::print("device {} {} batch {}: {:.3g} s per step ({} parameters); {:.3g} images/s for 250 steps\n", r.device,
                r.fp16 ? "fp16" : "fp32", job->batch, r.seconds_per_step, r.parameters, r.images_per_second_250);
   });
 }

@@ -28,6 +28,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Creates a folder (and its parents); failures are user errors naming the folder.
+void make_folder(const fs::path& dir) {
+  std::error_code error;
+  fs::create_directories(dir, error);
+  if (error) fail("cannot create output folder {}: {}", dir.string(), error.message());
+}
+
 // Thrown from inside a run when Ctrl-C was pressed; caught by the job.
 struct Interrupted {};
 
@@ -230,8 +237,7 @@ ForwardBackwardSummary run_folder_job(const ForwardBackwardJob& job, const Loade
   at::Tensor labels;
   if (!job.labels_tensor.empty()) labels = labels_from_tensor(job.labels_tensor, static_cast<int64_t>(names.size()), m.config);
   else if (m.config.class_cond) labels = labels_from_folders(names, m.config);
-  if (!job.noise_tensor.empty()) fail("--noise-tensor goes with --input-tensor, not with --input DIR");
-  fs::create_directories(job.out);
+  make_folder(job.out);
   check_file_writable(job.out / ".hdiff-write-test");
 
   auto output_of = [&](const std::string& sub, const fs::path& name) {
@@ -265,7 +271,7 @@ ForwardBackwardSummary run_folder_job(const ForwardBackwardJob& job, const Loade
           const Image start = center_crop_adm(read_image(job.input_dir / name), S);
           const fs::path start_png = output_of("start", name);
           if (!fs::exists(start_png)) {
-            fs::create_directories(start_png.parent_path());
+            make_folder(start_png.parent_path());
             write_png(start_png, start);
           }
           x0s.push_back(torch::tensor(to_planar_pm1(start)).reshape({3, S, S}));
@@ -283,7 +289,7 @@ ForwardBackwardSummary run_folder_job(const ForwardBackwardJob& job, const Loade
         const at::Tensor sample = r.sample.to(at::kCPU).to(at::kFloat).contiguous();
         for (size_t b = b0; b < b1; ++b) {
           const fs::path png = output_of(fmt::format("k{}", k), names[items[b]]);
-          fs::create_directories(png.parent_path());
+          make_folder(png.parent_path());
           write_png(png, from_planar_pm1(sample[static_cast<int64_t>(b - b0)].data_ptr<float>(), S, S));
           ++summary.written;
         }
@@ -326,6 +332,10 @@ ForwardBackwardSummary run_forward_backward_job(const ForwardBackwardJob& job) {
                               : static_cast<int>(space_timesteps(config.diffusion_steps, config.timestep_respacing).size());
   check_ks(job.ks, K);
   if (job.ddim && (job.eta < 0.0 || job.eta > 1.0)) fail("--eta must lie in [0, 1], got {}", job.eta);
+  if (!job.input_dir.empty()) {
+    if (!job.noise_tensor.empty()) fail("--noise-tensor goes with --input-tensor, not with --input DIR");
+    (void)list_images(job.input_dir);  // an empty or missing folder fails before the model loads
+  }
   const LoadedModel m = load_model(job);
   install_interrupt_handler();
   torch::InferenceMode inference;
