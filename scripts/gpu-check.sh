@@ -29,6 +29,10 @@ print(f"torch {torch.__version__}, CUDA {torch.version.cuda}, GPU available: {to
 if torch.version.cuda is None or not torch.cuda.is_available():
     raise SystemExit("gpu-check: this PyTorch has no usable CUDA; install a CUDA build of PyTorch")
 EOF
+# PyTorch's CMake config for CUDA builds looks for the CUDA toolkit (nvcc, headers).
+if ! command -v nvcc >/dev/null && [ -z "${CUDA_HOME:-}" ] && [ ! -d /usr/local/cuda ]; then
+  echo "gpu-check: no CUDA toolkit found (nvcc, CUDA_HOME or /usr/local/cuda); LibTorch's CMake config needs it" >&2
+fi
 abi=$(python3 -c 'import torch;print(int(torch._C._GLIBCXX_USE_CXX11_ABI))')
 extra_flags=""
 if [ "$abi" = "0" ]; then
