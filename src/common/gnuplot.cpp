@@ -32,6 +32,7 @@ bool run_gnuplot(const std::string& script, const std::filesystem::path& folder,
     std::getline(log, first_line);
     fmt::print(stderr, "hdiff: warning: gnuplot failed ({}); figures skipped, CSV results are complete\n", first_line);
     std::filesystem::remove(folder / ".plot.log", ignored);
+    std::filesystem::remove(script_path, ignored);
     return false;
   }
   if (keep_as.empty()) std::filesystem::remove(script_path, ignored);
