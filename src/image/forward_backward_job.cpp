@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "common/error.h"
@@ -88,6 +89,7 @@ struct LoadedModel {
   std::unique_ptr<AdmUnet> net;
   std::unique_ptr<GaussianDiffusion> diffusion;
   c10::Device device = c10::Device(c10::kCPU);
+  bool fp16 = false;
 };
 
 LoadedModel load_model(const ForwardBackwardJob& job) {
@@ -100,7 +102,7 @@ LoadedModel load_model(const ForwardBackwardJob& job) {
       GaussianDiffusion::from_config(m.config, job.steps > 0 ? std::to_string(job.steps) : ""));
   const std::string device = choose_device(job.device);
   m.device = c10::Device(device);
-  const bool fp16 = use_fp16(job.precision, m.config, device);
+  const bool fp16 = m.fp16 = use_fp16(job.precision, m.config, device);
   m.net = std::make_unique<AdmUnet>(m.config);
   m.net->load(job.checkpoint);
   m.net->to(m.device, fp16);
@@ -304,6 +306,31 @@ ForwardBackwardSummary run_folder_job(const ForwardBackwardJob& job, const Loade
   return summary;
 }
 
+// What made the outputs: code version, model, schedule, noise seed, device.
+nlohmann::json run_record(const ForwardBackwardJob& job, const LoadedModel& m, const ForwardBackwardSummary& summary) {
+  nlohmann::json j;
+  j["command"] = "hdiff images forward-backward";
+  j["hdiff_version"] = HDIFF_VERSION;
+  j["hdiff_commit"] = HDIFF_GIT_COMMIT;
+  j["checkpoint"] = fs::absolute(job.checkpoint).string();
+  j["model"] = describe(m.config);
+  j["model_config"] = job.preset.empty() ? fs::absolute(job.model_config).string() : "preset " + job.preset;
+  j["num_steps"] = m.diffusion->num_steps();
+  j["timestep_map"] = m.diffusion->schedule().timestep_map;
+  j["k"] = job.ks;
+  j["sampler"] = job.ddim ? fmt::format("ddim eta={}", job.eta) : "ancestral";
+  j["noise"] = job.noise_tensor.empty() ? fmt::format("seed {}", job.seed) : job.noise_tensor;
+  j["input"] = job.input_tensor.empty() ? fs::absolute(job.input_dir).string() : job.input_tensor;
+  j["device"] = m.device.str();
+  j["fp16"] = m.fp16;
+  j["batch"] = job.batch;
+  j["written"] = summary.written;
+  j["skipped"] = summary.skipped;
+  j["interrupted"] = summary.interrupted;
+  j["seconds"] = summary.seconds;
+  return j;
+}
+
 }  // namespace
 
 std::string choose_device(const std::string& choice) {
@@ -343,6 +370,7 @@ ForwardBackwardSummary run_forward_backward_job(const ForwardBackwardJob& job) {
   torch::InferenceMode inference;
   ForwardBackwardSummary summary = job.input_tensor.empty() ? run_folder_job(job, m) : run_tensor_job(job, m);
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (fs::is_directory(job.out)) write_file_atomic(job.out / "run.json", run_record(job, m, summary).dump(2) + "\n");
   return summary;
 }
 

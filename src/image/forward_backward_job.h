@@ -8,7 +8,8 @@
 // Each PNG is written whole as soon as its batch is done; a rerun skips the
 // PNGs that exist, so an interrupted run continues where it stopped.
 // With --input-tensor it writes OUT/sample.npy (one k) or OUT/sample_k<k>.npy
-// (several), float32 N×3×H×W, all at once at the end.
+// (several), float32 N×3×H×W, all at once at the end. Both write OUT/run.json:
+// code version, model, schedule, k, noise source, device and timings.
 
 #include <cstdint>
 #include <filesystem>

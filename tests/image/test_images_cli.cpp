@@ -68,6 +68,7 @@ TEST(ImagesCli, TensorInputReproducesPyTorch) {
   const RunResult r = run("images forward-backward " + model_args() + " --t 5 --input-tensor " + fb +
                           ":x0 --noise-tensor " + fb + ":noises --batch 1 --out " + out.string() + device_arg());
   ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(fs::exists(out / "run.json"));
   const hdiff::NpyArray sample = hdiff::read_npy(out / "sample.npy");
   ASSERT_EQ(sample.shape, (std::vector<int64_t>{2, 3, 32, 32}));
   const auto got = hdiff::npy_to_f64(sample, "sample");
