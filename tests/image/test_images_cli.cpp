@@ -12,7 +12,12 @@
 #include <fstream>
 #include <string>
 
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
 #include "common/npy.h"
+#include "image/adm_unet.h"
+#include "image/torch_state.h"
 #include "image/checkpoint.h"
 #include "image/image_io.h"
 
@@ -133,4 +138,44 @@ TEST(ImagesCli, BadInputsGiveOneLineErrors) {
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.output.find("no entry 'nope'"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(dir / "o"));
+}
+
+// A random-weight class-conditional model saved as .safetensors: labels come
+// from numeric class folders, and a flat folder is refused.
+TEST(ImagesCli, ClassConditionalModelTakesLabelsFromFolders) {
+  const fs::path dir = fresh_dir("classcond");
+  fs::create_directories(dir / "in" / "3");
+  fs::create_directories(dir / "in" / "7");
+  fs::create_directories(dir / "flat");
+  std::ifstream config_in(kAdm / "config.json");
+  nlohmann::json config = nlohmann::json::parse(config_in);
+  config["class_cond"] = true;
+  config["num_classes"] = 10;
+  std::ofstream(dir / "config.json") << config.dump();
+
+  hdiff::image::AdmUnet net(hdiff::image::read_adm_config(dir / "config.json"));
+  nlohmann::json header = nlohmann::json::object();
+  std::string data;
+  for (const auto& p : net.module().named_parameters()) {
+    const hdiff::ckpt::Tensor t = hdiff::image::from_torch(p.value());
+    header[p.key()] = {{"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {data.size(), data.size() + t.bytes.size()}}};
+    data.append(reinterpret_cast<const char*>(t.bytes.data()), t.bytes.size());
+  }
+  const std::string head = header.dump();
+  const uint64_t n = head.size();
+  std::ofstream(dir / "model.safetensors", std::ios::binary)
+      << std::string(reinterpret_cast<const char*>(&n), 8) << head << data;
+
+  hdiff::image::write_png(dir / "in" / "3" / "x.png", test_image(40, 40, 3));
+  hdiff::image::write_png(dir / "in" / "7" / "y.png", test_image(40, 40, 4));
+  hdiff::image::write_png(dir / "flat" / "z.png", test_image(40, 40, 5));
+  const std::string model = "images forward-backward --checkpoint " + (dir / "model.safetensors").string() +
+                            " --model-config " + (dir / "config.json").string() + " --t 3" + device_arg();
+  RunResult r = run(model + " --input " + (dir / "in").string() + " --out " + (dir / "out").string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(fs::exists(dir / "out" / "k3" / "3" / "x.png"));
+  EXPECT_TRUE(fs::exists(dir / "out" / "k3" / "7" / "y.png"));
+  r = run(model + " --input " + (dir / "flat").string() + " --out " + (dir / "out2").string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("class subfolders or give --labels-tensor"), std::string::npos) << r.output;
 }
