@@ -195,11 +195,17 @@ Value read_safetensors(const fs::path& path) {
   return root;
 }
 
-void flatten(const Value& v, const std::string& prefix, TensorList& out) {
-  for (const auto& [name, child] : v.dict) {
+// Moves the tensors out of the tree (a 2 GB checkpoint is then held once), except
+// tensors referenced twice (tied weights), which are copied.
+void flatten(Value& v, const std::string& prefix, TensorList& out) {
+  for (auto& [name, child] : v.dict) {
     const std::string full = prefix.empty() ? name : prefix + "." + name;
-    if (child->kind == Value::Kind::tensor) out.emplace_back(full, *child->tensor);
-    else if (child->kind == Value::Kind::dict) flatten(*child, full, out);
+    if (child->kind == Value::Kind::tensor) {
+      if (child.use_count() == 1 && child->tensor.use_count() == 1) out.emplace_back(full, std::move(*child->tensor));
+      else out.emplace_back(full, *child->tensor);
+    } else if (child->kind == Value::Kind::dict) {
+      flatten(*child, full, out);
+    }
   }
 }
 
@@ -226,8 +232,8 @@ TensorList read_tensors(const fs::path& path) {
   for (const char* wrapper : {"state_dict", "model", "ema"}) {
     const Value* inner = root.find(wrapper);
     if (inner && inner->kind == Value::Kind::dict) {
-      Value copy = *inner;
-      root = std::move(copy);
+      Value unwrapped = *inner;  // shares the tensors; the wrapper is dropped next
+      root = std::move(unwrapped);
       break;
     }
   }
