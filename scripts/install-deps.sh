@@ -15,6 +15,7 @@ packages=(
   libzip-dev                     # libzip: PyTorch checkpoints are zip archives
   libstb-dev                     # stb: PNG/JPEG reading and writing
   libtorch-dev                   # LibTorch: ADM U-Net and ConvNeXt
+  libopenblas0-openmp            # OpenBLAS as the system BLAS under LibTorch (1.28x on the ADM U-Net on CPU)
   gnuplot-nox                    # figures (PNG via pngcairo, SVG)
 )
 

@@ -9,11 +9,12 @@
 
 #include "cli/commands.h"
 #include "common/error.h"
+#include "common/version.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"hdiff: hierarchical structure of diffusion, measured exactly on the Random Hierarchy Model "
                "and on image diffusion models"};
-  app.set_version_flag("--version", fmt::format("hdiff {} ({})", HDIFF_VERSION, HDIFF_GIT_COMMIT));
+  app.set_version_flag("--version", fmt::format("hdiff {} ({})", hdiff::version(), hdiff::git_commit()));
   app.require_subcommand(1);
   hdiff::cli::add_grammar_command(app);
   hdiff::cli::add_sample_command(app);

@@ -21,6 +21,7 @@
 #include "theory/comparison.h"
 #include "theory/density_evolution.h"
 #include "theory/threshold.h"
+#include "common/version.h"
 
 namespace hdiff::cli {
 namespace {
@@ -60,8 +61,8 @@ nlohmann::json model_json(const TheoryParams& params) {
           {"population", params.population},
           {"replicas", params.replicas},
           {"seed", params.seed},
-          {"hdiff_version", HDIFF_VERSION},
-          {"git_commit", HDIFF_GIT_COMMIT}};
+          {"hdiff_version", version()},
+          {"git_commit", git_commit()}};
 }
 
 void run_threshold(const TheoryParams& params, const TheoryOptions& options, OutputDir& out) {

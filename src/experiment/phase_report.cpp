@@ -7,6 +7,7 @@
 
 #include "common/gnuplot.h"
 #include "noise/schedule.h"
+#include "common/version.h"
 
 namespace hdiff {
 
@@ -137,8 +138,8 @@ bool plot_phase(const PhaseConfig& config, const PhaseResults& results, const Ou
 }
 
 nlohmann::json phase_run_record(const PhaseConfig& config, const PhaseResults& results, double wall_seconds, int threads) {
-  return {{"hdiff_version", HDIFF_VERSION},
-          {"git_commit", HDIFF_GIT_COMMIT},
+  return {{"hdiff_version", version()},
+          {"git_commit", git_commit()},
           {"config", phase_config_to_json(config)},
           {"grammar_seeds", config.grammar_seeds},
           {"rows", results.rows.size()},

@@ -23,6 +23,7 @@
 #include "image/image_io.h"
 #include "image/sampler.h"
 #include "image/torch_state.h"
+#include "common/version.h"
 
 namespace hdiff::image {
 namespace {
@@ -310,8 +311,8 @@ ForwardBackwardSummary run_folder_job(const ForwardBackwardJob& job, const Loade
 nlohmann::json run_record(const ForwardBackwardJob& job, const LoadedModel& m, const ForwardBackwardSummary& summary) {
   nlohmann::json j;
   j["command"] = "hdiff images forward-backward";
-  j["hdiff_version"] = HDIFF_VERSION;
-  j["hdiff_commit"] = HDIFF_GIT_COMMIT;
+  j["hdiff_version"] = version();
+  j["git_commit"] = git_commit();
   j["checkpoint"] = fs::absolute(job.checkpoint).string();
   j["model"] = describe(m.config);
   j["model_config"] = job.preset.empty() ? fs::absolute(job.model_config).string() : "preset " + job.preset;

@@ -20,6 +20,7 @@
 #include "image/probe_job.h"
 #include "image/probe_pairs.h"
 #include "image/probe_stats.h"
+#include "common/version.h"
 
 namespace hdiff::image {
 namespace fs = std::filesystem;
@@ -141,8 +142,8 @@ bool run_image_experiment(const fs::path& config_file, const fs::path& out, cons
   results.write("summary.csv", summary_csv(table));
   const bool figures = draw_probe_figures(table, results.staged("pairs.csv").parent_path());
   const nlohmann::json run = {
-      {"hdiff_version", HDIFF_VERSION},
-      {"git_commit", HDIFF_GIT_COMMIT},
+      {"hdiff_version", version()},
+      {"git_commit", git_commit()},
       {"experiment_file", fs::absolute(config_file).string()},
       {"device", device},
       {"diffusion", describe(config)},
