@@ -13,6 +13,7 @@
 #include "image/checkpoint.h"
 #include "image/sampler.h"
 #include "image/torch_state.h"
+#include "support/errors.h"
 
 namespace fs = std::filesystem;
 using namespace hdiff::image;
@@ -37,14 +38,7 @@ c10::Device test_device() {
   return device;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const hdiff::Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using hdiff::testing::error_of;
 
 }  // namespace
 
@@ -125,9 +119,10 @@ TEST(AdmSampler, DdimAndPureNoiseRun) {
   EXPECT_THROW(forward_backward(diffusion, model, x0, 11, {}, noise, SamplerOptions{}, false), hdiff::Error);
 }
 
-TEST(AdmUnet, Fp16OnCudaIsClose) {
+// Registered with CTest only on request (see tests/image/CMakeLists.txt): it needs a GPU.
+TEST(CudaOnly, AdmUnetFp16IsClose) {
   const c10::Device device = test_device();
-  if (!device.is_cuda()) GTEST_SKIP() << "fp16 runs on CUDA only (set HDIFF_TEST_DEVICE=cuda)";
+  ASSERT_TRUE(device.is_cuda()) << "fp16 runs on CUDA only: run with HDIFF_TEST_DEVICE=cuda (scripts/gpu-check.sh)";
   AdmUnet net(read_adm_config(kAdm / "config.json"));
   net.load(kAdm / "model.pt");
   net.to(device, true);

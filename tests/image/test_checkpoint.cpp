@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "image/checkpoint.h"
+#include "support/errors.h"
 
 namespace fs = std::filesystem;
 using namespace std::string_literals;
@@ -63,14 +64,7 @@ std::string tensor_pickle(int size) {
          std::string(1, static_cast<char>(size)) + "\x85K\x01\x85\x89)tRu.";
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const hdiff::Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using hdiff::testing::error_of;
 
 }  // namespace
 
