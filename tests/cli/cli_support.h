@@ -9,7 +9,7 @@
 #include <sstream>
 #include <string>
 
-#include "support/errors.h"
+#include "support/helpers.h"
 
 namespace hdiff::testing {
 

@@ -9,7 +9,7 @@
 
 #include "common/error.h"
 #include "common/output.h"
-#include "support/errors.h"
+#include "support/helpers.h"
 
 namespace hdiff {
 namespace {

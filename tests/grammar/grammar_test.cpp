@@ -8,7 +8,7 @@
 
 #include "common/error.h"
 #include "grammar/grammar_io.h"
-#include "support/errors.h"
+#include "support/helpers.h"
 
 namespace hdiff {
 namespace {

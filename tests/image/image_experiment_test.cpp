@@ -15,6 +15,7 @@
 #include <string>
 
 #include "image/image_io.h"
+#include "support/helpers.h"
 
 namespace fs = std::filesystem;
 
@@ -23,20 +24,8 @@ namespace {
 const fs::path kFixtures = fs::path(HDIFF_FIXTURES_DIR) / "image";
 const std::string kClassifier = (kFixtures / "convnext" / "model.pt").string();
 
-struct RunResult {
-  int code;
-  std::string output;  // stdout and stderr
-};
-
-RunResult run(const std::string& args) {
-  const std::string cmd = std::string(HDIFF_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using hdiff::testing::RunResult;
+using hdiff::testing::run_hdiff_merged;
 
 struct TempDir {
   fs::path path = fs::temp_directory_path() / ("hdiff_experiment_test_" + std::to_string(::getpid()));
@@ -89,7 +78,7 @@ TEST(ImageExperiment, EndToEndOnTinyFixtures) {
   write_start_images(t.path / "start", 3);
   std::ofstream(t.path / "exp.toml") << experiment_file("[0, 5, 10]");
   const auto out = t.path / "out";
-  const auto r = run("images experiment --config " + (t.path / "exp.toml").string() + " --out " + out.string());
+  const auto r = run_hdiff_merged("images experiment --config " + (t.path / "exp.toml").string() + " --out " + out.string());
   ASSERT_EQ(r.code, 0) << r.output;
 
   for (const char* f : {"experiment.toml", "stats.bin", "pairs.csv", "summary.csv", "run.json", "class_kept.dat",
@@ -125,18 +114,18 @@ TEST(ImageExperiment, EndToEndOnTinyFixtures) {
   EXPECT_GT(std::stod(split(summary[1])[5]), 0.9) << summary[1];
 
   // A rerun finds everything made and only redoes the probe.
-  const auto again = run("images experiment --config " + (t.path / "exp.toml").string() + " --out " + out.string());
+  const auto again = run_hdiff_merged("images experiment --config " + (t.path / "exp.toml").string() + " --out " + out.string());
   EXPECT_EQ(again.code, 0) << again.output;
   EXPECT_EQ(read_lines(out / "pairs.csv"), pairs);
 
   // Another experiment file may not reuse the folder.
   std::ofstream(t.path / "other.toml") << experiment_file("[0, 10]");
-  const auto other = run("images experiment --config " + (t.path / "other.toml").string() + " --out " + out.string());
+  const auto other = run_hdiff_merged("images experiment --config " + (t.path / "other.toml").string() + " --out " + out.string());
   EXPECT_EQ(other.code, 2);
   EXPECT_NE(other.output.find("different experiment file"), std::string::npos) << other.output;
 
   // The probe command on the experiment's folders gives the same table.
-  const auto probe = run("images probe --classifier " + kClassifier + " --stats " + (out / "stats.bin").string() +
+  const auto probe = run_hdiff_merged("images probe --classifier " + kClassifier + " --stats " + (out / "stats.bin").string() +
                          " --start " + (out / "start").string() + " --generated " + out.string() + " --num-steps 10 --out " +
                          (t.path / "probe").string());
   ASSERT_EQ(probe.code, 0) << probe.output;
@@ -149,7 +138,7 @@ TEST(ImageExperiment, ErrorsAreClearAndLeaveNoFiles) {
   write_start_images(t.path / "gen" / "k4", 1);
 
   // Missing stats.
-  auto r = run("images probe --classifier " + kClassifier + " --stats " + (t.path / "none.bin").string() + " --start " +
+  auto r = run_hdiff_merged("images probe --classifier " + kClassifier + " --stats " + (t.path / "none.bin").string() + " --start " +
                (t.path / "start").string() + " --generated " + (t.path / "gen").string() + " --out " +
                (t.path / "p1").string());
   EXPECT_EQ(r.code, 2);
@@ -157,11 +146,11 @@ TEST(ImageExperiment, ErrorsAreClearAndLeaveNoFiles) {
   EXPECT_FALSE(fs::exists(t.path / "p1"));
 
   // Mismatched image sets.
-  ASSERT_EQ(run("images stats --classifier " + kClassifier + " --input " + (t.path / "start").string() + " --out " +
+  ASSERT_EQ(run_hdiff_merged("images stats --classifier " + kClassifier + " --input " + (t.path / "start").string() + " --out " +
                 (t.path / "stats.bin").string())
                 .code,
             0);
-  r = run("images probe --classifier " + kClassifier + " --stats " + (t.path / "stats.bin").string() + " --start " +
+  r = run_hdiff_merged("images probe --classifier " + kClassifier + " --stats " + (t.path / "stats.bin").string() + " --start " +
           (t.path / "start").string() + " --generated " + (t.path / "gen").string() + " --out " +
           (t.path / "p2").string());
   EXPECT_EQ(r.code, 2);
@@ -171,20 +160,20 @@ TEST(ImageExperiment, ErrorsAreClearAndLeaveNoFiles) {
 
   // Unreadable images, for stats and for the experiment.
   std::ofstream(t.path / "start" / "broken.png") << "this is not a PNG";
-  r = run("images stats --classifier " + kClassifier + " --input " + (t.path / "start").string() + " --out " +
+  r = run_hdiff_merged("images stats --classifier " + kClassifier + " --input " + (t.path / "start").string() + " --out " +
           (t.path / "stats2.bin").string());
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.output.find("broken.png"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(t.path / "stats2.bin"));
   std::ofstream(t.path / "exp.toml") << experiment_file("[0, 5]");
-  r = run("images experiment --config " + (t.path / "exp.toml").string() + " --out " + (t.path / "out").string());
+  r = run_hdiff_merged("images experiment --config " + (t.path / "exp.toml").string() + " --out " + (t.path / "out").string());
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.output.find("broken.png"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(t.path / "out"));
 
   // Statistics of another classifier layout.
   std::ofstream(t.path / "bad.bin") << "HDIFFSTA";
-  r = run("images probe --classifier " + kClassifier + " --stats " + (t.path / "bad.bin").string() + " --start " +
+  r = run_hdiff_merged("images probe --classifier " + kClassifier + " --stats " + (t.path / "bad.bin").string() + " --start " +
           (t.path / "start").string() + " --generated " + (t.path / "gen").string() + " --out " +
           (t.path / "p3").string());
   EXPECT_EQ(r.code, 2);

@@ -9,7 +9,7 @@
 #include <fstream>
 
 #include "common/error.h"
-#include "support/errors.h"
+#include "support/helpers.h"
 #include "common/random.h"
 #include "image/classifier_input.h"
 #include "image/convnext.h"

@@ -6,7 +6,7 @@
 #include <fstream>
 
 #include "common/error.h"
-#include "support/errors.h"
+#include "support/helpers.h"
 #include "image/probe_stats.h"
 
 namespace hdiff::image {

@@ -13,7 +13,7 @@
 #include "image/checkpoint.h"
 #include "image/sampler.h"
 #include "image/torch_state.h"
-#include "support/errors.h"
+#include "support/helpers.h"
 
 namespace fs = std::filesystem;
 using namespace hdiff::image;

@@ -10,7 +10,7 @@
 
 #include "common/error.h"
 #include "image/checkpoint.h"
-#include "support/errors.h"
+#include "support/helpers.h"
 
 namespace fs = std::filesystem;
 using namespace std::string_literals;

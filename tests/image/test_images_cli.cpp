@@ -20,6 +20,7 @@
 #include "image/torch_state.h"
 #include "image/checkpoint.h"
 #include "image/image_io.h"
+#include "support/helpers.h"
 
 namespace fs = std::filesystem;
 
@@ -27,20 +28,8 @@ namespace {
 
 const fs::path kAdm = fs::path(HDIFF_FIXTURES_DIR) / "image" / "adm_a";
 
-struct RunResult {
-  int code;
-  std::string output;  // stdout and stderr
-};
-
-RunResult run(const std::string& args) {
-  const std::string cmd = std::string(HDIFF_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using hdiff::testing::RunResult;
+using hdiff::testing::run_hdiff_merged;
 
 fs::path fresh_dir(const std::string& name) {
   const fs::path dir = fs::temp_directory_path() / ("hdiff_test_images_" + std::to_string(::getpid())) / name;
@@ -70,7 +59,7 @@ hdiff::image::Image test_image(int w, int h, int seed) {
 TEST(ImagesCli, TensorInputReproducesPyTorch) {
   const fs::path out = fresh_dir("tensor");
   const std::string fb = (kAdm / "forward_backward.pt").string();
-  const RunResult r = run("images forward-backward " + model_args() + " --t 5 --input-tensor " + fb +
+  const RunResult r = run_hdiff_merged("images forward-backward " + model_args() + " --t 5 --input-tensor " + fb +
                           ":x0 --noise-tensor " + fb + ":noises --batch 1 --out " + out.string() + device_arg());
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_TRUE(fs::exists(out / "run.json"));
@@ -91,7 +80,7 @@ TEST(ImagesCli, FolderInputWritesNamedPngsAndResumes) {
   hdiff::image::write_png(in / "b.png", test_image(32, 64, 2));
   const std::string args = "images forward-backward " + model_args() + " --t 2,10 --batch 2" + device_arg() + " --input " +
                            in.string() + " --out " + out.string();
-  const RunResult first = run(args);
+  const RunResult first = run_hdiff_merged(args);
   ASSERT_EQ(first.code, 0) << first.output;
   EXPECT_NE(first.output.find("wrote 4 outputs"), std::string::npos) << first.output;
   for (const char* name : {"start/n01440764/a.png", "start/b.png", "k2/n01440764/a.png", "k2/b.png",
@@ -101,7 +90,7 @@ TEST(ImagesCli, FolderInputWritesNamedPngsAndResumes) {
     EXPECT_EQ(img.width, 32);
     EXPECT_EQ(img.height, 32);
   }
-  const RunResult again = run(args);
+  const RunResult again = run_hdiff_merged(args);
   ASSERT_EQ(again.code, 0) << again.output;
   EXPECT_NE(again.output.find("wrote 0 outputs"), std::string::npos) << again.output;
   EXPECT_NE(again.output.find("(4 existed already)"), std::string::npos) << again.output;
@@ -117,23 +106,23 @@ TEST(ImagesCli, BadInputsGiveOneLineErrors) {
   std::ifstream in(kAdm / "model.pt", std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   std::ofstream(dir / "cut.pt", std::ios::binary) << bytes.substr(0, bytes.size() / 3);
-  RunResult r = run("images forward-backward --checkpoint " + (dir / "cut.pt").string() + " --model-config " +
+  RunResult r = run_hdiff_merged("images forward-backward --checkpoint " + (dir / "cut.pt").string() + " --model-config " +
                     (kAdm / "config.json").string() + tail);
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.output.find("truncated or corrupted checkpoint archive"), std::string::npos) << r.output;
 
   // A state dict of another configuration.
-  r = run("images forward-backward --checkpoint " + (kAdm / "model.pt").string() + " --preset adm-256-uncond" + tail);
+  r = run_hdiff_merged("images forward-backward --checkpoint " + (kAdm / "model.pt").string() + " --preset adm-256-uncond" + tail);
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.output.find("does not fit the model configuration"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("time_embed.0.weight (expected [1024, 256], found [128, 32])"), std::string::npos);
 
   // A step outside 0..K and a missing key.
-  r = run("images forward-backward " + model_args() + " --t 11 --input-tensor " + fb + ":x0 --out " +
+  r = run_hdiff_merged("images forward-backward " + model_args() + " --t 11 --input-tensor " + fb + ":x0 --out " +
           (dir / "o").string());
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.output.find("--t 11 is outside 0..10"), std::string::npos) << r.output;
-  r = run("images forward-backward " + model_args() + " --t 5 --input-tensor " + fb + ":nope --out " +
+  r = run_hdiff_merged("images forward-backward " + model_args() + " --t 5 --input-tensor " + fb + ":nope --out " +
           (dir / "o").string());
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.output.find("no entry 'nope'"), std::string::npos) << r.output;
@@ -171,11 +160,11 @@ TEST(ImagesCli, ClassConditionalModelTakesLabelsFromFolders) {
   hdiff::image::write_png(dir / "flat" / "z.png", test_image(40, 40, 5));
   const std::string model = "images forward-backward --checkpoint " + (dir / "model.safetensors").string() +
                             " --model-config " + (dir / "config.json").string() + " --t 3" + device_arg();
-  RunResult r = run(model + " --input " + (dir / "in").string() + " --out " + (dir / "out").string());
+  RunResult r = run_hdiff_merged(model + " --input " + (dir / "in").string() + " --out " + (dir / "out").string());
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_TRUE(fs::exists(dir / "out" / "k3" / "3" / "x.png"));
   EXPECT_TRUE(fs::exists(dir / "out" / "k3" / "7" / "y.png"));
-  r = run(model + " --input " + (dir / "flat").string() + " --out " + (dir / "out2").string());
+  r = run_hdiff_merged(model + " --input " + (dir / "flat").string() + " --out " + (dir / "out2").string());
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.output.find("class subfolders or give --labels-tensor"), std::string::npos) << r.output;
 }
