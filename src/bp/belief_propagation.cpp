@@ -151,10 +151,8 @@ void downward_messages(const Grammar& grammar, TreeMessages& messages, ClassPrio
   }
 }
 
-void node_marginals(const Grammar& grammar, const TreeMessages& messages, int level, std::span<double> out,
-                    ClassPrior prior) {
+void node_marginals(const Grammar& grammar, const TreeMessages& messages, int level, std::span<double> out) {
   const auto& p = grammar.params;
-  (void)prior;  // the root's downward message already is the prior
   const int n = symbols_at_level(p, level);
   const int64_t count = nodes_at_level(p, level);
   const int64_t begin = messages.offsets[static_cast<size_t>(level)];

@@ -49,9 +49,8 @@ void upward_messages(const Grammar& grammar, TreeMessages& messages, ClassPrior 
 void downward_messages(const Grammar& grammar, TreeMessages& messages, ClassPrior prior = {});
 
 // Marginals p(z_ℓ,i = a | obs) of every node of `level` into out (s^ℓ × n_ℓ);
-// needs both passes.
-void node_marginals(const Grammar& grammar, const TreeMessages& messages, int level, std::span<double> out,
-                    ClassPrior prior = {});
+// needs both passes (the prior enters through the downward pass).
+void node_marginals(const Grammar& grammar, const TreeMessages& messages, int level, std::span<double> out);
 
 // Draws one tree from p(tree | obs) into `tree` (tree_size symbols, level by
 // level); needs upward_messages.
