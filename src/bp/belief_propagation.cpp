@@ -45,6 +45,16 @@ double combine_children(const ProductionTable& table, const double* const* child
   return total;
 }
 
+// Π_j child_j(b_j) for production r of symbol a at node i, where `children`
+// holds the messages of the level below (n_children values per node).
+double production_weight(const ProductionTable& table, const double* children, int64_t i, uint32_t a, int r) {
+  const auto rule = table.production(static_cast<int64_t>(a) * table.m + r);
+  double product = 1;
+  for (int j = 0; j < table.s; ++j)
+    product *= children[(i * table.s + j) * table.n_children + rule[static_cast<size_t>(j)]];
+  return product;
+}
+
 }  // namespace
 
 TreeMessages::TreeMessages(const GrammarParams& params) : L_(params.L) {
@@ -187,7 +197,6 @@ void sample_posterior(const Grammar& grammar, const TreeMessages& messages, Rand
   std::vector<double> large_weights;
   for (int level = 0; level < p.L; ++level) {
     const auto& table = grammar.levels[static_cast<size_t>(level)];
-    const int n_child = table.n_children;
     const double* child_up = messages.up.data() + messages.offsets[static_cast<size_t>(level) + 1];
     const int64_t begin = level_offset(p, level);
     uint32_t* children = tree.data() + level_offset(p, level + 1);
@@ -201,10 +210,7 @@ void sample_posterior(const Grammar& grammar, const TreeMessages& messages, Rand
       const uint32_t a = tree[static_cast<size_t>(begin + i)];
       double total = 0;
       for (int r = 0; r < table.m; ++r) {
-        const auto rule = table.production(static_cast<int64_t>(a) * table.m + r);
-        double product = 1;
-        for (int j = 0; j < p.s; ++j) product *= child_up[(i * p.s + j) * n_child + rule[static_cast<size_t>(j)]];
-        total += weight[r] = product;
+        total += weight[r] = production_weight(table, child_up, i, a, r);
       }
       double target = random.uniform() * total;
       int r = 0;
@@ -228,7 +234,6 @@ void map_tree(const Grammar& grammar, TreeMessages& messages, std::span<uint32_t
   for (int level = p.L - 1; level >= 0; --level) {
     const auto& table = grammar.levels[static_cast<size_t>(level)];
     const int n_parent = table.n_parents;
-    const int n_child = table.n_children;
     double* parent_base = messages.max_up.data() + messages.offsets[static_cast<size_t>(level)];
     const double* child_base = messages.max_up.data() + messages.offsets[static_cast<size_t>(level) + 1];
     const int64_t count = nodes_at_level(p, level);
@@ -238,10 +243,7 @@ void map_tree(const Grammar& grammar, TreeMessages& messages, std::span<uint32_t
       for (int a = 0; a < n_parent; ++a) {
         double best_value = 0;
         for (int r = 0; r < table.m; ++r) {
-          const auto rule = table.production(static_cast<int64_t>(a) * table.m + r);
-          double product = 1;
-          for (int j = 0; j < p.s; ++j) product *= child_base[(i * p.s + j) * n_child + rule[static_cast<size_t>(j)]];
-          best_value = std::max(best_value, product);
+          best_value = std::max(best_value, production_weight(table, child_base, i, static_cast<uint32_t>(a), r));
         }
         parent[a] = best_value;
         top = std::max(top, best_value);
@@ -265,7 +267,6 @@ void map_tree(const Grammar& grammar, TreeMessages& messages, std::span<uint32_t
   // (recomputing the arg-max here costs as much as storing it and needs no buffer).
   for (int level = 0; level < p.L; ++level) {
     const auto& table = grammar.levels[static_cast<size_t>(level)];
-    const int n_child = table.n_children;
     const double* child_base = messages.max_up.data() + messages.offsets[static_cast<size_t>(level) + 1];
     const int64_t begin = level_offset(p, level);
     uint32_t* children = tree.data() + level_offset(p, level + 1);
@@ -274,9 +275,7 @@ void map_tree(const Grammar& grammar, TreeMessages& messages, std::span<uint32_t
       double best_product = -1;
       int best_r = 0;
       for (int r = 0; r < table.m; ++r) {
-        const auto rule = table.production(static_cast<int64_t>(a) * table.m + r);
-        double product = 1;
-        for (int j = 0; j < p.s; ++j) product *= child_base[(i * p.s + j) * n_child + rule[static_cast<size_t>(j)]];
+        const double product = production_weight(table, child_base, i, a, r);
         if (product > best_product) {
           best_product = product;
           best_r = r;
