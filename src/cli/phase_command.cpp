@@ -29,7 +29,7 @@ void run_phase_command(const PhaseOptions& options) {
   OutputDir out(options.out);  // fails now, before any work, if --out is unwritable
   install_interrupt_handler();
   const auto start = std::chrono::steady_clock::now();
-  const int64_t total = config.samples * static_cast<int64_t>(config.grammar_seeds.size() * config.noise.size() *
+  const int64_t total = config.samples * config.trajectories * static_cast<int64_t>(config.grammar_seeds.size() * config.noise.size() *
                                                               config.depths.size());
   PhaseResults results;
   {
@@ -39,10 +39,14 @@ void run_phase_command(const PhaseOptions& options) {
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   out.write("results.csv", phase_csv(config, results));
+  out.write("conditional.csv", conditional_csv(config, results));
+  out.write("changes.csv", changes_csv(config, results));
+  out.write("correlations.csv", correlations_csv(config, results));
   out.write("run.json", phase_run_record(config, results, wall, thread_count()).dump(2) + "\n");
   if (!results.interrupted) plot_phase(config, results, out);
   out.commit();
   fmt::print("{}", class_agreement_table(config, results));
+  fmt::print("{}", susceptibility_summary(config, results));
   fmt::print("wrote {} rows to {}/results.csv in {:.1f} s\n", results.rows.size(), out.dir().string(), wall);
   if (results.interrupted) {
     fmt::print(stderr, "hdiff: interrupted: kept the {} completed rows in {}/results.csv\n", results.rows.size(),
@@ -59,7 +63,8 @@ void add_phase_command(CLI::App& app) {
   auto* command = app.add_subcommand(
       "phase",
       "Forward-backward experiment: noise RHM data, denoise it exactly, measure agreement at every level.\n"
-      "Writes DIR/results.csv, DIR/run.json and figures; without --config runs the paper's setting.");
+      "Writes DIR/results.csv, conditional.csv, changes.csv, correlations.csv, run.json and figures\n"
+      "(docs/phase.md); without --config runs the paper's setting.");
   command->add_option("--config", options->config, "experiment config (TOML); default: the embedded paper setting")
       ->check(CLI::ExistingFile);
   command->add_option("--out", options->out, "output folder")->capture_default_str();

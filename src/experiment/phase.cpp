@@ -34,17 +34,25 @@ UnitMeasures run_phase_unit(const PhaseConfig& config, int L, uint64_t grammar_s
   const int64_t d = sequence_length(params);
   const int64_t leaf_begin = level_offset(params, L);
   const int levels = L + 1;
+  const int64_t N = config.samples;
+  const int T = config.trajectories;
   const uint64_t seed = sample_seed(config, grammar_seed);
 
   UnitMeasures measures;
-  measures.agreement.resize(static_cast<size_t>(config.samples * levels));
-  measures.mass.resize(static_cast<size_t>(config.samples * levels));
+  measures.agreement.resize(static_cast<size_t>(N * levels));
+  measures.mass.resize(static_cast<size_t>(N * levels));
+  measures.kept.assign(static_cast<size_t>(levels), {std::vector<double>(static_cast<size_t>(N)), std::vector<double>(static_cast<size_t>(N))});
+  measures.changed = measures.kept;
+  // changed[ℓ][(n·T + t)·s^ℓ + i] = 1 when trajectory t of sample n changed position i of level ℓ.
+  std::vector<std::vector<uint8_t>> changed(static_cast<size_t>(levels));
   int64_t widest = 0;
-  for (int level = 0; level <= L; ++level)
+  for (int level = 0; level <= L; ++level) {
     widest = std::max(widest, nodes_at_level(params, level) * symbols_at_level(params, level));
+    changed[static_cast<size_t>(level)].resize(static_cast<size_t>(N * T * nodes_at_level(params, level)));
+  }
 
   parallel_for_with_state(
-      config.samples,
+      N,
       [&] {
         return Workspace{TreeMessages(params), std::vector<uint32_t>(static_cast<size_t>(tree_size(params))),
                          std::vector<uint32_t>(static_cast<size_t>(tree_size(params))),
@@ -56,75 +64,74 @@ UnitMeasures run_phase_unit(const PhaseConfig& config, int L, uint64_t grammar_s
         if (interrupted()) return;  // the caller discards an interrupted unit
         sample_tree(grammar, seed, n, work.clean);
         const std::span<const uint32_t> tokens(work.clean.data() + leaf_begin, static_cast<size_t>(d));
-        RandomStream noise_random(seed, RandomDomain::noise, static_cast<uint64_t>(n), noise_index);
-        if (config.channel == Channel::gaussian) {
-          corrupt_gaussian(noise, config.v, tokens, noise_random, work.values);
-          work.messages.leaf_log_scale = gaussian_likelihoods(noise, config.v, work.values, work.messages.leaves());
-        } else {
-          corrupt_tokens(noise, config.v, tokens, noise_random, work.observed);
-          work.messages.leaf_log_scale = token_likelihoods(noise, config.v, work.observed, work.messages.leaves());
-        }
-        upward_messages(grammar, work.messages);
-        downward_messages(grammar, work.messages);
-        RandomStream posterior_random(seed, RandomDomain::posterior, static_cast<uint64_t>(n), noise_index);
-        sample_posterior(grammar, work.messages, posterior_random, work.denoised);
-        for (int level = 0; level <= L; ++level) {
-          const int64_t count = nodes_at_level(params, level);
-          const int symbols = symbols_at_level(params, level);
-          const int64_t begin = level_offset(params, level);
-          node_marginals(grammar, work.messages, level, {work.marginals.data(), static_cast<size_t>(count * symbols)});
-          int64_t same = 0;
-          double mass = 0;
-          for (int64_t i = 0; i < count; ++i) {
-            const uint32_t truth = work.clean[static_cast<size_t>(begin + i)];
-            same += work.denoised[static_cast<size_t>(begin + i)] == truth;
-            mass += work.marginals[static_cast<size_t>(i * symbols + truth)];
+        for (int t = 0; t < T; ++t) {
+          // Trajectory 0 keeps the streams of a run without trajectories.
+          const uint64_t stream = noise_index | (static_cast<uint64_t>(t) << 32);
+          RandomStream noise_random(seed, RandomDomain::noise, static_cast<uint64_t>(n), stream);
+          if (config.channel == Channel::gaussian) {
+            corrupt_gaussian(noise, config.v, tokens, noise_random, work.values);
+            work.messages.leaf_log_scale = gaussian_likelihoods(noise, config.v, work.values, work.messages.leaves());
+          } else {
+            corrupt_tokens(noise, config.v, tokens, noise_random, work.observed);
+            work.messages.leaf_log_scale = token_likelihoods(noise, config.v, work.observed, work.messages.leaves());
           }
-          measures.agreement[static_cast<size_t>(n * levels + level)] = static_cast<double>(same) / static_cast<double>(count);
-          measures.mass[static_cast<size_t>(n * levels + level)] = mass / static_cast<double>(count);
+          upward_messages(grammar, work.messages);
+          downward_messages(grammar, work.messages);
+          RandomStream posterior_random(seed, RandomDomain::posterior, static_cast<uint64_t>(n), stream);
+          sample_posterior(grammar, work.messages, posterior_random, work.denoised);
+          const bool class_kept = work.denoised[0] == work.clean[0];
+          for (int level = 0; level <= L; ++level) {
+            const int64_t count = nodes_at_level(params, level);
+            const int symbols = symbols_at_level(params, level);
+            const int64_t begin = level_offset(params, level);
+            node_marginals(grammar, work.messages, level, {work.marginals.data(), static_cast<size_t>(count * symbols)});
+            uint8_t* changes = changed[static_cast<size_t>(level)].data() + (n * T + t) * count;
+            int64_t same = 0;
+            double mass = 0;
+            for (int64_t i = 0; i < count; ++i) {
+              const uint32_t truth = work.clean[static_cast<size_t>(begin + i)];
+              const bool kept = work.denoised[static_cast<size_t>(begin + i)] == truth;
+              same += kept;
+              changes[i] = !kept;
+              mass += work.marginals[static_cast<size_t>(i * symbols + truth)];
+            }
+            const double agreement = static_cast<double>(same) / static_cast<double>(count);
+            const auto slot = static_cast<size_t>(n * levels + level);
+            measures.agreement[slot] += agreement / T;
+            measures.mass[slot] += mass / static_cast<double>(count) / T;
+            auto& outcome = class_kept ? measures.kept[static_cast<size_t>(level)] : measures.changed[static_cast<size_t>(level)];
+            outcome.count[static_cast<size_t>(n)] += 1;
+            outcome.agreement_sum[static_cast<size_t>(n)] += agreement;
+          }
         }
       });
+  if (interrupted()) return measures;
+  for (int level = 0; level <= L; ++level)
+    measures.changes.push_back(change_terms(changed[static_cast<size_t>(level)], N, T, config.s, level));
   return measures;
 }
 
-namespace {
-
-// Mean and standard error of the mean of `values`.
-Estimate estimate(const std::vector<double>& values) {
-  Estimate out;
-  const auto n = static_cast<double>(values.size());
-  for (double x : values) out.mean += x;
-  out.mean /= n;
-  if (values.size() < 2) return out;
-  double squares = 0;
-  for (double x : values) squares += (x - out.mean) * (x - out.mean);
-  out.standard_error = std::sqrt(squares / (n - 1) / n);
-  return out;
-}
-
-}  // namespace
-
-std::vector<PhaseRow> summarise(int L, size_t noise_index, const std::vector<UnitMeasures>& per_grammar, int64_t samples) {
+std::vector<PhaseRow> summarise(int L, size_t noise_index, const std::vector<UnitMeasures>& per_grammar, int64_t samples,
+                                int trajectories) {
   std::vector<PhaseRow> rows;
   const int levels = L + 1;
+  const auto grammars = static_cast<int64_t>(per_grammar.size());
+  const int64_t total = samples * trajectories * grammars;
   for (int level = 0; level <= L; ++level) {
     PhaseRow row;
     row.L = L;
     row.noise_index = noise_index;
     row.level = level;
     row.samples = samples;
-    row.grammars = static_cast<int64_t>(per_grammar.size());
+    row.grammars = grammars;
     auto column = [&](const std::vector<double>& values, int64_t n) { return values[static_cast<size_t>(n * levels + level)]; };
+    std::vector<double> agreement, mass;
     if (per_grammar.size() == 1) {
-      std::vector<double> agreement, mass;
       for (int64_t n = 0; n < samples; ++n) {
         agreement.push_back(column(per_grammar[0].agreement, n));
         mass.push_back(column(per_grammar[0].mass, n));
       }
-      row.agreement = estimate(agreement);
-      row.posterior_mass = estimate(mass);
     } else {
-      std::vector<double> agreement, mass;
       for (const auto& unit : per_grammar) {
         double a = 0, m = 0;
         for (int64_t n = 0; n < samples; ++n) {
@@ -134,9 +141,19 @@ std::vector<PhaseRow> summarise(int L, size_t noise_index, const std::vector<Uni
         agreement.push_back(a / static_cast<double>(samples));
         mass.push_back(m / static_cast<double>(samples));
       }
-      row.agreement = estimate(agreement);
-      row.posterior_mass = estimate(mass);
     }
+    row.agreement = estimate_mean(agreement);
+    row.posterior_mass = estimate_mean(mass);
+    std::vector<const OutcomeSums*> kept, changed;
+    std::vector<const ChangeTerms*> changes;
+    for (const auto& unit : per_grammar) {
+      kept.push_back(&unit.kept[static_cast<size_t>(level)]);
+      changed.push_back(&unit.changed[static_cast<size_t>(level)]);
+      changes.push_back(&unit.changes[static_cast<size_t>(level)]);
+    }
+    row.kept = combine_outcome(kept, total);
+    row.changed = combine_outcome(changed, total);
+    row.changes = combine_changes(changes);
     rows.push_back(row);
   }
   return rows;
@@ -157,9 +174,9 @@ PhaseResults run_phase(const PhaseConfig& config, const std::function<void(int64
           results.interrupted = true;
           return results;
         }
-        if (on_progress) on_progress(config.samples);
+        if (on_progress) on_progress(config.samples * config.trajectories);
       }
-      for (auto& row : summarise(L, k, per_grammar, config.samples)) results.rows.push_back(row);
+      for (auto& row : summarise(L, k, per_grammar, config.samples, config.trajectories)) results.rows.push_back(row);
     }
   return results;
 }

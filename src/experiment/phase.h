@@ -7,15 +7,10 @@
 #include <functional>
 #include <vector>
 
+#include "experiment/changes.h"
 #include "experiment/phase_config.h"
 
 namespace hdiff {
-
-// Mean and standard error of one measure at one (L, noise, level).
-struct Estimate {
-  double mean = 0;
-  double standard_error = 0;
-};
 
 // One result row: depth L, noise point, level ℓ (0 = class, L = tokens).
 struct PhaseRow {
@@ -26,6 +21,9 @@ struct PhaseRow {
   Estimate posterior_mass;  // mean BP marginal at the true value
   int64_t samples = 0;      // samples per grammar
   int64_t grammars = 0;     // grammar seeds
+  OutcomeAgreement kept;    // agreement pooled over the trajectories that kept the class
+  OutcomeAgreement changed; // and over those that changed it
+  ChangeSummary changes;    // correlated changes (level ≥ 1; level 0 has one position)
 };
 
 // Everything the experiment measured, in row order (L, noise, level).
@@ -35,20 +33,27 @@ struct PhaseResults {
 };
 
 // Per-sample measures of one (L, grammar, noise) unit: for sample n and level ℓ,
-// agreement[n·(L+1) + ℓ] and mass[n·(L+1) + ℓ].
+// agreement[n·(L+1) + ℓ] and mass[n·(L+1) + ℓ] (means over the sample's
+// trajectories), the outcome sums and change terms of every level.
 struct UnitMeasures {
   std::vector<double> agreement;
   std::vector<double> mass;
+  std::vector<OutcomeSums> kept;       // per level ℓ = 0..L
+  std::vector<OutcomeSums> changed;    // per level ℓ = 0..L
+  std::vector<ChangeTerms> changes;    // per level ℓ = 0..L (level 0 has no pairs)
 };
 
-// Runs one unit: `samples` samples of grammar `grammar_seed` at depth L and one
-// noise point. Deterministic for any thread count.
+// Runs one unit: `samples` clean samples of grammar `grammar_seed` at depth L,
+// each noised and denoised `trajectories` times at one noise point.
+// Deterministic for any thread count.
 UnitMeasures run_phase_unit(const PhaseConfig& config, int L, uint64_t grammar_seed, size_t noise_index);
 
 // Combines the per-grammar measures of one (L, noise) point into rows for every
 // level. With several grammars the standard error is that of the mean over
-// grammars (it then includes the spread between grammars); with one, over samples.
-std::vector<PhaseRow> summarise(int L, size_t noise_index, const std::vector<UnitMeasures>& per_grammar, int64_t samples);
+// grammars (it then includes the spread between grammars); with one, over samples
+// (each sample's trajectories are averaged first).
+std::vector<PhaseRow> summarise(int L, size_t noise_index, const std::vector<UnitMeasures>& per_grammar, int64_t samples,
+                                int trajectories);
 
 // Runs the whole experiment; `on_progress(samples_done)` is called as units finish.
 // Stops between units on Ctrl-C, keeping the completed (L, noise) points.

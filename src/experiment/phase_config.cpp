@@ -208,8 +208,10 @@ PhaseConfig parse_phase_config(const std::string& text, const std::string& sourc
   }
 
   const auto& run = section(root, "run", source);
-  reject_unknown(run, "run.", {"samples", "seed"}, source);
+  reject_unknown(run, "run.", {"samples", "seed", "trajectories"}, source);
   config.samples = integer(run, "run", "samples", source, 1, int64_t{1} << 40);
+  if (run.get("trajectories"))
+    config.trajectories = static_cast<int>(integer(run, "run", "trajectories", source, 1, 1000000));
   config.seed = static_cast<uint64_t>(integer(run, "run", "seed", source, 0, INT64_MAX));
   validate(config, source);
   return config;
@@ -224,6 +226,13 @@ PhaseConfig load_phase_config(const std::string& path) {
 }
 
 void validate(const PhaseConfig& config, const std::string& source) {
+  // Counts of work are int64 in the experiment and its progress bar.
+  const double trajectories = static_cast<double>(config.samples) * config.trajectories *
+                              static_cast<double>(config.grammar_seeds.size()) * static_cast<double>(config.noise.size()) *
+                              static_cast<double>(config.depths.size());
+  if (trajectories > 0x1p53)
+    fail("{}: the run asks for {:.3g} forward-backward trajectories, more than can be counted exactly; lower run.samples "
+         "or run.trajectories, or split the grid", source, trajectories);
   for (int L : config.depths) {
     GrammarParams params{config.v, config.n_classes, config.m, config.s, L, 0};
     try {
@@ -231,12 +240,18 @@ void validate(const PhaseConfig& config, const std::string& source) {
     } catch (const Error& e) {
       fail("{}: at L = {}: {}", source, L, e.what());
     }
-    // Per thread: up and down messages of a tree; per unit: two measures per sample and level.
-    double message_bytes = 0;
-    for (int level = 0; level <= L; ++level)
+    // Per thread: up and down messages of a tree. Per unit: one change flag per
+    // trajectory and node, while it runs. Per grammar of a noise point: two
+    // measures, four outcome sums and the change terms per sample and level.
+    double message_bytes = 0, nodes = 0;
+    for (int level = 0; level <= L; ++level) {
       message_bytes += 16.0 * static_cast<double>(nodes_at_level(params, level)) * symbols_at_level(params, level);
-    const double bytes = message_bytes * thread_count() + 16.0 * static_cast<double>(config.samples) * (L + 1) *
-                                                              static_cast<double>(config.grammar_seeds.size());
+      nodes += static_cast<double>(nodes_at_level(params, level));
+    }
+    const auto samples = static_cast<double>(config.samples);
+    const double per_grammar = samples * (48.0 * (L + 1) + 4.0 * (L + 1) * (L + 4));
+    const double bytes = message_bytes * thread_count() + samples * config.trajectories * nodes +
+                         per_grammar * static_cast<double>(config.grammar_seeds.size());
     check_memory(bytes, fmt::format("{}: the experiment at L = {}", source, L), "lower L or run.samples, or use fewer threads");
   }
 }
@@ -252,7 +267,7 @@ nlohmann::json phase_config_to_json(const PhaseConfig& config) {
       {"grammar", {{"v", config.v}, {"classes", config.n_classes}, {"m", config.m}, {"s", config.s},
                    {"L", config.depths}, {"seeds", config.grammar_seeds}}},
       {"noise", {{"channel", channel_name(config.channel)}, {"points", noise}}},
-      {"run", {{"samples", config.samples}, {"seed", config.seed}}},
+      {"run", {{"samples", config.samples}, {"trajectories", config.trajectories}, {"seed", config.seed}}},
   };
   if (config.schedule) out["noise"]["schedule"] = schedule_name(*config.schedule);
   return out;

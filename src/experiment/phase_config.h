@@ -33,7 +33,8 @@ struct PhaseConfig {
   Channel channel = Channel::uniform;
   std::optional<Schedule> schedule;  // set when the noise axis is given as times
   std::vector<NoisePoint> noise;
-  int64_t samples = 2000;            // per grammar seed and noise point
+  int64_t samples = 2000;            // clean samples per grammar seed and noise point
+  int trajectories = 1;              // forward–backward trajectories per clean sample
   uint64_t seed = 0;                 // seed of samples, noise and posterior draws
 };
 

@@ -5,15 +5,21 @@
 
 #include <fmt/format.h>
 
-#include "common/gnuplot.h"
 #include "noise/schedule.h"
 #include "common/version.h"
 
 namespace hdiff {
 
+#define HDIFF_PHASE_KEY_COLUMNS "v,n_classes,m,s,L,channel,schedule,time,noise,level,"
 const char* const kPhaseCsvHeader =
-    "v,n_classes,m,s,L,channel,schedule,time,noise,level,agreement,agreement_se,posterior_mass,posterior_mass_se,"
-    "samples,grammars";
+    HDIFF_PHASE_KEY_COLUMNS "agreement,agreement_se,posterior_mass,posterior_mass_se,samples,grammars";
+const char* const kConditionalCsvHeader =
+    HDIFF_PHASE_KEY_COLUMNS "class,fraction,agreement,agreement_se,samples,grammars";
+const char* const kChangesCsvHeader =
+    HDIFF_PHASE_KEY_COLUMNS "changed_fraction,susceptibility,susceptibility_se,samples,grammars";
+const char* const kCorrelationsCsvHeader =
+    HDIFF_PHASE_KEY_COLUMNS "lca_level,correlation,correlation_se,samples,grammars";
+#undef HDIFF_PHASE_KEY_COLUMNS
 
 namespace {
 
@@ -21,20 +27,68 @@ namespace {
 // exact and byte-identical between runs.
 std::string number(double value) { return fmt::format("{}", value); }
 
+// An estimate's mean and standard error as two CSV fields, both empty when undefined.
+std::string fields(const std::optional<Estimate>& value) {
+  return value ? number(value->mean) + "," + number(value->standard_error) : ",";
+}
+
+// The ten key columns of a row, ending with a comma.
+std::string key(const PhaseConfig& config, const PhaseRow& row) {
+  const auto& point = config.noise[row.noise_index];
+  return fmt::format("{},{},{},{},{},{},{},{},{},{},", config.v, config.n_classes, config.m, config.s, row.L,
+                     channel_name(config.channel), config.schedule ? schedule_name(*config.schedule) : "",
+                     point.time ? number(*point.time) : "", number(point.level), row.level);
+}
+
 }  // namespace
 
 std::string phase_csv(const PhaseConfig& config, const PhaseResults& results) {
   std::string out = std::string(kPhaseCsvHeader) + "\n";
-  const std::string schedule = config.schedule ? schedule_name(*config.schedule) : "";
-  for (const auto& row : results.rows) {
-    const auto& point = config.noise[row.noise_index];
-    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", config.v, config.n_classes, config.m,
-                       config.s, row.L, channel_name(config.channel), schedule, point.time ? number(*point.time) : "",
-                       number(point.level), row.level, number(row.agreement.mean), number(row.agreement.standard_error),
-                       number(row.posterior_mass.mean), number(row.posterior_mass.standard_error), row.samples,
-                       row.grammars);
-  }
+  for (const auto& row : results.rows)
+    out += key(config, row) + fmt::format("{},{},{},{},{},{}\n", number(row.agreement.mean),
+                                          number(row.agreement.standard_error), number(row.posterior_mass.mean),
+                                          number(row.posterior_mass.standard_error), row.samples, row.grammars);
   return out;
+}
+
+std::string conditional_csv(const PhaseConfig& config, const PhaseResults& results) {
+  std::string out = std::string(kConditionalCsvHeader) + "\n";
+  for (const auto& row : results.rows)
+    for (const auto& [name, outcome] : {std::pair{"kept", &row.kept}, std::pair{"changed", &row.changed}})
+      out += key(config, row) + fmt::format("{},{},{},{},{}\n", name, number(outcome->fraction), fields(outcome->agreement),
+                                            outcome->trajectories, row.grammars);
+  return out;
+}
+
+std::string changes_csv(const PhaseConfig& config, const PhaseResults& results) {
+  std::string out = std::string(kChangesCsvHeader) + "\n";
+  for (const auto& row : results.rows)
+    if (row.level >= 1)
+      out += key(config, row) + fmt::format("{},{},{},{}\n", number(row.changes.changed_fraction),
+                                            fields(row.changes.susceptibility), row.samples, row.grammars);
+  return out;
+}
+
+std::string correlations_csv(const PhaseConfig& config, const PhaseResults& results) {
+  std::string out = std::string(kCorrelationsCsvHeader) + "\n";
+  for (const auto& row : results.rows)
+    for (size_t k = 0; k < row.changes.by_lca.size(); ++k)
+      out += key(config, row) + fmt::format("{},{},{},{}\n", k, fields(row.changes.by_lca[k]), row.samples, row.grammars);
+  return out;
+}
+
+std::vector<SusceptibilityPeak> token_susceptibility_peaks(const PhaseConfig& config, const PhaseResults& results) {
+  std::vector<SusceptibilityPeak> peaks;
+  for (int L : config.depths) {
+    std::optional<SusceptibilityPeak> best;
+    for (const auto& row : results.rows) {
+      if (row.L != L || row.level != L || !row.changes.susceptibility) continue;
+      const Estimate& chi = *row.changes.susceptibility;
+      if (!best || chi.mean > best->susceptibility.mean) best = SusceptibilityPeak{L, row.noise_index, chi};
+    }
+    if (best) peaks.push_back(*best);
+  }
+  return peaks;
 }
 
 std::string class_agreement_table(const PhaseConfig& config, const PhaseResults& results) {
@@ -60,81 +114,16 @@ std::string class_agreement_table(const PhaseConfig& config, const PhaseResults&
   return out;
 }
 
-namespace {
-
-// A colour between blue (t = 0) and red (t = 1), for curves ordered by depth.
-std::string depth_colour(double t) {
-  const int red = static_cast<int>(44 + t * (214 - 44));
-  const int green = static_cast<int>(62 + t * (39 - 62) + 120 * t * (1 - t));
-  const int blue = static_cast<int>(158 + t * (40 - 158));
-  return fmt::format("#{:02x}{:02x}{:02x}", red, green, blue);
-}
-
-// An inline gnuplot data block `$name` with x, mean and standard error of the
-// agreement of every row that `select` keeps.
-template <typename Select>
-std::string data_block(const std::string& name, const PhaseConfig& config, const PhaseResults& results, Select select) {
-  std::string text = "$" + name + " << EOD\n";
-  for (const auto& row : results.rows) {
-    if (!select(row)) continue;
-    const auto& point = config.noise[row.noise_index];
-    text += fmt::format("{} {} {}\n", point.time ? *point.time : point.level, row.agreement.mean,
-                        row.agreement.standard_error);
-  }
-  return text + "EOD\n";
-}
-
-}  // namespace
-
-bool plot_phase(const PhaseConfig& config, const PhaseResults& results, const OutputDir& out) {
-  if (results.rows.empty()) return false;
+std::string susceptibility_summary(const PhaseConfig& config, const PhaseResults& results) {
   const bool by_time = config.schedule.has_value();
-  const std::string x_label = by_time ? fmt::format("diffusion time t ({} schedule)", schedule_name(*config.schedule))
-                              : config.channel == Channel::gaussian ? "signal level alpha-bar"
-                                                                    : "noise level epsilon";
-  const std::string title = fmt::format("{} noise, v={}, classes={}, m={}, s={}", channel_name(config.channel),
-                                        config.v, config.n_classes, config.m, config.s);
-  int largest_L = 0;
-  for (const auto& row : results.rows) largest_L = std::max(largest_L, row.L);
-  std::vector<int> done_depths;
-  for (int L : config.depths)
-    if (std::any_of(results.rows.begin(), results.rows.end(), [&](const PhaseRow& r) { return r.L == L; }))
-      done_depths.push_back(L);
-
-  // The data travels inside the script, so figures.gp redraws them on its own.
-  std::string script = "# hdiff phase figures: run `gnuplot figures.gp` in this folder to redraw them\n";
-  std::string class_plots, level_plots;
-  for (size_t k = 0; k < done_depths.size(); ++k) {
-    const int L = done_depths[k];
-    script += data_block(fmt::format("class_L{}", L), config, results, [&](const PhaseRow& r) { return r.L == L && r.level == 0; });
-    const double t = done_depths.size() > 1 ? static_cast<double>(k) / static_cast<double>(done_depths.size() - 1) : 0.0;
-    class_plots += fmt::format("{}$class_L{} using 1:2:3 with yerrorlines lw 2 pt 7 ps 0.6 lc rgb '{}' title 'L = {}'",
-                               class_plots.empty() ? "" : ", \\\n  ", L, depth_colour(t), L);
+  const std::string axis = by_time ? "time" : (config.channel == Channel::gaussian ? "alpha-bar" : "noise");
+  std::string out;
+  for (const auto& peak : token_susceptibility_peaks(config, results)) {
+    const auto& point = config.noise[peak.noise_index];
+    out += fmt::format("L={}: token susceptibility peaks at {} = {:.4g}, chi = {:.4g} +- {:.2g}\n", peak.L, axis,
+                       by_time ? *point.time : point.level, peak.susceptibility.mean, peak.susceptibility.standard_error);
   }
-  for (int level = 0; level <= largest_L; ++level) {
-    script += data_block(fmt::format("level_{}", level), config, results,
-                         [&](const PhaseRow& r) { return r.L == largest_L && r.level == level; });
-    const double t = largest_L > 0 ? static_cast<double>(level) / largest_L : 0.0;
-    level_plots += fmt::format("{}$level_{} using 1:2:3 with yerrorlines lw 2 pt 7 ps 0.6 lc rgb '{}' title 'level {}{}'",
-                               level_plots.empty() ? "" : ", \\\n  ", level, depth_colour(t), level,
-                               level == 0 ? " (class)" : level == largest_L ? " (tokens)" : "");
-  }
-  script += fmt::format("set key outside right\nset grid\nset xlabel {}\nset yrange [0:1.02]\n", gnuplot_quote(x_label));
-  auto figure = [&](const std::string& name, const std::string& ylabel, const std::string& plot_title,
-                    const std::string& plots) {
-    std::string text;
-    for (const auto& [terminal, extension] : {std::pair{"pngcairo size 1000,640 font ',11'", "png"},
-                                              std::pair{"svg size 1000,640 dynamic font 'sans,12'", "svg"}}) {
-      text += fmt::format("set terminal {}\nset output '{}.{}'\n", terminal, name, extension);
-      text += fmt::format("set ylabel {}\nset title {}\n", gnuplot_quote(ylabel), gnuplot_quote(plot_title));
-      text += "plot " + plots + "\nunset output\n";
-    }
-    return text;
-  };
-  script += figure("class_agreement", "class agreement A_0", "Class kept after forward-backward: " + title, class_plots);
-  script += figure("level_agreement", "agreement A_l", fmt::format("Every level at L = {}: {}", largest_L, title),
-                   level_plots);
-  return run_gnuplot(script, out.staged(""), "figures.gp");
+  return out;
 }
 
 nlohmann::json phase_run_record(const PhaseConfig& config, const PhaseResults& results, double wall_seconds, int threads) {

@@ -1,8 +1,10 @@
 #pragma once
-// What `hdiff phase` writes: the tidy results.csv, run.json, the figures and the
-// stdout table of class agreement.
+// What `hdiff phase` writes (docs/phase.md): the tidy results.csv,
+// conditional.csv, changes.csv and correlations.csv, run.json, the figures and
+// the stdout summary.
 
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -11,17 +13,39 @@
 
 namespace hdiff {
 
-// The header of results.csv.
+// The headers of results.csv, conditional.csv, changes.csv and correlations.csv.
 extern const char* const kPhaseCsvHeader;
+extern const char* const kConditionalCsvHeader;
+extern const char* const kChangesCsvHeader;
+extern const char* const kCorrelationsCsvHeader;
 
 // results.csv as text: one row per (L, noise, level), in that order.
 std::string phase_csv(const PhaseConfig& config, const PhaseResults& results);
+// conditional.csv: rows `kept` and `changed` per (L, noise, level), in results.csv's order.
+std::string conditional_csv(const PhaseConfig& config, const PhaseResults& results);
+// changes.csv: one row per (L, noise, level ≥ 1).
+std::string changes_csv(const PhaseConfig& config, const PhaseResults& results);
+// correlations.csv: one row per (L, noise, level, lowest-common-ancestor level k < level).
+std::string correlations_csv(const PhaseConfig& config, const PhaseResults& results);
+
+// Where the token-level susceptibility of one depth is largest.
+struct SusceptibilityPeak {
+  int L = 0;
+  size_t noise_index = 0;
+  Estimate susceptibility;
+};
+
+// The peak of χ_L over the noise axis for every depth that has a defined χ.
+std::vector<SusceptibilityPeak> token_susceptibility_peaks(const PhaseConfig& config, const PhaseResults& results);
 
 // The table of class agreement (rows: noise, columns: L) printed on stdout.
 std::string class_agreement_table(const PhaseConfig& config, const PhaseResults& results);
+// One stdout line per depth: where the token susceptibility peaks, and its height.
+std::string susceptibility_summary(const PhaseConfig& config, const PhaseResults& results);
 
-// Draws class_agreement.{png,svg} and level_agreement.{png,svg} into `out`
-// (results.csv must be staged there already). Returns false when skipped.
+// Draws class_agreement, level_agreement, conditional_agreement and
+// token_susceptibility (.png and .svg) and figures.gp into `out`. Returns false
+// when skipped.
 bool plot_phase(const PhaseConfig& config, const PhaseResults& results, const OutputDir& out);
 
 // The contents of run.json: resolved config, seeds, version, commit, wall time.

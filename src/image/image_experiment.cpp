@@ -140,6 +140,7 @@ bool run_image_experiment(const fs::path& config_file, const fs::path& out, cons
     fail("{} holds k folders other than run.k of {}; remove them or give another --out", out.string(), source);
   results.write("pairs.csv", pairs_csv(table));
   results.write("summary.csv", summary_csv(table));
+  results.write("conditional.csv", conditional_csv(table));
   const bool figures = draw_probe_figures(table, results.staged("pairs.csv").parent_path());
   const nlohmann::json run = {
       {"hdiff_version", version()},

@@ -57,6 +57,44 @@ unset output
                      fmt::arg("xlabel", gnuplot_quote(x_label(table))), fmt::arg("last", last));
 }
 
+// Similarity against probe depth, one solid curve per k for the pairs whose class
+// changed and a dashed one for those whose class was kept; the data comes from
+// conditional.csv's rows and travels inline (curves without pairs are left out).
+std::string class_outcome_script(const ProbeTable& table, const std::string& terminal, const std::string& ext) {
+  const auto rows = summarize_by_class(table);
+  std::string data, plots;
+  for (size_t s = 0; s < table.ks.size(); ++s)
+    for (bool kept : {false, true}) {
+      std::string block;
+      for (const auto& row : rows)
+        if (row.k == table.ks[s] && row.class_kept == kept && row.similarity_mean)
+          block += fmt::format("{} {:.9g} {:.9g}\n", row.depth, *row.similarity_mean, row.similarity_se.value_or(0.0));
+      if (block.empty()) continue;
+      const std::string name = fmt::format("k{}_{}", table.ks[s], kept ? "kept" : "changed");
+      data += fmt::format("${} << EOD\n{}EOD\n", name, block);
+      const double shade = table.ks.size() > 1 ? static_cast<double>(s) / static_cast<double>(table.ks.size() - 1) : 0.0;
+      plots += fmt::format("{}${} using 1:2:3 with yerrorlines lw {} dt {} pt 7 ps 0.5 lc palette frac {:.4f} title '{} {}'",
+                           plots.empty() ? "" : ", \\\n  ", name, kept ? 1 : 2, kept ? 2 : 1, shade,
+                           table.num_steps > 0 ? fmt::format("k/K = {:.3g},", x_of(table, table.ks[s]))
+                                               : fmt::format("k = {},", table.ks[s]),
+                           kept ? "class kept" : "class changed");
+    }
+  if (plots.empty()) return "";
+  return data + fmt::format(R"gp(set terminal {term}
+set output "similarity_by_class.{ext}"
+set key outside right
+set xlabel "probe point depth (0 = stem, last = head)"
+set ylabel "cosine similarity of whitened activations"
+set yrange [*:1.02]
+set title "New class, old details: similarity of pairs whose class changed (solid) or was kept (dashed)"
+set palette defined (0 "#440154", 1 "#21918c", 2 "#fde725")
+unset colorbox
+plot {plots}
+unset output
+)gp",
+                            fmt::arg("term", terminal), fmt::arg("ext", ext), fmt::arg("plots", plots));
+}
+
 }  // namespace
 
 std::string class_kept_data(const ProbeTable& table) {
@@ -85,8 +123,9 @@ std::string similarity_data(const ProbeTable& table) {
 bool draw_probe_figures(const ProbeTable& table, const std::filesystem::path& folder) {
   write_text(folder / "class_kept.dat", class_kept_data(table));
   write_text(folder / "similarity.dat", similarity_data(table));
-  return run_gnuplot(script(table, "pngcairo size 1000,650 font \"sans,11\"", "png") +
-                         script(table, "svg size 1000,650 dynamic font \"sans,11\"", "svg"),
+  const std::string png = "pngcairo size 1000,650 font \"sans,11\"", svg = "svg size 1000,650 dynamic font \"sans,11\"";
+  return run_gnuplot(script(table, png, "png") + script(table, svg, "svg") + class_outcome_script(table, png, "png") +
+                         class_outcome_script(table, svg, "svg"),
                      folder);
 }
 

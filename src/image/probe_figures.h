@@ -2,7 +2,10 @@
 // Figures of the image experiment, drawn by gnuplot from the probe summary:
 //   class_kept.png/.svg  class-kept probability (± standard error) against k/K;
 //   similarity.png/.svg  whitened activation similarity against k/K, one line per
-//                        probe point, coloured by depth (stem dark, head bright).
+//                        probe point, coloured by depth (stem dark, head bright);
+//   similarity_by_class.png/.svg  similarity against probe depth for the pairs whose
+//                        class changed and those whose class was kept, one pair of
+//                        curves per k (data: conditional.csv).
 // Their data stays beside them (class_kept.dat, similarity.dat) so that they can
 // be redrawn in any style.
 

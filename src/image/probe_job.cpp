@@ -80,6 +80,7 @@ ProbeTable run_probe_job(const ProbeJob& job) {
   auto table = compute_probe_table(job);
   out.write("pairs.csv", pairs_csv(table));
   out.write("summary.csv", summary_csv(table));
+  out.write("conditional.csv", conditional_csv(table));
   out.commit();
   return table;
 }

@@ -12,6 +12,7 @@ const char* const kPairsHeader =
     "image,k,k_over_K,probe,depth,similarity,start_class,generated_class,class_kept";
 const char* const kSummaryHeader =
     "k,k_over_K,probe,depth,n,similarity_mean,similarity_se,class_kept,class_kept_se";
+const char* const kConditionalHeader = "k,k_over_K,probe,depth,class,n,similarity_mean,similarity_se";
 
 namespace {
 
@@ -68,6 +69,26 @@ std::vector<SummaryRow> summarize(const ProbeTable& table) {
   return rows;
 }
 
+std::vector<ClassOutcomeRow> summarize_by_class(const ProbeTable& table) {
+  check_shape(table);
+  std::vector<ClassOutcomeRow> rows;
+  for (size_t s = 0; s < table.ks.size(); ++s)
+    for (size_t d = 0; d < table.probes.size(); ++d)
+      for (bool kept : {true, false}) {
+        std::vector<double> sims;
+        for (const auto& p : table.results[s])
+          if ((p.start_class == p.generated_class) == kept) sims.push_back(p.similarity[d]);
+        ClassOutcomeRow row{table.ks[s], d, kept, sims.size(), std::nullopt, std::nullopt};
+        if (!sims.empty()) {
+          const auto [mean, se] = mean_se(sims);
+          row.similarity_mean = mean;
+          if (sims.size() >= 2) row.similarity_se = se;
+        }
+        rows.push_back(row);
+      }
+  return rows;
+}
+
 std::string pairs_csv(const ProbeTable& table) {
   check_shape(table);
   std::string out = std::string(kPairsHeader) + "\n";
@@ -89,6 +110,15 @@ std::string summary_csv(const ProbeTable& table) {
     out += fmt::format("{},{},{},{},{},{:.9g},{:.9g},{:.9g},{:.9g}\n", r.k, k_fraction(table, r.k),
                        table.probes[r.depth], r.depth, r.n, r.similarity_mean, r.similarity_se,
                        r.class_kept, r.class_kept_se);
+  return out;
+}
+
+std::string conditional_csv(const ProbeTable& table) {
+  auto field = [](const std::optional<double>& x) { return x ? fmt::format("{:.9g}", *x) : std::string(); };
+  std::string out = std::string(kConditionalHeader) + "\n";
+  for (const auto& r : summarize_by_class(table))
+    out += fmt::format("{},{},{},{},{},{},{},{}\n", r.k, k_fraction(table, r.k), table.probes[r.depth], r.depth,
+                       r.class_kept ? "kept" : "changed", r.n, field(r.similarity_mean), field(r.similarity_se));
   return out;
 }
 

@@ -5,11 +5,16 @@
 //               one row per image, probe point and k;
 //   summary.csv k,k_over_K,probe,depth,n,similarity_mean,similarity_se,class_kept,class_kept_se
 //               one row per k and probe point, mean and standard error over images
-//               (class_kept is the same for every probe point of one k).
+//               (class_kept is the same for every probe point of one k);
+//   conditional.csv k,k_over_K,probe,depth,class,n,similarity_mean,similarity_se
+//               two rows (class kept, changed) per k and probe point: the similarity
+//               over the pairs with that class outcome ("new class, old details").
+// An undefined mean or standard error (no pair, or one) is an empty field.
 // depth is the probe point's index in forward order (0 = stem, last = head);
 // k_over_K is empty when the number of respaced steps K is not known.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,12 +46,28 @@ struct SummaryRow {
 
 // The summary rows, ordered by k then depth.
 std::vector<SummaryRow> summarize(const ProbeTable& table);
+
+// One row of conditional.csv: the similarity over the pairs of one class outcome.
+struct ClassOutcomeRow {
+  int64_t k = 0;
+  size_t depth = 0;
+  bool class_kept = false;
+  size_t n = 0;                                // pairs with this outcome
+  std::optional<double> similarity_mean;       // empty when n = 0
+  std::optional<double> similarity_se;         // empty when n < 2
+};
+
+// The rows of conditional.csv, ordered by k, depth, then kept before changed.
+std::vector<ClassOutcomeRow> summarize_by_class(const ProbeTable& table);
 // pairs.csv text.
 std::string pairs_csv(const ProbeTable& table);
 // summary.csv text.
 std::string summary_csv(const ProbeTable& table);
+// conditional.csv text.
+std::string conditional_csv(const ProbeTable& table);
 // The header lines of the two tables (for tests and documentation).
 extern const char* const kPairsHeader;
 extern const char* const kSummaryHeader;
+extern const char* const kConditionalHeader;
 
 }  // namespace hdiff::image

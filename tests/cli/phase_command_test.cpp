@@ -6,6 +6,8 @@
 #include <csignal>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "cli/cli_support.h"
 #include "experiment/phase_report.h"
 
@@ -31,26 +33,50 @@ samples = 300
 seed = 3
 )";
 
+size_t lines(const std::string& text) { return static_cast<size_t>(std::count(text.begin(), text.end(), '\n')); }
+
 TEST(PhaseCommand, WritesResultsRunRecordAndFiguresIdenticallyForAnyThreadCount) {
   const auto folder = fresh_folder("phase");
-  std::ofstream(folder / "c.toml") << kSmallConfig;
-  const auto one = run_hdiff("phase --config c.toml --out one --threads 1", folder);
-  ASSERT_EQ(one.exit_code, 0) << one.err;
-  const auto two = run_hdiff("phase --config c.toml --out two --threads 2", folder);
-  ASSERT_EQ(two.exit_code, 0) << two.err;
-  const std::string csv = read_text(folder / "one/results.csv");
-  EXPECT_EQ(csv, read_text(folder / "two/results.csv"));
+  std::string config = kSmallConfig;
+  std::ofstream(folder / "c.toml") << config;
+  std::ofstream(folder / "t.toml") << config.replace(config.find("samples = 300"), 13, "samples = 100\ntrajectories = 3");
+  for (const char* name : {"c", "t"}) {
+    const auto one = run_hdiff(fmt::format("phase --config {}.toml --out {}1 --threads 1", name, name), folder);
+    ASSERT_EQ(one.exit_code, 0) << one.err;
+    const auto two = run_hdiff(fmt::format("phase --config {}.toml --out {}2 --threads 2", name, name), folder);
+    ASSERT_EQ(two.exit_code, 0) << two.err;
+    for (const char* file : {"results.csv", "conditional.csv", "changes.csv", "correlations.csv"})
+      EXPECT_EQ(read_text(folder / (name + std::string("1")) / file), read_text(folder / (name + std::string("2")) / file))
+          << name << " " << file;
+    EXPECT_NE(one.out.find("class agreement A_0"), std::string::npos);
+    EXPECT_NE(one.out.find("L=3: token susceptibility peaks at noise = "), std::string::npos) << one.out;
+  }
+  const std::string csv = read_text(folder / "c1/results.csv");
   EXPECT_EQ(csv.substr(0, csv.find('\n')), kPhaseCsvHeader);
-  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 3 * 3 + 3 * 4);
+  EXPECT_EQ(lines(csv), 1 + 3 * 3 + 3 * 4);
   EXPECT_NE(csv.find("\n8,8,2,2,2,uniform,,,0.3,0,"), std::string::npos);
-  const auto record = nlohmann::json::parse(read_text(folder / "one/run.json"));
-  EXPECT_EQ(record.at("config").at("run").at("samples"), 300);
+  const std::string conditional = read_text(folder / "c1/conditional.csv");
+  EXPECT_EQ(conditional.substr(0, conditional.find('\n')), kConditionalCsvHeader);
+  EXPECT_EQ(lines(conditional), 1 + 2 * (3 * 3 + 3 * 4));
+  // No noise: every class is kept, so the changed group is empty (fraction 0, no agreement).
+  EXPECT_NE(conditional.find("\n8,8,2,2,2,uniform,,,0,0,kept,1,1,0,600,2\n"), std::string::npos) << conditional;
+  EXPECT_NE(conditional.find("\n8,8,2,2,2,uniform,,,0,0,changed,0,,,0,2\n"), std::string::npos) << conditional;
+  const std::string changes = read_text(folder / "c1/changes.csv");
+  EXPECT_EQ(changes.substr(0, changes.find('\n')), kChangesCsvHeader);
+  EXPECT_EQ(lines(changes), 1 + 3 * 2 + 3 * 3);
+  EXPECT_NE(changes.find("\n8,8,2,2,2,uniform,,,0,1,0,,,300,2\n"), std::string::npos) << "nothing varies at noise 0";
+  const std::string correlations = read_text(folder / "c1/correlations.csv");
+  EXPECT_EQ(correlations.substr(0, correlations.find('\n')), kCorrelationsCsvHeader);
+  EXPECT_EQ(lines(correlations), 1 + 3 * (1 + 2) + 3 * (1 + 2 + 3));
+  const auto record = nlohmann::json::parse(read_text(folder / "t1/run.json"));
+  EXPECT_EQ(record.at("config").at("run").at("samples"), 100);
+  EXPECT_EQ(record.at("config").at("run").at("trajectories"), 3);
   EXPECT_TRUE(record.contains("git_commit"));
   EXPECT_TRUE(record.contains("wall_seconds"));
   if (std::system("command -v gnuplot > /dev/null") == 0)
-    for (const char* figure : {"class_agreement.png", "class_agreement.svg", "level_agreement.png", "level_agreement.svg"})
-      EXPECT_GT(std::filesystem::file_size(folder / "one" / figure), 1000u) << figure;
-  EXPECT_NE(one.out.find("class agreement A_0"), std::string::npos);
+    for (const char* figure : {"class_agreement", "level_agreement", "conditional_agreement", "token_susceptibility"})
+      for (const char* extension : {".png", ".svg"})
+        EXPECT_GT(std::filesystem::file_size(folder / "c1" / (figure + std::string(extension))), 1000u) << figure;
   std::filesystem::remove_all(folder);
 }
 
@@ -98,6 +124,8 @@ TEST(PhaseCommand, CtrlCKeepsCompletedRowsAndFailsWithoutFigures) {
   const auto rows = std::count(csv.begin(), csv.end(), '\n') - 1;
   EXPECT_GE(rows, 3 * 3) << "the completed L = 2 rows are kept";
   EXPECT_LT(rows, 3 * 3 + 3 * 10) << "the interrupted depth is not complete";
+  const std::string conditional = read_text(folder / "partial/conditional.csv");
+  EXPECT_EQ(std::count(conditional.begin(), conditional.end(), '\n') - 1, 2 * rows) << "the same rows, kept and changed";
   std::filesystem::remove_all(folder);
 }
 

@@ -7,8 +7,12 @@
 
 #include <cmath>
 
+#include <fmt/format.h>
+
 #include "common/parallel.h"
 #include "experiment/phase_report.h"
+#include "grammar/sampling.h"
+#include "support/enumeration.h"
 
 namespace hdiff {
 namespace {
@@ -70,14 +74,156 @@ TEST(Phase, ClassCurvesCrossAndLowLevelsSurviveLonger) {
 TEST(Phase, CsvIsIdenticalForAnyThreadCount) {
   auto config = small_config(Channel::uniform, {0.1, 0.6});
   config.samples = 200;
-  set_thread_count(1);
-  const std::string one = phase_csv(config, run_phase(config));
-  set_thread_count(2);
-  const std::string two = phase_csv(config, run_phase(config));
+  config.trajectories = 2;
+  auto tables = [&](int threads) {
+    set_thread_count(threads);
+    const auto results = run_phase(config);
+    return std::vector<std::string>{phase_csv(config, results), conditional_csv(config, results),
+                                    changes_csv(config, results), correlations_csv(config, results)};
+  };
+  const auto ones = tables(1);
+  const auto twos = tables(2);
   set_thread_count(0);
-  EXPECT_EQ(one, two);
+  EXPECT_EQ(ones, twos);
+  const std::string& one = ones[0];
   EXPECT_EQ(one.substr(0, one.find('\n')), kPhaseCsvHeader);
   EXPECT_EQ(std::count(one.begin(), one.end(), '\n'), 1 + 2 * 4);
+}
+
+// The exact class-outcome fractions and conditional agreements of one noise point,
+// from the joint law of (x_0, x_t, x̂_0) by enumeration: every clean tree, every
+// observation, every posterior tree.
+struct ExactOutcomes {
+  double kept = 0;                         // P(ẑ_0 = z_0)
+  std::vector<double> agreement_if_kept;   // per level
+  std::vector<double> agreement_if_changed;
+};
+
+ExactOutcomes enumerate_outcomes(const Grammar& grammar, const NoiseSpec& noise) {
+  const auto& p = grammar.params;
+  const auto trees = testing::all_trees(grammar);
+  const int64_t d = sequence_length(p);
+  const int64_t leaf_begin = level_offset(p, p.L);
+  const double tree_prior = 1.0 / static_cast<double>(trees.size());  // every derivation is equally likely
+  const int alphabet = noise.channel == Channel::mask ? p.v + 1 : p.v;
+  // p(o_i | x_i = a) of the forward process.
+  auto channel = [&](uint32_t o, uint32_t a) {
+    if (noise.channel == Channel::mask) return o == mask_token(p.v) ? noise.level : (o == a ? 1 - noise.level : 0.0);
+    return (o == a ? 1 - noise.level : 0.0) + noise.level / p.v;
+  };
+  ExactOutcomes exact;
+  exact.agreement_if_kept.assign(static_cast<size_t>(p.L + 1), 0.0);
+  exact.agreement_if_changed = exact.agreement_if_kept;
+  double changed = 0;
+  std::vector<uint32_t> observed(static_cast<size_t>(d));
+  int64_t observations = 1;
+  for (int64_t i = 0; i < d; ++i) observations *= alphabet;
+  for (int64_t code = 0; code < observations; ++code) {
+    for (int64_t i = 0, rest = code; i < d; ++i, rest /= alphabet) observed[static_cast<size_t>(i)] = static_cast<uint32_t>(rest % alphabet);
+    const auto posterior = testing::enumerate_posterior(grammar, [&](int64_t i, uint32_t a) {
+      return std::log(channel(observed[static_cast<size_t>(i)], a));
+    });
+    for (const auto& clean : trees) {
+      double likelihood = tree_prior;
+      for (int64_t i = 0; i < d; ++i) likelihood *= channel(observed[static_cast<size_t>(i)], clean[static_cast<size_t>(leaf_begin + i)]);
+      if (likelihood == 0) continue;
+      for (size_t t = 0; t < posterior.trees.size(); ++t) {
+        const double weight = likelihood * posterior.probability[t];
+        const bool kept = posterior.trees[t][0] == clean[0];
+        (kept ? exact.kept : changed) += weight;
+        for (int level = 0; level <= p.L; ++level) {
+          int64_t same = 0;
+          for (int64_t i = 0; i < nodes_at_level(p, level); ++i) {
+            const auto node = static_cast<size_t>(level_offset(p, level) + i);
+            same += posterior.trees[t][node] == clean[node];
+          }
+          (kept ? exact.agreement_if_kept : exact.agreement_if_changed)[static_cast<size_t>(level)] +=
+              weight * static_cast<double>(same) / static_cast<double>(nodes_at_level(p, level));
+        }
+      }
+    }
+  }
+  for (double& a : exact.agreement_if_kept) a /= exact.kept;
+  for (double& a : exact.agreement_if_changed) a /= changed;
+  return exact;
+}
+
+TEST(Phase, ConditionalAgreementsEqualTheirEnumeratedValues) {
+  // v = 3, two classes, m = 2, s = 2, L = 2: 16 derivations, 81 (uniform) or 256 (mask) observations.
+  for (const auto& [channel, level] : {std::pair{Channel::uniform, 0.6}, std::pair{Channel::mask, 0.55}}) {
+    PhaseConfig config;
+    config.v = 3;
+    config.n_classes = 2;
+    config.m = 2;
+    config.s = 2;
+    config.depths = {2};
+    config.grammar_seeds = {5};
+    config.channel = channel;
+    config.noise = {{level, std::nullopt}};
+    config.samples = 6000;
+    config.trajectories = 2;
+    config.seed = 11;
+    const auto results = run_phase(config);
+    const auto exact = enumerate_outcomes(make_random_grammar({3, 2, 2, 2, 2, 5}), NoiseSpec{channel, level});
+    ASSERT_GT(exact.kept, 0.2);
+    ASSERT_LT(exact.kept, 0.95) << "both outcomes must be common for the test to say something";
+    for (const auto& row : results.rows) {
+      const auto name = fmt::format("{} level {}", channel_name(channel), row.level);
+      // The kept fraction is a mean of 0/1 outcomes: its error from the binomial law with
+      // clustering by sample (at most a factor √2 for two trajectories).
+      const double fraction_error = std::sqrt(2 * exact.kept * (1 - exact.kept) / (6000.0 * 2));
+      EXPECT_NEAR(row.kept.fraction, exact.kept, 4 * fraction_error) << name;
+      EXPECT_NEAR(row.kept.fraction + row.changed.fraction, 1, 1e-12) << name;
+      ASSERT_TRUE(row.kept.agreement && row.changed.agreement) << name;
+      EXPECT_NEAR(row.kept.agreement->mean, exact.agreement_if_kept[static_cast<size_t>(row.level)],
+                  4 * row.kept.agreement->standard_error + 1e-12) << name;
+      EXPECT_NEAR(row.changed.agreement->mean, exact.agreement_if_changed[static_cast<size_t>(row.level)],
+                  4 * row.changed.agreement->standard_error + 1e-12) << name;
+      if (row.level > 0) {
+        EXPECT_GT(row.kept.agreement->standard_error, 0) << name;
+        EXPECT_LT(row.changed.agreement->standard_error, 0.02) << name;
+      }
+    }
+  }
+}
+
+TEST(Phase, OutcomesMixBackToTheAgreementOnEveryRow) {
+  // fraction(kept)·A(kept) + fraction(changed)·A(changed) = A, for one and several grammars and trajectories.
+  for (const auto& [grammars, trajectories] : {std::pair{std::vector<uint64_t>{0}, 1}, std::pair{std::vector<uint64_t>{0, 1, 2}, 3}}) {
+    auto config = small_config(Channel::uniform, {0.0, 0.15, 0.4, 1.0});
+    config.grammar_seeds = grammars;
+    config.trajectories = trajectories;
+    config.samples = 300;
+    for (const auto& row : run_phase(config).rows) {
+      const double mixed = row.kept.fraction * (row.kept.agreement ? row.kept.agreement->mean : 0) +
+                           row.changed.fraction * (row.changed.agreement ? row.changed.agreement->mean : 0);
+      EXPECT_NEAR(mixed, row.agreement.mean, 1e-12) << "noise " << row.noise_index << " level " << row.level;
+      EXPECT_EQ(row.kept.trajectories + row.changed.trajectories, 300 * trajectories * static_cast<int64_t>(grammars.size()));
+      if (row.level > 0) EXPECT_NEAR(row.changes.changed_fraction, 1 - row.agreement.mean, 1e-12);
+      EXPECT_EQ(row.changes.by_lca.size(), static_cast<size_t>(row.level));
+    }
+  }
+}
+
+TEST(Phase, TokenSusceptibilityPeaksInsideTheTransition) {
+  // The paper's grammar at L = 5: changes are independent-ish at low and high
+  // noise and come in blocks in between.
+  PhaseConfig config = parse_phase_config(kDefaultPhaseConfig, "default");
+  config.depths = {5};
+  config.grammar_seeds = {0, 1};
+  config.noise = {{0.02, std::nullopt}, {0.2, std::nullopt}, {0.9, std::nullopt}};
+  config.samples = 200;
+  config.trajectories = 4;
+  const auto results = run_phase(config);
+  std::vector<Estimate> chi;
+  for (const auto& row : results.rows)
+    if (row.level == 5) chi.push_back(row.changes.susceptibility.value());
+  ASSERT_EQ(chi.size(), 3u);
+  EXPECT_GT(chi[1].mean - chi[0].mean, 3 * std::hypot(chi[1].standard_error, chi[0].standard_error));
+  EXPECT_GT(chi[1].mean - chi[2].mean, 3 * std::hypot(chi[1].standard_error, chi[2].standard_error));
+  const auto peaks = token_susceptibility_peaks(config, results);
+  ASSERT_EQ(peaks.size(), 1u);
+  EXPECT_EQ(peaks[0].noise_index, 1u);
 }
 
 }  // namespace

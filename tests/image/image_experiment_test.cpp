@@ -81,11 +81,12 @@ TEST(ImageExperiment, EndToEndOnTinyFixtures) {
   const auto r = run_hdiff_merged("images experiment --config " + (t.path / "exp.toml").string() + " --out " + out.string());
   ASSERT_EQ(r.code, 0) << r.output;
 
-  for (const char* f : {"experiment.toml", "stats.bin", "pairs.csv", "summary.csv", "run.json", "class_kept.dat",
-                        "similarity.dat"})
+  for (const char* f : {"experiment.toml", "stats.bin", "pairs.csv", "summary.csv", "conditional.csv", "run.json",
+                        "class_kept.dat", "similarity.dat"})
     EXPECT_TRUE(fs::is_regular_file(out / f)) << f;
   if (gnuplot_installed())
-    for (const char* f : {"class_kept.png", "class_kept.svg", "similarity.png", "similarity.svg"})
+    for (const char* f : {"class_kept.png", "class_kept.svg", "similarity.png", "similarity.svg",
+                          "similarity_by_class.png", "similarity_by_class.svg"})
       EXPECT_GT(fs::file_size(out / f), 100u) << f;
   for (const char* dir : {"start", "k0", "k5", "k10"})
     for (int n = 0; n < 3; ++n) EXPECT_TRUE(fs::exists(out / dir / ("img" + std::to_string(n) + ".png"))) << dir;
@@ -112,6 +113,15 @@ TEST(ImageExperiment, EndToEndOnTinyFixtures) {
   EXPECT_EQ(split(summary[10])[4], "3");
   // The start images are barely touched at k = 0: their stem activations stay close.
   EXPECT_GT(std::stod(split(summary[1])[5]), 0.9) << summary[1];
+  const auto conditional = read_lines(out / "conditional.csv");
+  ASSERT_EQ(conditional.size(), 1u + 3 * 9 * 2);  // k x probe points x (kept, changed)
+  EXPECT_EQ(conditional[0], "k,k_over_K,probe,depth,class,n,similarity_mean,similarity_se");
+  for (size_t i = 1; i < conditional.size(); i += 2) {
+    const auto kept = split(conditional[i]), changed = split(conditional[i + 1]);
+    EXPECT_EQ(kept[4], "kept");
+    EXPECT_EQ(changed[4], "changed");
+    EXPECT_EQ(std::stoi(kept[5]) + std::stoi(changed[5]), 3) << conditional[i];
+  }
 
   // A rerun finds everything made and only redoes the probe.
   const auto again = run_hdiff_merged("images experiment --config " + (t.path / "exp.toml").string() + " --out " + out.string());

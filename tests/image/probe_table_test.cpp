@@ -54,6 +54,31 @@ TEST(ProbeTable, SummaryHasMeanStandardErrorAndClassKept) {
   EXPECT_EQ(csv[3], "5,0.5,features.0,0,2,0.4,0.1,0.5,0.5");
 }
 
+TEST(ProbeTable, ConditionalSplitsSimilarityByClassOutcome) {
+  // At k = 5 image a changed class (3 -> 1) and image b kept it.
+  const auto rows = summarize_by_class(example());
+  ASSERT_EQ(rows.size(), 2u * 2 * 2);
+  EXPECT_TRUE(rows[0].class_kept);
+  EXPECT_EQ(rows[0].n, 2u);
+  EXPECT_DOUBLE_EQ(*rows[0].similarity_mean, 0.9);
+  EXPECT_FALSE(rows[1].class_kept);
+  EXPECT_EQ(rows[1].n, 0u);
+  EXPECT_FALSE(rows[1].similarity_mean);
+  EXPECT_EQ(rows[6].k, 5);
+  EXPECT_EQ(rows[6].depth, 1u);
+  EXPECT_DOUBLE_EQ(*rows[6].similarity_mean, 0.3);
+  EXPECT_FALSE(rows[6].similarity_se) << "one pair: no standard error";
+  EXPECT_DOUBLE_EQ(*rows[7].similarity_mean, 0.1);
+  const auto csv = lines(conditional_csv(example()));
+  ASSERT_EQ(csv.size(), 1u + 8);
+  EXPECT_EQ(csv[0], "k,k_over_K,probe,depth,class,n,similarity_mean,similarity_se");
+  EXPECT_EQ(csv[1], "0,0,features.0,0,kept,2,0.9,0.1");
+  EXPECT_EQ(csv[2], "0,0,features.0,0,changed,0,,");
+  EXPECT_EQ(csv[8], "5,0.5,classifier,1,changed,1,0.1,");
+  // Each k's pairs are split, never lost: the counts add up to the images.
+  for (size_t i = 0; i < rows.size(); i += 2) EXPECT_EQ(rows[i].n + rows[i + 1].n, 2u);
+}
+
 TEST(ProbeTable, UnknownKLeavesFractionEmpty) {
   auto t = example();
   t.num_steps = 0;
