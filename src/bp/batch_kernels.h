@@ -1,0 +1,35 @@
+#pragma once
+// Internal to src/bp: the vector kernels of the batch BP path, compiled once per
+// instruction set (batch_kernels_avx2.cpp, batch_kernels_generic.cpp) from
+// batch_kernels_impl.h and chosen at run time.
+
+#include <cstdint>
+
+#include "bp/batch_bp.h"
+
+namespace hdiff::batch_detail {
+
+// Running per-lane product of node totals and the lanes to send to the double path.
+struct LaneState {
+  double* mantissa;   // kBatchLanes
+  int64_t* exponent;  // kBatchLanes
+  int32_t* fallback;  // kBatchLanes
+};
+
+struct Kernels {
+  const char* name;
+  // Upward messages of `count` parents of one level from their children's
+  // messages (both normalised), folding every parent total into `state`.
+  void (*upward)(const BatchLevelPlan& level, int64_t count, const LaneBlock* children, LaneBlock* parents,
+                 LaneState state);
+  // Downward messages of the children of `count` parents and 1/Σ u·w of every child.
+  void (*downward)(const BatchLevelPlan& level, int64_t count, const LaneBlock* parent_down, const LaneBlock* child_up,
+                   LaneBlock* child_down, LaneBlock* child_inverse_mass, int32_t* fallback);
+};
+
+Kernels generic_kernels();
+#if defined(HDIFF_AVX2_KERNELS)
+Kernels avx2_kernels();
+#endif
+
+}  // namespace hdiff::batch_detail
