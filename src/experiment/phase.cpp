@@ -1,8 +1,10 @@
 #include "experiment/phase.h"
 
+#include <algorithm>
 #include <cmath>
 
-#include "bp/belief_propagation.h"
+#include "bp/batch_bp.h"
+#include "common/error.h"
 #include "common/parallel.h"
 #include "common/progress.h"
 #include "common/random.h"
@@ -16,13 +18,14 @@ namespace {
 // draws would), while noise and posterior draws differ per noise point.
 uint64_t sample_seed(const PhaseConfig& config, uint64_t grammar_seed) { return mix64(config.seed ^ mix64(grammar_seed)); }
 
+// One thread's buffers for a batch of kBatchLanes samples.
 struct Workspace {
-  TreeMessages messages;
-  std::vector<uint32_t> clean;      // tree of the clean sample
-  std::vector<uint32_t> denoised;   // tree of the posterior sample
-  std::vector<uint32_t> observed;   // discrete observations
-  std::vector<double> values;       // gaussian observations
-  std::vector<double> marginals;    // marginals of one level
+  BatchMessages batch;
+  std::vector<std::vector<uint32_t>> clean;     // per lane: tree of the clean sample
+  std::vector<std::vector<uint32_t>> denoised;  // per lane: tree of the posterior sample
+  std::vector<uint32_t> observed;               // discrete observations of one sample
+  std::vector<double> values;                   // gaussian observations of one sample
+  std::vector<RandomStream> posterior_random;   // per lane
 };
 
 }  // namespace
@@ -39,49 +42,65 @@ UnitMeasures run_phase_unit(const PhaseConfig& config, int L, uint64_t grammar_s
   UnitMeasures measures;
   measures.agreement.resize(static_cast<size_t>(config.samples * levels));
   measures.mass.resize(static_cast<size_t>(config.samples * levels));
-  int64_t widest = 0;
-  for (int level = 0; level <= L; ++level)
-    widest = std::max(widest, nodes_at_level(params, level) * symbols_at_level(params, level));
-
+  const BatchPlan plan(grammar, noise);
+  const auto tree_nodes = static_cast<size_t>(tree_size(params));
+  // Batches are formed from sample indices (never from threads), so the
+  // results are the same for any thread count.
+  const int64_t batches = (config.samples + kBatchLanes - 1) / kBatchLanes;
   parallel_for_with_state(
-      config.samples,
+      batches,
       [&] {
-        return Workspace{TreeMessages(params), std::vector<uint32_t>(static_cast<size_t>(tree_size(params))),
-                         std::vector<uint32_t>(static_cast<size_t>(tree_size(params))),
+        return Workspace{BatchMessages(plan),
+                         std::vector<std::vector<uint32_t>>(kBatchLanes, std::vector<uint32_t>(tree_nodes)),
+                         std::vector<std::vector<uint32_t>>(kBatchLanes, std::vector<uint32_t>(tree_nodes)),
                          std::vector<uint32_t>(static_cast<size_t>(d)),
                          std::vector<double>(config.channel == Channel::gaussian ? static_cast<size_t>(d * config.v) : 0),
-                         std::vector<double>(static_cast<size_t>(widest))};
+                         {}};
       },
-      [&](Workspace& work, int64_t n) {
+      [&](Workspace& work, int64_t batch_index) {
         if (interrupted()) return;  // the caller discards an interrupted unit
-        sample_tree(grammar, seed, n, work.clean);
-        const std::span<const uint32_t> tokens(work.clean.data() + leaf_begin, static_cast<size_t>(d));
-        RandomStream noise_random(seed, RandomDomain::noise, static_cast<uint64_t>(n), noise_index);
-        if (config.channel == Channel::gaussian) {
-          corrupt_gaussian(noise, config.v, tokens, noise_random, work.values);
-          work.messages.leaf_log_scale = gaussian_likelihoods(noise, config.v, work.values, work.messages.leaves());
-        } else {
-          corrupt_tokens(noise, config.v, tokens, noise_random, work.observed);
-          work.messages.leaf_log_scale = token_likelihoods(noise, config.v, work.observed, work.messages.leaves());
-        }
-        upward_messages(grammar, work.messages);
-        downward_messages(grammar, work.messages);
-        RandomStream posterior_random(seed, RandomDomain::posterior, static_cast<uint64_t>(n), noise_index);
-        sample_posterior(grammar, work.messages, posterior_random, work.denoised);
-        for (int level = 0; level <= L; ++level) {
-          const int64_t count = nodes_at_level(params, level);
-          const int symbols = symbols_at_level(params, level);
-          const int64_t begin = level_offset(params, level);
-          node_marginals(grammar, work.messages, level, {work.marginals.data(), static_cast<size_t>(count * symbols)});
-          int64_t same = 0;
-          double mass = 0;
-          for (int64_t i = 0; i < count; ++i) {
-            const uint32_t truth = work.clean[static_cast<size_t>(begin + i)];
-            same += work.denoised[static_cast<size_t>(begin + i)] == truth;
-            mass += work.marginals[static_cast<size_t>(i * symbols + truth)];
+        const int64_t first = batch_index * kBatchLanes;
+        const int lanes = static_cast<int>(std::min<int64_t>(kBatchLanes, config.samples - first));
+        clear_batch(work.batch);
+        for (int l = 0; l < lanes; ++l) {
+          const int64_t n = first + l;
+          auto& clean = work.clean[static_cast<size_t>(l)];
+          sample_tree(grammar, seed, n, clean);
+          const std::span<const uint32_t> tokens(clean.data() + leaf_begin, static_cast<size_t>(d));
+          RandomStream noise_random(seed, RandomDomain::noise, static_cast<uint64_t>(n), noise_index);
+          if (config.channel == Channel::gaussian) {
+            corrupt_gaussian(noise, config.v, tokens, noise_random, work.values);
+            load_gaussian(plan, work.batch, work.values);
+          } else {
+            corrupt_tokens(noise, config.v, tokens, noise_random, work.observed);
+            load_tokens(plan, work.batch, work.observed);
           }
-          measures.agreement[static_cast<size_t>(n * levels + level)] = static_cast<double>(same) / static_cast<double>(count);
-          measures.mass[static_cast<size_t>(n * levels + level)] = mass / static_cast<double>(count);
+        }
+        batch_upward(plan, work.batch);
+        for (int l = 0; l < lanes; ++l)
+          if (!lane_error(work.batch, l).empty()) fail("{}", lane_error(work.batch, l));
+        batch_downward(plan, work.batch);
+        work.posterior_random.clear();
+        for (int l = 0; l < lanes; ++l)
+          work.posterior_random.emplace_back(seed, RandomDomain::posterior, static_cast<uint64_t>(first + l), noise_index);
+        std::vector<std::span<uint32_t>> denoised(work.denoised.begin(), work.denoised.begin() + lanes);
+        batch_sample_posteriors(plan, work.batch, work.posterior_random, denoised);
+        for (int l = 0; l < lanes; ++l) {
+          const int64_t n = first + l;
+          const auto& clean = work.clean[static_cast<size_t>(l)];
+          for (int level = 0; level <= L; ++level) {
+            const int64_t count = nodes_at_level(params, level);
+            const int64_t begin = level_offset(params, level);
+            int64_t same = 0;
+            double mass = 0;
+            for (int64_t i = 0; i < count; ++i) {
+              const uint32_t truth = clean[static_cast<size_t>(begin + i)];
+              same += denoised[static_cast<size_t>(l)][static_cast<size_t>(begin + i)] == truth;
+              mass += batch_marginal_at(plan, work.batch, l, level, i, truth);
+            }
+            measures.agreement[static_cast<size_t>(n * levels + level)] = static_cast<double>(same) / static_cast<double>(count);
+            measures.mass[static_cast<size_t>(n * levels + level)] = mass / static_cast<double>(count);
+          }
         }
       });
   return measures;
