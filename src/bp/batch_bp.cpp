@@ -146,8 +146,6 @@ void build_pair_table(BatchPlan& plan) {
     }
 }
 
-int64_t node_index(const GrammarParams& p, int level, int64_t i) { return level_offset(p, level) + i; }
-
 // Fills unloaded lanes with lane 0's observation, so that they compute harmless numbers.
 void fill_unused_lanes(const BatchPlan& plan, BatchMessages& batch) {
   const auto& p = plan.grammar->params;
@@ -248,9 +246,12 @@ BatchPlan::BatchPlan(const Grammar& grammar_, const NoiseSpec& noise_, std::span
   int64_t total = 0;
   for (int level = 0; level <= p.L; ++level) {
     block_offset.push_back(total);
+    node_offset.push_back(level_offset(p, level));
+    symbols.push_back(symbols_at_level(p, level));
     total += nodes_at_level(p, level) * symbols_at_level(p, level);
   }
   block_offset.push_back(total);
+  node_offset.push_back(level_offset(p, p.L + 1));
   const int n_bottom = symbols_at_level(p, p.L - 1);
   pair_table = token_channel(noise.channel) && p.s == 2 &&
                static_cast<int64_t>(p.v + 1) * (p.v + 1) * n_bottom <= kPairTableLimit;
@@ -387,24 +388,20 @@ void batch_downward(const BatchPlan& plan, BatchMessages& batch) {
 
 const std::string& lane_error(const BatchMessages& batch, int lane) { return batch.errors[static_cast<size_t>(lane)]; }
 
-double batch_marginal_at(const BatchPlan& plan, const BatchMessages& batch, int lane, int level, int64_t i, uint32_t a) {
-  const auto& p = plan.grammar->params;
+double reference_marginal_at(const BatchPlan& plan, const BatchMessages& batch, int lane, int level, int64_t i,
+                             uint32_t a) {
   HDIFF_CHECK(batch.downward_done && lane < batch.lanes && batch.errors[static_cast<size_t>(lane)].empty());
-  const int n = symbols_at_level(p, level);
-  if (batch.fallback[lane]) {
-    const TreeMessages& reference = *batch.reference[static_cast<size_t>(lane)];
-    const int64_t begin = reference.offsets[static_cast<size_t>(level)] + i * n;
-    double total = 0;
-    for (int b = 0; b < n; ++b) total += reference.up[static_cast<size_t>(begin + b)] * reference.down[static_cast<size_t>(begin + b)];
-    return reference.up[static_cast<size_t>(begin + a)] * reference.down[static_cast<size_t>(begin + a)] / total;
-  }
-  const auto at = static_cast<size_t>(plan.block_offset[static_cast<size_t>(level)] + i * n + a);
-  return static_cast<double>(batch.up[at].value[lane]) * batch.down[at].value[lane] *
-         batch.inverse_mass[static_cast<size_t>(node_index(p, level, i))].value[lane];
+  const TreeMessages& reference = *batch.reference[static_cast<size_t>(lane)];
+  const int n = plan.symbols[static_cast<size_t>(level)];
+  const int64_t begin = reference.offsets[static_cast<size_t>(level)] + i * n;
+  double total = 0;
+  for (int b = 0; b < n; ++b) total += reference.up[static_cast<size_t>(begin + b)] * reference.down[static_cast<size_t>(begin + b)];
+  return reference.up[static_cast<size_t>(begin + a)] * reference.down[static_cast<size_t>(begin + a)] / total;
 }
 
 void batch_marginals(const BatchPlan& plan, const BatchMessages& batch, int lane, int level, std::span<double> out) {
   const auto& p = plan.grammar->params;
+  HDIFF_CHECK(batch.downward_done && lane < batch.lanes && batch.errors[static_cast<size_t>(lane)].empty());
   const int n = symbols_at_level(p, level);
   const int64_t count = nodes_at_level(p, level);
   HDIFF_CHECK(out.size() == static_cast<size_t>(count * n));

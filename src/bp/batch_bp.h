@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "bp/belief_propagation.h"
+#include "common/error.h"
 #include "grammar/grammar.h"
 #include "noise/channel.h"
 
@@ -74,6 +75,8 @@ struct BatchPlan {
   std::vector<double> prior;  // n_classes values (uniform filled in)
   std::vector<BatchLevelPlan> levels;
   std::vector<int64_t> block_offset;  // first LaneBlock of level ℓ = 0..L+1 in the message arrays
+  std::vector<int64_t> node_offset;   // first node of level ℓ = 0..L+1 (tree order)
+  std::vector<int> symbols;           // n_ℓ for ℓ = 0..L
   // Token channels with s = 2: the normalised upward message of a level-(L-1)
   // node for every pair of observed children (o_0, o_1) ∈ [v+1]² (v = MASK),
   // its normaliser's log, and whether the pair is possible at all.
@@ -135,8 +138,21 @@ const std::string& lane_error(const BatchMessages& batch, int lane);
 // log p(obs) of the lane (SPEC §3), after batch_upward.
 inline double lane_log_evidence(const BatchMessages& batch, int lane) { return batch.log_evidence[lane]; }
 
-// p(z_ℓ,i = a | obs) for one node of one lane, after batch_downward.
-double batch_marginal_at(const BatchPlan& plan, const BatchMessages& batch, int lane, int level, int64_t i, uint32_t a);
+// p(z_ℓ,i = a | obs) for a lane on the double path.
+double reference_marginal_at(const BatchPlan& plan, const BatchMessages& batch, int lane, int level, int64_t i,
+                             uint32_t a);
+
+// p(z_ℓ,i = a | obs) for one node of one lane, after batch_downward (inline: it
+// is read once per node and sample).
+inline double batch_marginal_at(const BatchPlan& plan, const BatchMessages& batch, int lane, int level, int64_t i,
+                                uint32_t a) {
+  HDIFF_CHECK(batch.downward_done);
+  if (batch.fallback[lane]) return reference_marginal_at(plan, batch, lane, level, i, a);
+  const auto at = static_cast<size_t>(plan.block_offset[static_cast<size_t>(level)] +
+                                      i * plan.symbols[static_cast<size_t>(level)] + a);
+  return static_cast<double>(batch.up[at].value[lane]) * batch.down[at].value[lane] *
+         batch.inverse_mass[static_cast<size_t>(plan.node_offset[static_cast<size_t>(level)] + i)].value[lane];
+}
 
 // All marginals of one level of one lane (s^ℓ × n_ℓ), after batch_downward.
 void batch_marginals(const BatchPlan& plan, const BatchMessages& batch, int lane, int level, std::span<double> out);

@@ -142,11 +142,26 @@ void upward(const BatchLevelPlan& level, int64_t count, const LaneBlock* childre
 
 // Normalises one child's downward message and returns Σ_b u(b)·w(b) afterwards.
 inline Vector finish_child(LaneBlock* out, const LaneBlock* up, int n, int32_t* fallback) {
-  const Vector total = sum_blocks(out, n);
+  // One pass for both sums: Σ_b w(b) and Σ_b w(b)·u(b), in four interleaved chains.
+  Vector total0{}, total1{}, mass0{}, mass1{};
+  int b = 0;
+  for (; b + 1 < n; b += 2) {
+    const Vector w0 = load(out[b]), w1 = load(out[b + 1]);
+    total0 += w0;
+    total1 += w1;
+    mass0 += w0 * load(up[b]);
+    mass1 += w1 * load(up[b + 1]);
+  }
+  if (b < n) {
+    const Vector w0 = load(out[b]);
+    total0 += w0;
+    mass0 += w0 * load(up[b]);
+  }
+  const Vector total = total0 + total1;
   mark_small(total, fallback);
   const Vector inverse = broadcast(1.0f) / total;
-  for (int b = 0; b < n; ++b) store(out[b], load(out[b]) * inverse);
-  const Vector mass = dot_blocks(out, up, n);
+  for (int k = 0; k < n; ++k) store(out[k], load(out[k]) * inverse);
+  const Vector mass = (mass0 + mass1) * inverse;
   mark_small(mass, fallback);
   return mass;
 }
