@@ -3,7 +3,8 @@
 // sample per observation; `samples/s` counts observations, `node-samples/s`
 // observations × internal nodes (flat when there is no cache cliff).
 // BM_Sweep* and BM_UpwardSample run the batch path (kBatchLanes observations per
-// batch); BM_ReferenceSweep runs the double reference path, one observation at a time.
+// batch; the sweep fuses the downward pass with sampling); BM_Reference* run the
+// same work on the double reference path, one observation at a time.
 
 #include <benchmark/benchmark.h>
 
@@ -66,10 +67,12 @@ void run_batch(benchmark::State& state, const Prepared& prepared, bool downward)
         load_tokens(plan, batch, prepared.tokens[static_cast<size_t>(l)]);
     }
     batch_upward(plan, batch);
-    if (downward) batch_downward(plan, batch);
     randoms.clear();
     for (int l = 0; l < kBatchLanes; ++l) randoms.emplace_back(1, RandomDomain::posterior, draw++);
-    batch_sample_posteriors(plan, batch, randoms, tree_spans);
+    if (downward)
+      batch_downward_and_sample(plan, batch, randoms, tree_spans);
+    else
+      batch_sample_posteriors(plan, batch, randoms, tree_spans);
     benchmark::DoNotOptimize(trees[0].data());
   }
   set_counters(state, p, kBatchLanes);
@@ -96,24 +99,38 @@ void BM_SweepGaussian(benchmark::State& state) {
 }
 BENCHMARK(BM_SweepGaussian)->Arg(8)->Unit(benchmark::kMicrosecond);
 
-// The double reference path on one observation (what BM_Sweep measured before the batch path).
-void BM_ReferenceSweep(benchmark::State& state) {
-  const Prepared prepared = prepare(static_cast<int>(state.range(0)), {Channel::uniform, 0.2});
+// The double reference path on one observation (what BM_Sweep measured before
+// the batch path), with or without the downward pass.
+void run_reference(benchmark::State& state, NoiseSpec noise, bool downward) {
+  const Prepared prepared = prepare(static_cast<int>(state.range(0)), noise);
   const auto& p = prepared.grammar.params;
   TreeMessages messages(p);
   std::vector<uint32_t> tree(static_cast<size_t>(tree_size(p)));
   uint64_t draw = 0;
   for (auto _ : state) {
-    messages.leaf_log_scale = token_likelihoods(prepared.noise, p.v, prepared.tokens[0], messages.leaves());
+    messages.leaf_log_scale = noise.channel == Channel::gaussian
+                                  ? gaussian_likelihoods(noise, p.v, prepared.values[0], messages.leaves())
+                                  : token_likelihoods(noise, p.v, prepared.tokens[0], messages.leaves());
     upward_messages(prepared.grammar, messages);
-    downward_messages(prepared.grammar, messages);
+    if (downward) downward_messages(prepared.grammar, messages);
     RandomStream random(1, RandomDomain::posterior, draw++);
     sample_posterior(prepared.grammar, messages, random, tree);
     benchmark::DoNotOptimize(tree.data());
   }
   set_counters(state, p, 1);
 }
-BENCHMARK(BM_ReferenceSweep)->Arg(8)->Unit(benchmark::kMicrosecond);
+
+void BM_ReferenceSweep(benchmark::State& state) { run_reference(state, {Channel::uniform, 0.2}, true); }
+BENCHMARK(BM_ReferenceSweep)->Arg(4)->Arg(8)->Arg(12)->Arg(14)->Unit(benchmark::kMicrosecond);
+
+void BM_ReferenceUpwardSample(benchmark::State& state) { run_reference(state, {Channel::uniform, 0.2}, false); }
+BENCHMARK(BM_ReferenceUpwardSample)->Arg(4)->Arg(8)->Arg(12)->Arg(14)->Unit(benchmark::kMicrosecond);
+
+void BM_ReferenceSweepMask(benchmark::State& state) { run_reference(state, {Channel::mask, 0.5}, true); }
+BENCHMARK(BM_ReferenceSweepMask)->Arg(8)->Unit(benchmark::kMicrosecond);
+
+void BM_ReferenceSweepGaussian(benchmark::State& state) { run_reference(state, {Channel::gaussian, 0.5}, true); }
+BENCHMARK(BM_ReferenceSweepGaussian)->Arg(8)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace hdiff

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <numbers>
 
 #include "bp/batch_kernels.h"
@@ -146,6 +147,35 @@ void build_pair_table(BatchPlan& plan) {
     }
 }
 
+// Messages of a subtree (both directions) that the blocked passes keep in cache.
+constexpr double kSubtreeBytes = 256.0 * 1024;
+
+// The blocked visiting orders of BatchPlan (see there).
+void build_orders(BatchPlan& plan) {
+  const auto& p = plan.grammar->params;
+  int widest = 0;
+  for (int n : plan.symbols) widest = std::max(widest, n);
+  int height = 1;
+  // A subtree of height h has at most 2·s^h nodes, each with up and down messages.
+  while (height < p.L &&
+         2.0 * std::pow(p.s, height + 1) * widest * sizeof(LaneBlock) * 2 <= kSubtreeBytes)
+    ++height;
+  const int top = p.L - height;  // subtrees are rooted at this level
+  const int64_t subtrees = nodes_at_level(p, top);
+  for (int64_t t = 0; t < subtrees; ++t)
+    for (int level = p.L - 1; level >= top; --level) {
+      const int64_t width = nodes_at_level(p, level - top);  // s^(level - top)
+      plan.upward_order.push_back({level, t * width, width});
+    }
+  for (int level = top - 1; level >= 0; --level) plan.upward_order.push_back({level, 0, nodes_at_level(p, level)});
+  for (int level = 0; level < top; ++level) plan.downward_order.push_back({level, 0, nodes_at_level(p, level)});
+  for (int64_t t = 0; t < subtrees; ++t)
+    for (int level = top; level < p.L; ++level) {
+      const int64_t width = nodes_at_level(p, level - top);
+      plan.downward_order.push_back({level, t * width, width});
+    }
+}
+
 // Fills unloaded lanes with lane 0's observation, so that they compute harmless numbers.
 void fill_unused_lanes(const BatchPlan& plan, BatchMessages& batch) {
   const auto& p = plan.grammar->params;
@@ -159,14 +189,14 @@ void fill_unused_lanes(const BatchPlan& plan, BatchMessages& batch) {
   }
 }
 
-// The leaf level of `up` from the lanes' observations.
-void fill_leaf_level(const BatchPlan& plan, BatchMessages& batch) {
+// Leaves [first, first + count) of `up` from the lanes' observations.
+void fill_leaves(const BatchPlan& plan, BatchMessages& batch, int64_t first, int64_t count) {
   const auto& p = plan.grammar->params;
   const int v = p.v;
   const int64_t d = sequence_length(p);
   LaneBlock* leaves = batch.up.data() + plan.block_offset[static_cast<size_t>(p.L)];
   if (token_channel(plan.noise.channel)) {
-    for (int64_t i = 0; i < d; ++i) {
+    for (int64_t i = first; i < first + count; ++i) {
       uint32_t token[kBatchLanes];
       float low[kBatchLanes], high[kBatchLanes];
       for (int l = 0; l < kBatchLanes; ++l) {
@@ -181,22 +211,23 @@ void fill_leaf_level(const BatchPlan& plan, BatchMessages& batch) {
     }
   } else {
     const double* values = batch.likelihoods.data();
-    for (int64_t i = 0; i < d; ++i)
+    for (int64_t i = first; i < first + count; ++i)
       for (int b = 0; b < v; ++b)
         for (int l = 0; l < kBatchLanes; ++l)
           leaves[i * v + b].value[l] = static_cast<float>(values[static_cast<size_t>((l * d + i) * v + b)]);
   }
 }
 
-// Level L-1 from the pair table: each lane copies the row of its two observed children.
-void pair_level(const BatchPlan& plan, BatchMessages& batch, double* pair_log) {
+// Nodes [first, first + count) of level L-1 from the pair table: each lane
+// copies the row of its two observed children.
+void pair_level(const BatchPlan& plan, BatchMessages& batch, int64_t first, int64_t count, double* pair_log) {
   const auto& p = plan.grammar->params;
   const int64_t d = sequence_length(p);
   const int n = plan.levels[static_cast<size_t>(p.L - 1)].n_parents;
   const int tokens = p.v + 1;
   LaneBlock* parents = batch.up.data() + plan.block_offset[static_cast<size_t>(p.L - 1)];
   const uint32_t* observed = batch.tokens.data();
-  for (int64_t i = 0; i < d / 2; ++i) {
+  for (int64_t i = first; i < first + count; ++i) {
     LaneBlock* parent = parents + i * n;
     for (int l = 0; l < kBatchLanes; ++l) {
       const size_t pair = static_cast<size_t>(observed[l * d + 2 * i]) * tokens + observed[l * d + 2 * i + 1];
@@ -252,6 +283,7 @@ BatchPlan::BatchPlan(const Grammar& grammar_, const NoiseSpec& noise_, std::span
   }
   block_offset.push_back(total);
   node_offset.push_back(level_offset(p, p.L + 1));
+  build_orders(*this);
   const int n_bottom = symbols_at_level(p, p.L - 1);
   pair_table = token_channel(noise.channel) && p.s == 2 &&
                static_cast<int64_t>(p.v + 1) * (p.v + 1) * n_bottom <= kPairTableLimit;
@@ -329,17 +361,21 @@ void batch_upward(const BatchPlan& plan, BatchMessages& batch) {
     batch.scale_exponent[l] = 0;
   }
   fill_unused_lanes(plan, batch);
-  fill_leaf_level(plan, batch);
   double pair_log[kBatchLanes] = {};
   const batch_detail::LaneState state{batch.scale_mantissa, batch.scale_exponent, batch.fallback};
-  for (int level = p.L - 1; level >= 0; --level) {
-    if (level == p.L - 1 && plan.pair_table) {
-      pair_level(plan, batch, pair_log);
-      continue;
+  for (const NodeRange& range : plan.upward_order) {
+    const auto level = static_cast<size_t>(range.level);
+    const BatchLevelPlan& level_plan = plan.levels[level];
+    if (range.level == p.L - 1) {
+      fill_leaves(plan, batch, range.first * p.s, range.count * p.s);
+      if (plan.pair_table) {
+        pair_level(plan, batch, range.first, range.count, pair_log);
+        continue;
+      }
     }
-    kernels().upward(plan.levels[static_cast<size_t>(level)], nodes_at_level(p, level),
-                     batch.up.data() + plan.block_offset[static_cast<size_t>(level) + 1],
-                     batch.up.data() + plan.block_offset[static_cast<size_t>(level)], state);
+    kernels().upward(level_plan, range.count,
+                     batch.up.data() + plan.block_offset[level + 1] + range.first * p.s * level_plan.n_children,
+                     batch.up.data() + plan.block_offset[level] + range.first * level_plan.n_parents, state);
   }
   const double log_m = static_cast<double>(internal_nodes(p)) * std::log(static_cast<double>(p.m));
   for (int l = 0; l < batch.lanes; ++l) {
@@ -353,30 +389,37 @@ void batch_upward(const BatchPlan& plan, BatchMessages& batch) {
   }
 }
 
-void batch_downward(const BatchPlan& plan, BatchMessages& batch) {
+namespace {
+
+// Root of the downward pass: the prior, and 1/Σ prior·u.
+void downward_root(const BatchPlan& plan, BatchMessages& batch) {
   const auto& p = plan.grammar->params;
-  if (batch.lanes == 0) return;
-  int32_t before[kBatchLanes];
-  std::copy(batch.fallback, batch.fallback + kBatchLanes, before);
-  {
-    // Root: the prior, and 1/Σ prior·u.
-    float mass[kBatchLanes] = {};
-    for (int y = 0; y < p.n_classes; ++y) {
-      const auto prior = static_cast<float>(plan.prior[static_cast<size_t>(y)]);
-      for (int l = 0; l < kBatchLanes; ++l) {
-        batch.down[static_cast<size_t>(y)].value[l] = prior;
-        mass[l] += prior * batch.up[static_cast<size_t>(y)].value[l];
-      }
+  float mass[kBatchLanes] = {};
+  for (int y = 0; y < p.n_classes; ++y) {
+    const auto prior = static_cast<float>(plan.prior[static_cast<size_t>(y)]);
+    for (int l = 0; l < kBatchLanes; ++l) {
+      batch.down[static_cast<size_t>(y)].value[l] = prior;
+      mass[l] += prior * batch.up[static_cast<size_t>(y)].value[l];
     }
-    for (int l = 0; l < kBatchLanes; ++l) batch.inverse_mass[0].value[l] = 1.0f / mass[l];
   }
-  for (int level = 0; level < p.L; ++level) {
-    const auto next = static_cast<size_t>(level) + 1;
-    kernels().downward(plan.levels[static_cast<size_t>(level)], nodes_at_level(p, level),
-                       batch.down.data() + plan.block_offset[static_cast<size_t>(level)],
-                       batch.up.data() + plan.block_offset[next], batch.down.data() + plan.block_offset[next],
-                       batch.inverse_mass.data() + level_offset(p, level + 1), batch.fallback);
-  }
+  for (int l = 0; l < kBatchLanes; ++l) batch.inverse_mass[0].value[l] = 1.0f / mass[l];
+}
+
+// The downward messages of the children of one range of nodes.
+void downward_range(const BatchPlan& plan, BatchMessages& batch, const NodeRange& range) {
+  const int s = plan.grammar->params.s;
+  const auto level = static_cast<size_t>(range.level);
+  const BatchLevelPlan& level_plan = plan.levels[level];
+  const int64_t children = range.first * s * level_plan.n_children;
+  kernels().downward(level_plan, range.count, batch.down.data() + plan.block_offset[level] + range.first * level_plan.n_parents,
+                     batch.up.data() + plan.block_offset[level + 1] + children,
+                     batch.down.data() + plan.block_offset[level + 1] + children,
+                     batch.inverse_mass.data() + plan.node_offset[level + 1] + range.first * s, batch.fallback);
+}
+
+// Lanes sent to the double path by the downward pass get both passes there; the
+// others that are already there get the downward one.
+void finish_downward(const BatchPlan& plan, BatchMessages& batch, const int32_t* before) {
   for (int l = 0; l < batch.lanes; ++l) {
     if (!batch.fallback[l]) continue;
     if (!before[l]) reference_upward(plan, batch, l);
@@ -384,6 +427,17 @@ void batch_downward(const BatchPlan& plan, BatchMessages& batch) {
       downward_messages(*plan.grammar, *batch.reference[static_cast<size_t>(l)], plan.prior);
   }
   batch.downward_done = true;
+}
+
+}  // namespace
+
+void batch_downward(const BatchPlan& plan, BatchMessages& batch) {
+  if (batch.lanes == 0) return;
+  int32_t before[kBatchLanes];
+  std::copy(batch.fallback, batch.fallback + kBatchLanes, before);
+  downward_root(plan, batch);
+  for (const NodeRange& range : plan.downward_order) downward_range(plan, batch, range);
+  finish_downward(plan, batch, before);
 }
 
 const std::string& lane_error(const BatchMessages& batch, int lane) { return batch.errors[static_cast<size_t>(lane)]; }
@@ -415,8 +469,11 @@ namespace {
 // Draws the trees of `lanes` (none of them on the double path) node by node, all
 // lanes at each node, so that a node's child messages are read into cache once.
 // Each lane draws from its own stream in the same order as a lane drawn alone.
+// `before_range` (if given) runs before each range is sampled: the fused pass
+// computes the range's downward messages there, while its messages are in cache.
 void sample_lanes(const BatchPlan& plan, const BatchMessages& batch, std::span<const int> lanes,
-                  std::span<RandomStream* const> randoms, std::span<const std::span<uint32_t>> trees) {
+                  std::span<RandomStream* const> randoms, std::span<const std::span<uint32_t>> trees,
+                  const std::function<void(const NodeRange&)>& before_range = {}) {
   const auto& p = plan.grammar->params;
   // The reference's draw (SPEC §3) on the lanes' float messages.
   for (size_t k = 0; k < lanes.size(); ++k) {
@@ -433,15 +490,16 @@ void sample_lanes(const BatchPlan& plan, const BatchMessages& batch, std::span<c
     trees[k][0] = static_cast<uint32_t>(y);
   }
   std::vector<double> weight;
-  for (int level = 0; level < p.L; ++level) {
+  for (const NodeRange& range : plan.downward_order) {
+    if (before_range) before_range(range);
+    const int level = range.level;
     const BatchLevelPlan& plan_level = plan.levels[static_cast<size_t>(level)];
     const int m = plan_level.m, s = plan_level.s, n_children = plan_level.n_children;
     weight.resize(static_cast<size_t>(m));
     const LaneBlock* child_up = batch.up.data() + plan.block_offset[static_cast<size_t>(level) + 1];
-    const int64_t begin = level_offset(p, level);
-    const int64_t children_begin = level_offset(p, level + 1);
-    const int64_t count = nodes_at_level(p, level);
-    for (int64_t i = 0; i < count; ++i) {
+    const int64_t begin = plan.node_offset[static_cast<size_t>(level)];
+    const int64_t children_begin = plan.node_offset[static_cast<size_t>(level) + 1];
+    for (int64_t i = range.first; i < range.first + range.count; ++i) {
       const LaneBlock* child = child_up + i * s * n_children;
       for (size_t k = 0; k < lanes.size(); ++k) {
         const int lane = lanes[k];
@@ -507,6 +565,37 @@ void batch_sample_posteriors(const BatchPlan& plan, const BatchMessages& batch, 
     fast_trees[fast++] = trees[l];
   }
   sample_lanes(plan, batch, {lanes, fast}, {streams, fast}, {fast_trees, fast});
+}
+
+void batch_downward_and_sample(const BatchPlan& plan, BatchMessages& batch, std::span<RandomStream> randoms,
+                               std::span<const std::span<uint32_t>> trees) {
+  HDIFF_CHECK(randoms.size() == trees.size() && randoms.size() <= static_cast<size_t>(batch.lanes));
+  if (batch.lanes == 0) return;
+  int32_t before[kBatchLanes];
+  std::copy(batch.fallback, batch.fallback + kBatchLanes, before);
+  // Streams as they were, for lanes the downward pass sends to the double path:
+  // those draw again there, as batch_sample_posteriors would after batch_downward.
+  std::vector<RandomStream> start(randoms.begin(), randoms.end());
+  int lanes[kBatchLanes];
+  RandomStream* streams[kBatchLanes];
+  std::span<uint32_t> fast_trees[kBatchLanes];
+  size_t fast = 0;
+  for (size_t l = 0; l < randoms.size(); ++l) {
+    if (!batch.errors[l].empty() || batch.fallback[l]) continue;
+    HDIFF_CHECK(trees[l].size() == static_cast<size_t>(tree_size(plan.grammar->params)));
+    lanes[fast] = static_cast<int>(l);
+    streams[fast] = &randoms[l];
+    fast_trees[fast++] = trees[l];
+  }
+  downward_root(plan, batch);
+  sample_lanes(plan, batch, {lanes, fast}, {streams, fast}, {fast_trees, fast},
+               [&](const NodeRange& range) { downward_range(plan, batch, range); });
+  finish_downward(plan, batch, before);
+  for (size_t l = 0; l < randoms.size(); ++l) {
+    if (!batch.errors[l].empty() || !batch.fallback[l]) continue;
+    randoms[l] = start[l];
+    sample_posterior(*plan.grammar, *batch.reference[l], randoms[l], trees[l], plan.prior);
+  }
 }
 
 }  // namespace hdiff

@@ -42,6 +42,13 @@ struct alignas(64) LaneBlock {
   float value[kBatchLanes];
 };
 
+// A range of nodes of one level: the unit of work of the passes.
+struct NodeRange {
+  int level = 0;
+  int64_t first = 0;
+  int64_t count = 0;
+};
+
 // One level's productions, rearranged for the batch kernels.
 struct BatchLevelPlan {
   int n_parents = 0;
@@ -77,6 +84,13 @@ struct BatchPlan {
   std::vector<int64_t> block_offset;  // first LaneBlock of level ℓ = 0..L+1 in the message arrays
   std::vector<int64_t> node_offset;   // first node of level ℓ = 0..L+1 (tree order)
   std::vector<int> symbols;           // n_ℓ for ℓ = 0..L
+  // The order the passes visit nodes in: the levels of each bottom subtree of a
+  // height that fits in L2 one after the other, so that a level reads what the
+  // previous one wrote from cache, and the levels above those subtrees whole.
+  // Upward: parents computed per range; downward and sampling: children of the
+  // range's nodes.
+  std::vector<NodeRange> upward_order;
+  std::vector<NodeRange> downward_order;
   // Token channels with s = 2: the normalised upward message of a level-(L-1)
   // node for every pair of observed children (o_0, o_1) ∈ [v+1]² (v = MASK),
   // its normaliser's log, and whether the pair is possible at all.
@@ -166,6 +180,12 @@ void batch_sample_posterior(const BatchPlan& plan, const BatchMessages& batch, i
 // same draws. Lanes with an error are skipped.
 void batch_sample_posteriors(const BatchPlan& plan, const BatchMessages& batch, std::span<RandomStream> randoms,
                              std::span<const std::span<uint32_t>> trees);
+
+// batch_downward then batch_sample_posteriors in one pass, each block of the
+// tree sampled while its messages are in cache: the same results, faster on
+// deep trees.
+void batch_downward_and_sample(const BatchPlan& plan, BatchMessages& batch, std::span<RandomStream> randoms,
+                               std::span<const std::span<uint32_t>> trees);
 
 // The instruction set the batch kernels run with on this machine ("avx2+fma" or "generic").
 const char* batch_kernel_name();

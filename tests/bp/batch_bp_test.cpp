@@ -226,16 +226,21 @@ std::vector<LaneResult> run_in_batches(const Grammar& grammar, const NoiseSpec& 
     const int lanes = static_cast<int>(std::min<int64_t>(lanes_per_batch, count - first));
     for (int l = 0; l < lanes; ++l) load(plan, batch, observe(grammar, noise, first + l));
     batch_upward(plan, batch);
-    batch_downward(plan, batch);
-    // Odd batches draw lane by lane, even ones all lanes together: the same draws.
+    // Batches draw in turn with batch_sample_posteriors, lane by lane, and fused
+    // with the downward pass: the same draws.
     std::vector<RandomStream> randoms;
     std::vector<std::vector<uint32_t>> trees(static_cast<size_t>(lanes), std::vector<uint32_t>(static_cast<size_t>(tree_size(p))));
     for (int l = 0; l < lanes; ++l) randoms.emplace_back(9, RandomDomain::posterior, static_cast<uint64_t>(first + l));
-    if ((first / lanes_per_batch) % 2 == 0) {
-      std::vector<std::span<uint32_t>> spans(trees.begin(), trees.end());
-      batch_sample_posteriors(plan, batch, randoms, spans);
+    std::vector<std::span<uint32_t>> spans(trees.begin(), trees.end());
+    const int64_t mode = (first / lanes_per_batch) % 3;
+    if (mode == 2) {
+      batch_downward_and_sample(plan, batch, randoms, spans);
     } else {
-      for (int l = 0; l < lanes; ++l) batch_sample_posterior(plan, batch, l, randoms[static_cast<size_t>(l)], trees[static_cast<size_t>(l)]);
+      batch_downward(plan, batch);
+      if (mode == 0)
+        batch_sample_posteriors(plan, batch, randoms, spans);
+      else
+        for (int l = 0; l < lanes; ++l) batch_sample_posterior(plan, batch, l, randoms[static_cast<size_t>(l)], trees[static_cast<size_t>(l)]);
     }
     for (int l = 0; l < lanes; ++l) {
       LaneResult result{lane_log_evidence(batch, l), {}, trees[static_cast<size_t>(l)]};
@@ -279,7 +284,20 @@ TEST(BatchBp, FloatUnderflowGoesToTheDoublePath) {
     load(plan, batch, o);
   }
   batch_upward(plan, batch);
+  // The fused pass draws what the separate ones draw, on both paths.
+  BatchMessages fused(plan);
+  for (const auto& o : observations) load(plan, fused, o);
+  batch_upward(plan, fused);
+  const auto nodes = static_cast<size_t>(tree_size(p));
+  std::vector<std::vector<uint32_t>> trees(kBatchLanes, std::vector<uint32_t>(nodes)), fused_trees(trees);
+  std::vector<RandomStream> randoms, fused_randoms;
+  for (int l = 0; l < kBatchLanes; ++l) randoms.emplace_back(2, RandomDomain::posterior, static_cast<uint64_t>(l));
+  fused_randoms = randoms;
+  std::vector<std::span<uint32_t>> spans(trees.begin(), trees.end()), fused_spans(fused_trees.begin(), fused_trees.end());
+  batch_downward_and_sample(plan, fused, fused_randoms, fused_spans);
   batch_downward(plan, batch);
+  batch_sample_posteriors(plan, batch, randoms, spans);
+  EXPECT_EQ(trees, fused_trees);
   int fallbacks = 0;
   for (int l = 0; l < kBatchLanes; ++l) {
     fallbacks += batch.fallback[l] != 0;
