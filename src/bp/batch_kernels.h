@@ -1,7 +1,7 @@
 #pragma once
-// Internal to src/bp: the vector kernels of the batch BP path, compiled once per
-// instruction set (batch_kernels_avx2.cpp, batch_kernels_generic.cpp) from
-// batch_kernels_impl.h and chosen at run time.
+// Internal to src/bp: helpers shared by the batch files, and the vector kernels
+// of the batch BP path, compiled once per instruction set (batch_kernels_avx2.cpp,
+// batch_kernels_generic.cpp) from batch_kernels_impl.h and chosen at run time.
 
 #include <cstdint>
 
@@ -16,6 +16,21 @@ struct LaneState {
   int32_t* fallback;  // kBatchLanes
 };
 
+// Channels whose observations are tokens (uniform, mask), as opposed to values.
+inline bool token_channel(Channel channel) { return channel == Channel::uniform || channel == Channel::mask; }
+
+// A leaf's likelihood c + spike·[a = o] for observed token o (o = v: MASK), normalised.
+struct SpikeLeaf {
+  double constant;
+  double spike;
+};
+inline SpikeLeaf spike_leaf(const NoiseSpec& noise, int v, uint32_t o) {
+  if (o == mask_token(v)) return {1.0 / v, 0.0};
+  if (noise.channel == Channel::mask) return {0.0, 1.0};
+  return {noise.level / v, 1.0 - noise.level};
+}
+
+// The kernels of one instruction set.
 struct Kernels {
   const char* name;
   // Upward messages of `count` parents of one level from their children's
