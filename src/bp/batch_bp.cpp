@@ -1,6 +1,7 @@
 #include "bp/batch_bp.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -19,7 +20,7 @@ using batch_detail::SpikeLeaf;
 using batch_detail::token_channel;
 
 // The kernels for this machine; HDIFF_BATCH_KERNELS=generic forces the portable ones.
-const Kernels& kernels() {
+const Kernels& best_kernels() {
   static const Kernels chosen = [] {
     const char* forced = std::getenv("HDIFF_BATCH_KERNELS");
     const bool generic = forced != nullptr && std::string(forced) == "generic";
@@ -30,6 +31,13 @@ const Kernels& kernels() {
     return batch_detail::generic_kernels();
   }();
   return chosen;
+}
+
+std::atomic<bool> generic_forced{false};
+
+const Kernels& kernels() {
+  static const Kernels generic = batch_detail::generic_kernels();
+  return generic_forced.load(std::memory_order_relaxed) ? generic : best_kernels();
 }
 
 // Fills unloaded lanes with lane 0's observation, so that they compute harmless numbers.
@@ -120,6 +128,8 @@ void reference_upward(const BatchPlan& plan, BatchMessages& batch, int l) {
 }  // namespace
 
 const char* batch_kernel_name() { return kernels().name; }
+
+void batch_detail::force_generic_kernels(bool force) { generic_forced.store(force); }
 
 BatchMessages::BatchMessages(const BatchPlan& plan) : errors(kBatchLanes), reference(kBatchLanes) {
   const auto& p = plan.grammar->params;

@@ -43,6 +43,8 @@ struct Kernels {
 };
 
 Kernels generic_kernels();
+// Makes every later pass use the portable kernels (true) or the machine's best (false); for tests.
+void force_generic_kernels(bool force);
 #if defined(HDIFF_AVX2_KERNELS)
 Kernels avx2_kernels();
 #endif

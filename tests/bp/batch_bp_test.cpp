@@ -4,6 +4,8 @@
 
 #include "bp/batch_bp.h"
 
+#include "bp/batch_kernels.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -260,6 +262,18 @@ TEST(BatchBp, ResultsDoNotDependOnBatchFormation) {
   for (const NoiseSpec noise : {NoiseSpec{Channel::uniform, 0.3}, NoiseSpec{Channel::gaussian, 0.5}}) {
     const auto full = run_in_batches(grammar, noise, 19, kBatchLanes);
     for (int lanes : {1, 3, 5, 7}) EXPECT_TRUE(run_in_batches(grammar, noise, 19, lanes) == full) << lanes << " lanes";
+  }
+}
+
+TEST(BatchBp, PortableAndVectorKernelsGiveIdenticalResults) {
+  // The kernels are compiled without fused multiply-adds, so the two sets round alike.
+  const Grammar grammar = make_random_grammar({32, 32, 8, 2, 5, 4});
+  for (const NoiseSpec noise : {NoiseSpec{Channel::uniform, 0.3}, NoiseSpec{Channel::gaussian, 0.5}}) {
+    const auto best = run_in_batches(grammar, noise, 2 * kBatchLanes, kBatchLanes);
+    batch_detail::force_generic_kernels(true);
+    const auto generic = run_in_batches(grammar, noise, 2 * kBatchLanes, kBatchLanes);
+    batch_detail::force_generic_kernels(false);
+    EXPECT_TRUE(best == generic) << batch_kernel_name();
   }
 }
 
