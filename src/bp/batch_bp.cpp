@@ -91,15 +91,15 @@ void pair_level(const BatchPlan& plan, BatchMessages& batch, int64_t first, int6
   const int tokens = p.v + 1;
   LaneBlock* parents = batch.up.data() + plan.block_offset[static_cast<size_t>(p.L - 1)];
   const uint32_t* observed = batch.tokens.data();
+  const float* rows[kBatchLanes];
   for (int64_t i = first; i < first + count; ++i) {
-    LaneBlock* parent = parents + i * n;
     for (int l = 0; l < kBatchLanes; ++l) {
       const size_t pair = static_cast<size_t>(observed[l * d + 2 * i]) * tokens + observed[l * d + 2 * i + 1];
-      const float* row = plan.pair_up.data() + pair * n;
-      for (int a = 0; a < n; ++a) parent[a].value[l] = row[a];
+      rows[l] = plan.pair_up.data() + pair * n;
       pair_log[l] += plan.pair_log_total[pair];
       batch.fallback[l] |= plan.pair_possible[pair] == 0;
     }
+    kernels().transpose_rows(rows, n, parents + i * n);
   }
 }
 

@@ -37,6 +37,9 @@ struct Kernels {
   // messages (both normalised), folding every parent total into `state`.
   void (*upward)(const BatchLevelPlan& level, int64_t count, const LaneBlock* children, LaneBlock* parents,
                  LaneState state);
+  // out[a].value[l] = rows[l][a] for a < n and every lane: rows of the pair table
+  // into lane blocks.
+  void (*transpose_rows)(const float* const* rows, int n, LaneBlock* out);
   // Downward messages of the children of `count` parents and 1/Σ u·w of every child.
   void (*downward)(const BatchLevelPlan& level, int64_t count, const LaneBlock* parent_down, const LaneBlock* child_up,
                    LaneBlock* child_down, LaneBlock* child_inverse_mass, int32_t* fallback);
