@@ -25,7 +25,7 @@ const Kernels& best_kernels() {
     const char* forced = std::getenv("HDIFF_BATCH_KERNELS");
     const bool generic = forced != nullptr && std::string(forced) == "generic";
 #if defined(HDIFF_AVX2_KERNELS)
-    if (!generic && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return batch_detail::avx2_kernels();
+    if (!generic && __builtin_cpu_supports("avx2")) return batch_detail::avx2_kernels();
 #endif
     (void)generic;
     return batch_detail::generic_kernels();
