@@ -1,66 +1,136 @@
-// Speed of exact BP: one full sweep (upward + downward + one posterior sample)
-// of one observation, for the paper's grammar v = 32, m = 8, s = 2.
+// Speed of exact BP for the paper's grammar v = 32, m = 8, s = 2, uniform ε = 0.2
+// unless named otherwise. A full sweep is upward + downward + one posterior
+// sample per observation; `samples/s` counts observations, `node-samples/s`
+// observations × internal nodes (flat when there is no cache cliff).
+// BM_Sweep* and BM_UpwardSample run the batch path (kBatchLanes observations per
+// batch; the sweep fuses the downward pass with sampling); BM_Reference* run the
+// same work on the double reference path, one observation at a time.
 
 #include <benchmark/benchmark.h>
 
-#include "bp/belief_propagation.h"
+#include "bp/batch_bp.h"
 #include "grammar/sampling.h"
 #include "noise/channel.h"
 
 namespace hdiff {
 namespace {
 
+// A grammar and kBatchLanes noisy observations of its samples.
 struct Prepared {
   Grammar grammar;
-  std::vector<uint32_t> observed;
+  NoiseSpec noise;
+  std::vector<std::vector<uint32_t>> tokens;
+  std::vector<std::vector<double>> values;
 };
 
-Prepared prepare(int L) {
-  Prepared prepared{make_random_grammar({32, 32, 8, 2, L, 0}), {}};
+Prepared prepare(int L, NoiseSpec noise) {
+  Prepared prepared{make_random_grammar({32, 32, 8, 2, L, 0}), noise, {}, {}};
   const auto& p = prepared.grammar.params;
   std::vector<uint32_t> tree(static_cast<size_t>(tree_size(p)));
-  sample_tree(prepared.grammar, 0, 0, tree);
-  prepared.observed.resize(static_cast<size_t>(sequence_length(p)));
-  RandomStream random(0, RandomDomain::noise, 0);
-  corrupt_tokens({Channel::uniform, 0.2}, p.v, std::span<const uint32_t>(tree).subspan(static_cast<size_t>(level_offset(p, L))),
-                 random, prepared.observed);
+  for (int n = 0; n < kBatchLanes; ++n) {
+    sample_tree(prepared.grammar, 0, n, tree);
+    const std::span<const uint32_t> clean = std::span<const uint32_t>(tree).subspan(static_cast<size_t>(level_offset(p, L)));
+    RandomStream random(0, RandomDomain::noise, static_cast<uint64_t>(n));
+    if (noise.channel == Channel::gaussian) {
+      prepared.values.emplace_back(clean.size() * static_cast<size_t>(p.v));
+      corrupt_gaussian(noise, p.v, clean, random, prepared.values.back());
+    } else {
+      prepared.tokens.emplace_back(clean.size());
+      corrupt_tokens(noise, p.v, clean, random, prepared.tokens.back());
+    }
+  }
   return prepared;
 }
 
+void set_counters(benchmark::State& state, const GrammarParams& p, double samples_per_iteration) {
+  const double samples = samples_per_iteration * static_cast<double>(state.iterations());
+  state.counters["samples/s"] = benchmark::Counter(samples, benchmark::Counter::kIsRate);
+  state.counters["node-samples/s"] =
+      benchmark::Counter(samples * static_cast<double>(internal_nodes(p)), benchmark::Counter::kIsRate);
+}
+
+// One batch: load, upward, [downward], one posterior sample per lane.
+void run_batch(benchmark::State& state, const Prepared& prepared, bool downward) {
+  const auto& p = prepared.grammar.params;
+  const BatchPlan plan(prepared.grammar, prepared.noise);
+  BatchMessages batch(plan);
+  std::vector<std::vector<uint32_t>> trees(kBatchLanes, std::vector<uint32_t>(static_cast<size_t>(tree_size(p))));
+  std::vector<std::span<uint32_t>> tree_spans(trees.begin(), trees.end());
+  std::vector<RandomStream> randoms;
+  uint64_t draw = 0;
+  for (auto _ : state) {
+    clear_batch(batch);
+    for (int l = 0; l < kBatchLanes; ++l) {
+      if (prepared.noise.channel == Channel::gaussian)
+        load_gaussian(plan, batch, prepared.values[static_cast<size_t>(l)]);
+      else
+        load_tokens(plan, batch, prepared.tokens[static_cast<size_t>(l)]);
+    }
+    batch_upward(plan, batch);
+    randoms.clear();
+    for (int l = 0; l < kBatchLanes; ++l) randoms.emplace_back(1, RandomDomain::posterior, draw++);
+    if (downward)
+      batch_downward_and_sample(plan, batch, randoms, tree_spans);
+    else
+      batch_sample_posteriors(plan, batch, randoms, tree_spans);
+    benchmark::DoNotOptimize(trees[0].data());
+  }
+  set_counters(state, p, kBatchLanes);
+  state.SetLabel(batch_kernel_name());
+}
+
 void BM_Sweep(benchmark::State& state) {
-  const int L = static_cast<int>(state.range(0));
-  const Prepared prepared = prepare(L);
+  run_batch(state, prepare(static_cast<int>(state.range(0)), {Channel::uniform, 0.2}), true);
+}
+BENCHMARK(BM_Sweep)->Arg(4)->Arg(8)->Arg(12)->Arg(14)->Unit(benchmark::kMicrosecond);
+
+void BM_UpwardSample(benchmark::State& state) {
+  run_batch(state, prepare(static_cast<int>(state.range(0)), {Channel::uniform, 0.2}), false);
+}
+BENCHMARK(BM_UpwardSample)->Arg(4)->Arg(8)->Arg(12)->Arg(14)->Unit(benchmark::kMicrosecond);
+
+void BM_SweepMask(benchmark::State& state) {
+  run_batch(state, prepare(static_cast<int>(state.range(0)), {Channel::mask, 0.5}), true);
+}
+BENCHMARK(BM_SweepMask)->Arg(8)->Unit(benchmark::kMicrosecond);
+
+void BM_SweepGaussian(benchmark::State& state) {
+  run_batch(state, prepare(static_cast<int>(state.range(0)), {Channel::gaussian, 0.5}), true);
+}
+BENCHMARK(BM_SweepGaussian)->Arg(8)->Unit(benchmark::kMicrosecond);
+
+// The double reference path on one observation (what BM_Sweep measured before
+// the batch path), with or without the downward pass.
+void run_reference(benchmark::State& state, NoiseSpec noise, bool downward) {
+  const Prepared prepared = prepare(static_cast<int>(state.range(0)), noise);
   const auto& p = prepared.grammar.params;
   TreeMessages messages(p);
   std::vector<uint32_t> tree(static_cast<size_t>(tree_size(p)));
   uint64_t draw = 0;
   for (auto _ : state) {
-    messages.leaf_log_scale = token_likelihoods({Channel::uniform, 0.2}, p.v, prepared.observed, messages.leaves());
+    messages.leaf_log_scale = noise.channel == Channel::gaussian
+                                  ? gaussian_likelihoods(noise, p.v, prepared.values[0], messages.leaves())
+                                  : token_likelihoods(noise, p.v, prepared.tokens[0], messages.leaves());
     upward_messages(prepared.grammar, messages);
-    downward_messages(prepared.grammar, messages);
+    if (downward) downward_messages(prepared.grammar, messages);
     RandomStream random(1, RandomDomain::posterior, draw++);
     sample_posterior(prepared.grammar, messages, random, tree);
     benchmark::DoNotOptimize(tree.data());
   }
-  state.counters["nodes/s"] = benchmark::Counter(static_cast<double>(internal_nodes(p)) * static_cast<double>(state.iterations()),
-                                                 benchmark::Counter::kIsRate);
+  set_counters(state, p, 1);
 }
-BENCHMARK(BM_Sweep)->Arg(4)->Arg(8)->Arg(12)->Unit(benchmark::kMicrosecond);
 
-void BM_Upward(benchmark::State& state) {
-  const int L = static_cast<int>(state.range(0));
-  const Prepared prepared = prepare(L);
-  const auto& p = prepared.grammar.params;
-  TreeMessages messages(p);
-  for (auto _ : state) {
-    messages.leaf_log_scale = token_likelihoods({Channel::uniform, 0.2}, p.v, prepared.observed, messages.leaves());
-    upward_messages(prepared.grammar, messages);
-    benchmark::DoNotOptimize(messages.log_evidence);
-  }
-  state.counters["nodes/s"] = benchmark::Counter(static_cast<double>(internal_nodes(p)) * static_cast<double>(state.iterations()),
-                                                 benchmark::Counter::kIsRate);
-}
-BENCHMARK(BM_Upward)->Arg(4)->Arg(8)->Arg(12)->Unit(benchmark::kMicrosecond);
+void BM_ReferenceSweep(benchmark::State& state) { run_reference(state, {Channel::uniform, 0.2}, true); }
+BENCHMARK(BM_ReferenceSweep)->Arg(4)->Arg(8)->Arg(12)->Arg(14)->Unit(benchmark::kMicrosecond);
+
+void BM_ReferenceUpwardSample(benchmark::State& state) { run_reference(state, {Channel::uniform, 0.2}, false); }
+BENCHMARK(BM_ReferenceUpwardSample)->Arg(4)->Arg(8)->Arg(12)->Arg(14)->Unit(benchmark::kMicrosecond);
+
+void BM_ReferenceSweepMask(benchmark::State& state) { run_reference(state, {Channel::mask, 0.5}, true); }
+BENCHMARK(BM_ReferenceSweepMask)->Arg(8)->Unit(benchmark::kMicrosecond);
+
+void BM_ReferenceSweepGaussian(benchmark::State& state) { run_reference(state, {Channel::gaussian, 0.5}, true); }
+BENCHMARK(BM_ReferenceSweepGaussian)->Arg(8)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace hdiff

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "bp/batch_bp.h"
 #include "bp/belief_propagation.h"
 #include "common/error.h"
 #include "common/memory.h"
@@ -46,38 +47,75 @@ DenoiseResult denoise(const Grammar& grammar, const Observations& observations, 
   result.posterior_tokens.resize(static_cast<size_t>(N * K * d));
   if (request.map) result.map_tokens.resize(static_cast<size_t>(N * d));
 
+  // Observations go through the batch path kBatchLanes at a time, batches formed
+  // from observation indices, so results do not depend on the thread count.
+  // MAP (max-product) runs on the double reference path.
+  const BatchPlan plan(grammar, request.noise);
   struct Workspace {
-    TreeMessages messages;
-    std::vector<uint32_t> tree;
+    BatchMessages batch;
+    TreeMessages messages;  // MAP only
+    std::vector<std::vector<uint32_t>> trees;
+    std::vector<RandomStream> randoms;
   };
+  const auto nodes = static_cast<size_t>(tree_size(p));
   const int64_t leaf_offset = level_offset(p, p.L);
+  const int64_t batches = (N + kBatchLanes - 1) / kBatchLanes;
   parallel_for_with_state(
-      N, [&] { return Workspace{TreeMessages(p), std::vector<uint32_t>(static_cast<size_t>(tree_size(p)))}; },
-      [&](Workspace& work, int64_t n) {
-        try {
-          work.messages.leaf_log_scale = observation_likelihoods(request.noise, p.v, observations, n, d, work.messages.leaves());
-          upward_messages(grammar, work.messages);
-        } catch (const Error& e) {
-          fail("observation {}: {}", n, e.what());
-        }
-        result.log_evidence[static_cast<size_t>(n)] = work.messages.log_evidence;
-        if (request.marginals) {
-          downward_messages(grammar, work.messages);
-          for (int level = 0; level <= p.L; ++level) {
-            const int64_t size = nodes_at_level(p, level) * symbols_at_level(p, level);
-            node_marginals(grammar, work.messages, level,
-                           {result.marginals[static_cast<size_t>(level)].data() + n * size, static_cast<size_t>(size)});
+      batches,
+      [&] {
+        return Workspace{BatchMessages(plan), TreeMessages(p),
+                         std::vector<std::vector<uint32_t>>(kBatchLanes, std::vector<uint32_t>(nodes)), {}};
+      },
+      [&](Workspace& work, int64_t batch_index) {
+        const int64_t first = batch_index * kBatchLanes;
+        const int lanes = static_cast<int>(std::min<int64_t>(kBatchLanes, N - first));
+        clear_batch(work.batch);
+        // A bad observation stops the loading; the error reported is still that
+        // of the lowest observation index, as with one observation at a time.
+        std::string load_error;
+        for (int l = 0; l < lanes && load_error.empty(); ++l) {
+          const int64_t n = first + l;
+          try {
+            if (request.noise.channel == Channel::gaussian)
+              load_gaussian(plan, work.batch,
+                            observations.values.subspan(static_cast<size_t>(n * d * p.v), static_cast<size_t>(d * p.v)));
+            else
+              load_tokens(plan, work.batch, observations.tokens.subspan(static_cast<size_t>(n * d), static_cast<size_t>(d)));
+          } catch (const Error& e) {
+            load_error = fmt::format("observation {}: {}", n, e.what());
           }
         }
+        batch_upward(plan, work.batch);
+        for (int l = 0; l < work.batch.lanes; ++l)
+          if (!lane_error(work.batch, l).empty()) fail("observation {}: {}", first + l, lane_error(work.batch, l));
+        if (!load_error.empty()) fail("{}", load_error);
+        for (int l = 0; l < lanes; ++l) result.log_evidence[static_cast<size_t>(first + l)] = lane_log_evidence(work.batch, l);
+        if (request.marginals) {
+          batch_downward(plan, work.batch);
+          for (int l = 0; l < lanes; ++l)
+            for (int level = 0; level <= p.L; ++level) {
+              const int64_t size = nodes_at_level(p, level) * symbols_at_level(p, level);
+              batch_marginals(plan, work.batch, l, level,
+                              {result.marginals[static_cast<size_t>(level)].data() + (first + l) * size, static_cast<size_t>(size)});
+            }
+        }
+        std::vector<std::span<uint32_t>> trees(work.trees.begin(), work.trees.begin() + lanes);
         for (int k = 0; k < K; ++k) {
-          RandomStream random(request.seed, RandomDomain::posterior, static_cast<uint64_t>(n), static_cast<uint64_t>(k));
-          sample_posterior(grammar, work.messages, random, work.tree);
-          std::copy(work.tree.begin() + leaf_offset, work.tree.end(),
-                    result.posterior_tokens.begin() + (n * K + k) * d);
+          work.randoms.clear();
+          for (int l = 0; l < lanes; ++l)
+            work.randoms.emplace_back(request.seed, RandomDomain::posterior, static_cast<uint64_t>(first + l), static_cast<uint64_t>(k));
+          batch_sample_posteriors(plan, work.batch, work.randoms, trees);
+          for (int l = 0; l < lanes; ++l)
+            std::copy(work.trees[static_cast<size_t>(l)].begin() + leaf_offset, work.trees[static_cast<size_t>(l)].end(),
+                      result.posterior_tokens.begin() + ((first + l) * K + k) * d);
         }
         if (request.map) {
-          map_tree(grammar, work.messages, work.tree);
-          std::copy(work.tree.begin() + leaf_offset, work.tree.end(), result.map_tokens.begin() + n * d);
+          for (int l = 0; l < lanes; ++l) {
+            const int64_t n = first + l;
+            work.messages.leaf_log_scale = observation_likelihoods(request.noise, p.v, observations, n, d, work.messages.leaves());
+            map_tree(grammar, work.messages, work.trees[0]);
+            std::copy(work.trees[0].begin() + leaf_offset, work.trees[0].end(), result.map_tokens.begin() + n * d);
+          }
         }
       });
   return result;

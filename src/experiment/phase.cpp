@@ -1,8 +1,10 @@
 #include "experiment/phase.h"
 
+#include <algorithm>
 #include <cmath>
 
-#include "bp/belief_propagation.h"
+#include "bp/batch_bp.h"
+#include "common/error.h"
 #include "common/parallel.h"
 #include "common/progress.h"
 #include "common/random.h"
@@ -16,13 +18,14 @@ namespace {
 // draws would), while noise and posterior draws differ per noise point.
 uint64_t sample_seed(const PhaseConfig& config, uint64_t grammar_seed) { return mix64(config.seed ^ mix64(grammar_seed)); }
 
+// One thread's buffers for a batch of kBatchLanes samples.
 struct Workspace {
-  TreeMessages messages;
-  std::vector<uint32_t> clean;      // tree of the clean sample
-  std::vector<uint32_t> denoised;   // tree of the posterior sample
-  std::vector<uint32_t> observed;   // discrete observations
-  std::vector<double> values;       // gaussian observations
-  std::vector<double> marginals;    // marginals of one level
+  BatchMessages batch;
+  std::vector<std::vector<uint32_t>> clean;     // per lane: tree of the clean sample
+  std::vector<std::vector<uint32_t>> denoised;  // per lane: tree of the posterior sample
+  std::vector<uint32_t> observed;               // discrete observations of one sample
+  std::vector<double> values;                   // gaussian observations of one sample
+  std::vector<RandomStream> posterior_random;   // per lane
 };
 
 }  // namespace
@@ -43,69 +46,100 @@ UnitMeasures run_phase_unit(const PhaseConfig& config, int L, uint64_t grammar_s
   measures.mass.resize(static_cast<size_t>(N * levels));
   measures.kept.assign(static_cast<size_t>(levels), {std::vector<double>(static_cast<size_t>(N)), std::vector<double>(static_cast<size_t>(N))});
   measures.changed = measures.kept;
-  // changed[ℓ][(n·T + t)·s^ℓ + i] = 1 when trajectory t of sample n changed position i of level ℓ.
+  // Every (sample n, trajectory t) is one item j = n·T + t, denoised in one lane.
+  // Batches are formed from item indices (never from threads), so the results are
+  // the same for any thread count; each item writes only its own slots, and the
+  // items of one sample are combined after the loop, in trajectory order.
+  const int64_t items = N * T;
+  std::vector<double> item_agreement(static_cast<size_t>(items * levels)), item_mass(item_agreement.size());
+  std::vector<uint8_t> item_kept(static_cast<size_t>(items));
+  // changed[ℓ][j·s^ℓ + i] = 1 when item j changed position i of level ℓ.
   std::vector<std::vector<uint8_t>> changed(static_cast<size_t>(levels));
-  int64_t widest = 0;
-  for (int level = 0; level <= L; ++level) {
-    widest = std::max(widest, nodes_at_level(params, level) * symbols_at_level(params, level));
-    changed[static_cast<size_t>(level)].resize(static_cast<size_t>(N * T * nodes_at_level(params, level)));
-  }
-
+  for (int level = 0; level <= L; ++level)
+    changed[static_cast<size_t>(level)].resize(static_cast<size_t>(items * nodes_at_level(params, level)));
+  const BatchPlan plan(grammar, noise);
+  const auto tree_nodes = static_cast<size_t>(tree_size(params));
+  const int64_t batches = (items + kBatchLanes - 1) / kBatchLanes;
   parallel_for_with_state(
-      N,
+      batches,
       [&] {
-        return Workspace{TreeMessages(params), std::vector<uint32_t>(static_cast<size_t>(tree_size(params))),
-                         std::vector<uint32_t>(static_cast<size_t>(tree_size(params))),
+        return Workspace{BatchMessages(plan),
+                         std::vector<std::vector<uint32_t>>(kBatchLanes, std::vector<uint32_t>(tree_nodes)),
+                         std::vector<std::vector<uint32_t>>(kBatchLanes, std::vector<uint32_t>(tree_nodes)),
                          std::vector<uint32_t>(static_cast<size_t>(d)),
                          std::vector<double>(config.channel == Channel::gaussian ? static_cast<size_t>(d * config.v) : 0),
-                         std::vector<double>(static_cast<size_t>(widest))};
+                         {}};
       },
-      [&](Workspace& work, int64_t n) {
+      [&](Workspace& work, int64_t batch_index) {
         if (interrupted()) return;  // the caller discards an interrupted unit
-        sample_tree(grammar, seed, n, work.clean);
-        const std::span<const uint32_t> tokens(work.clean.data() + leaf_begin, static_cast<size_t>(d));
-        for (int t = 0; t < T; ++t) {
-          // Trajectory 0 keeps the streams of a run without trajectories.
-          const uint64_t stream = noise_index | (static_cast<uint64_t>(t) << 32);
-          RandomStream noise_random(seed, RandomDomain::noise, static_cast<uint64_t>(n), stream);
+        const int64_t first = batch_index * kBatchLanes;
+        const int lanes = static_cast<int>(std::min<int64_t>(kBatchLanes, items - first));
+        // Trajectory 0 keeps the streams of a run without trajectories.
+        auto stream = [&](int64_t j) { return noise_index | (static_cast<uint64_t>(j % T) << 32); };
+        clear_batch(work.batch);
+        for (int l = 0; l < lanes; ++l) {
+          const int64_t j = first + l, n = j / T;
+          auto& clean = work.clean[static_cast<size_t>(l)];
+          sample_tree(grammar, seed, n, clean);
+          const std::span<const uint32_t> tokens(clean.data() + leaf_begin, static_cast<size_t>(d));
+          RandomStream noise_random(seed, RandomDomain::noise, static_cast<uint64_t>(n), stream(j));
           if (config.channel == Channel::gaussian) {
             corrupt_gaussian(noise, config.v, tokens, noise_random, work.values);
-            work.messages.leaf_log_scale = gaussian_likelihoods(noise, config.v, work.values, work.messages.leaves());
+            load_gaussian(plan, work.batch, work.values);
           } else {
             corrupt_tokens(noise, config.v, tokens, noise_random, work.observed);
-            work.messages.leaf_log_scale = token_likelihoods(noise, config.v, work.observed, work.messages.leaves());
+            load_tokens(plan, work.batch, work.observed);
           }
-          upward_messages(grammar, work.messages);
-          downward_messages(grammar, work.messages);
-          RandomStream posterior_random(seed, RandomDomain::posterior, static_cast<uint64_t>(n), stream);
-          sample_posterior(grammar, work.messages, posterior_random, work.denoised);
-          const bool class_kept = work.denoised[0] == work.clean[0];
+        }
+        batch_upward(plan, work.batch);
+        for (int l = 0; l < lanes; ++l)
+          if (!lane_error(work.batch, l).empty()) fail("{}", lane_error(work.batch, l));
+        batch_downward(plan, work.batch);
+        work.posterior_random.clear();
+        for (int l = 0; l < lanes; ++l) {
+          const int64_t j = first + l;
+          work.posterior_random.emplace_back(seed, RandomDomain::posterior, static_cast<uint64_t>(j / T), stream(j));
+        }
+        std::vector<std::span<uint32_t>> denoised(work.denoised.begin(), work.denoised.begin() + lanes);
+        batch_sample_posteriors(plan, work.batch, work.posterior_random, denoised);
+        for (int l = 0; l < lanes; ++l) {
+          const int64_t j = first + l;
+          const auto& clean = work.clean[static_cast<size_t>(l)];
+          const auto& sample = denoised[static_cast<size_t>(l)];
+          item_kept[static_cast<size_t>(j)] = sample[0] == clean[0];
           for (int level = 0; level <= L; ++level) {
             const int64_t count = nodes_at_level(params, level);
-            const int symbols = symbols_at_level(params, level);
             const int64_t begin = level_offset(params, level);
-            node_marginals(grammar, work.messages, level, {work.marginals.data(), static_cast<size_t>(count * symbols)});
-            uint8_t* changes = changed[static_cast<size_t>(level)].data() + (n * T + t) * count;
+            uint8_t* changes = changed[static_cast<size_t>(level)].data() + j * count;
             int64_t same = 0;
             double mass = 0;
             for (int64_t i = 0; i < count; ++i) {
-              const uint32_t truth = work.clean[static_cast<size_t>(begin + i)];
-              const bool kept = work.denoised[static_cast<size_t>(begin + i)] == truth;
+              const uint32_t truth = clean[static_cast<size_t>(begin + i)];
+              const bool kept = sample[static_cast<size_t>(begin + i)] == truth;
               same += kept;
               changes[i] = !kept;
-              mass += work.marginals[static_cast<size_t>(i * symbols + truth)];
+              mass += batch_marginal_at(plan, work.batch, l, level, i, truth);
             }
-            const double agreement = static_cast<double>(same) / static_cast<double>(count);
-            const auto slot = static_cast<size_t>(n * levels + level);
-            measures.agreement[slot] += agreement / T;
-            measures.mass[slot] += mass / static_cast<double>(count) / T;
-            auto& outcome = class_kept ? measures.kept[static_cast<size_t>(level)] : measures.changed[static_cast<size_t>(level)];
-            outcome.count[static_cast<size_t>(n)] += 1;
-            outcome.agreement_sum[static_cast<size_t>(n)] += agreement;
+            item_agreement[static_cast<size_t>(j * levels + level)] = static_cast<double>(same) / static_cast<double>(count);
+            item_mass[static_cast<size_t>(j * levels + level)] = mass / static_cast<double>(count);
           }
         }
       });
   if (interrupted()) return measures;
+  for (int64_t n = 0; n < N; ++n)
+    for (int t = 0; t < T; ++t) {
+      const int64_t j = n * T + t;
+      for (int level = 0; level <= L; ++level) {
+        const auto slot = static_cast<size_t>(n * levels + level);
+        const double agreement = item_agreement[static_cast<size_t>(j * levels + level)];
+        measures.agreement[slot] += agreement / T;
+        measures.mass[slot] += item_mass[static_cast<size_t>(j * levels + level)] / T;
+        auto& outcome = item_kept[static_cast<size_t>(j)] ? measures.kept[static_cast<size_t>(level)]
+                                                          : measures.changed[static_cast<size_t>(level)];
+        outcome.count[static_cast<size_t>(n)] += 1;
+        outcome.agreement_sum[static_cast<size_t>(n)] += agreement;
+      }
+    }
   for (int level = 0; level <= L; ++level)
     measures.changes.push_back(change_terms(changed[static_cast<size_t>(level)], N, T, config.s, level));
   return measures;

@@ -240,8 +240,8 @@ void validate(const PhaseConfig& config, const std::string& source) {
     } catch (const Error& e) {
       fail("{}: at L = {}: {}", source, L, e.what());
     }
-    // Per thread: up and down messages of a tree. Per unit: one change flag per
-    // trajectory and node, while it runs. Per grammar of a noise point: two
+    // Per thread: up and down messages of a tree. Per unit, while it runs: one
+    // change flag per trajectory and node, two measures per trajectory and level. Per grammar of a noise point: two
     // measures, four outcome sums and the change terms per sample and level.
     double message_bytes = 0, nodes = 0;
     for (int level = 0; level <= L; ++level) {
@@ -250,7 +250,7 @@ void validate(const PhaseConfig& config, const std::string& source) {
     }
     const auto samples = static_cast<double>(config.samples);
     const double per_grammar = samples * (48.0 * (L + 1) + 4.0 * (L + 1) * (L + 4));
-    const double bytes = message_bytes * thread_count() + samples * config.trajectories * nodes +
+    const double bytes = message_bytes * thread_count() + samples * config.trajectories * (nodes + 16.0 * (L + 1) + 1) +
                          per_grammar * static_cast<double>(config.grammar_seeds.size());
     check_memory(bytes, fmt::format("{}: the experiment at L = {}", source, L), "lower L or run.samples, or use fewer threads");
   }

@@ -52,6 +52,13 @@ AnnealedTableSampler::AnnealedTableSampler(int n_parents, int v, int m, int s)
   } else {
     seen_.reserve(static_cast<size_t>(2 * productions));
   }
+  // The fused draw: s = 2, v a power of two and rejection against a bit set.
+  if (s == 2 && rejection_ && (v & (v - 1)) == 0 && tuples_ <= (uint64_t{1} << 20))
+    while ((uint64_t{1} << code_bits_) < tuples_) ++code_bits_;
+  if (code_bits_ > 0) {
+    taken_bytes_.assign(static_cast<size_t>(tuples_), 0);
+    fused_codes_.resize(static_cast<size_t>(productions) + 64);  // the fused draw may overshoot by a word's codes
+  }
   codes_.resize(static_cast<size_t>(productions));
   children_.resize(static_cast<size_t>(productions * s));
 }
@@ -109,6 +116,86 @@ void AnnealedTableSampler::decode() {
       rest /= static_cast<uint64_t>(v_);
     }
   }
+}
+
+void AnnealedTableSampler::draw_and_combine(RandomStream& random, const double* left, const double* right,
+                                            std::span<double> parent) {
+  HDIFF_CHECK(s_ == 2 && parent.size() == static_cast<size_t>(n_parents_));
+  if (code_bits_ == 0) {
+    const double* child[2] = {left, right};
+    draw(random);
+    // The plain upward rule (as combine_upward in population.cpp) on the drawn table.
+    const uint32_t* rule = children_.data();
+    double total = 0;
+    for (int a = 0; a < n_parents_; ++a) {
+      double sum = 0;
+      for (int r = 0; r < m_; ++r, rule += 2) sum += child[0][rule[0]] * child[1][rule[1]];
+      total += parent[static_cast<size_t>(a)] = sum;
+    }
+    if (!(total > 0))
+      fail("the messages of density evolution underflowed (every production has probability below double range); "
+           "choose a noise level further from the noiseless end");
+    for (auto& value : parent) value /= total;
+    return;
+  }
+  // Each code is code_bits_ random bits, uniform on [0, v²): no rejection for
+  // range, only for codes already taken (code 0 = (0, 0) is symbol 0's).
+  const int shift = code_bits_ / 2;
+  const uint32_t low_mask = (uint32_t{1} << shift) - 1;
+  const uint64_t code_mask = (uint64_t{1} << code_bits_) - 1;
+  const int per_word = 64 / code_bits_;
+  // First the codes: every random word gives per_word candidates, each accepted
+  // when its byte in taken_bytes_ is still clear. The accepted ones are exactly
+  // the codes that rejection one by one would give; the loops have fixed trip
+  // counts and no data-dependent branch, which mispredicts at random.
+  RandomStream local = random;  // keeps the generator's state in registers
+  const size_t count = static_cast<size_t>(n_parents_) * m_;
+  uint8_t* taken = taken_bytes_.data();
+  uint32_t* codes = fused_codes_.data();
+  taken[0] = 1;
+  codes[0] = 0;
+  size_t accepted = 1;
+  while (accepted < count) {
+    const uint64_t word = local.next();
+    for (int k = 0; k < per_word; ++k) {
+      const auto code = static_cast<uint32_t>((word >> (k * code_bits_)) & code_mask);
+      const bool fresh = taken[code] == 0;
+      taken[code] = 1;
+      codes[accepted] = code;  // room for per_word extra candidates
+      accepted += fresh;
+    }
+  }
+  random = local;
+  std::fill(taken_bytes_.begin(), taken_bytes_.end(), 0);
+  // Then the sums, in two chains per parent.
+  double total = 0;
+  for (int a = 0; a < n_parents_; ++a, codes += m_) {
+    double even = 0, odd = 0;
+    int r = 0;
+    for (; r + 1 < m_; r += 2) {
+      even += left[codes[r] >> shift] * right[codes[r] & low_mask];
+      odd += left[codes[r + 1] >> shift] * right[codes[r + 1] & low_mask];
+    }
+    if (r < m_) even += left[codes[r] >> shift] * right[codes[r] & low_mask];
+    total += parent[static_cast<size_t>(a)] = even + odd;
+  }
+  if (!(total > 0))
+    fail("the messages of density evolution underflowed (every production has probability below double range); "
+         "choose a noise level further from the noiseless end");
+  const double inverse = 1.0 / total;
+  for (auto& value : parent) value *= inverse;
+}
+
+std::vector<uint32_t> AnnealedTableSampler::last_fused_table() const {
+  if (code_bits_ == 0) return children_;
+  const size_t count = static_cast<size_t>(n_parents_) * m_;
+  const int shift = code_bits_ / 2;
+  std::vector<uint32_t> table(2 * count);
+  for (size_t p = 0; p < count; ++p) {
+    table[2 * p] = fused_codes_[p] >> shift;
+    table[2 * p + 1] = fused_codes_[p] & ((uint32_t{1} << shift) - 1);
+  }
+  return table;
 }
 
 std::span<const uint32_t> AnnealedTableSampler::draw(RandomStream& random) {

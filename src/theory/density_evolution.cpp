@@ -36,15 +36,29 @@ MessagePopulation leaf_population(const TheoryParams& params, double noise_level
 void upward_step(const TheoryParams& params, const MessagePopulation& children, int n_parents, uint64_t stage,
                  MessagePopulation& parents) {
   const Replicas replicas = replicas_of(params);
-  parents = MessagePopulation(params.population, n_parents);
+  if (parents.count != params.population || parents.width != n_parents)
+    parents = MessagePopulation(params.population, n_parents);  // else reused: every member is overwritten
+  // Members go to threads in chunks (one scheduling step per member costs more
+  // than a member's work); each member's randomness is its own stream regardless.
+  constexpr int64_t kChunk = 256;
   parallel_for_with_state(
-      params.population, [&] { return AnnealedTableSampler(n_parents, params.v, params.m, params.s); },
-      [&](AnnealedTableSampler& sampler, int64_t i) {
-        RandomStream random = member_stream(params.seed, stage, i);
-        const double* child[16];
-        for (int j = 0; j < params.s; ++j) child[j] = children.at(replicas.draw_partner(i, random)).data();
-        const auto table = sampler.draw(random);
-        combine_upward(table, n_parents, params.m, params.s, child, parents.at(i));
+      (params.population + kChunk - 1) / kChunk,
+      [&] { return AnnealedTableSampler(n_parents, params.v, params.m, params.s); },
+      [&](AnnealedTableSampler& sampler, int64_t chunk) {
+        for (int64_t i = chunk * kChunk; i < std::min(params.population, (chunk + 1) * kChunk); ++i) {
+          RandomStream random = member_stream(params.seed, stage, i);
+          const double* child[16];
+          // As replicas.draw_partner(i, random), with the replica found once per member.
+          const auto [first, size] = replicas.block_of(i);
+          for (int j = 0; j < params.s; ++j)
+            child[j] = children.at(first + static_cast<int64_t>(random.below(static_cast<uint64_t>(size)))).data();
+          if (params.s == 2) {
+            sampler.draw_and_combine(random, child[0], child[1], parents.at(i));
+            continue;
+          }
+          const auto table = sampler.draw(random);
+          combine_upward(table, n_parents, params.m, params.s, child, parents.at(i));
+        }
       });
 }
 

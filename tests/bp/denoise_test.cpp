@@ -2,7 +2,11 @@
 
 #include "bp/denoise.h"
 
+#include "bp/belief_propagation.h"
+
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 #include "common/error.h"
 #include "common/parallel.h"
@@ -42,6 +46,33 @@ TEST(Denoise, ResultsAreIdenticalForAnyThreadCount) {
   EXPECT_EQ(one.map_tokens, two.map_tokens);
   EXPECT_EQ(one.log_evidence, two.log_evidence);
   EXPECT_EQ(one.marginals, two.marginals);
+}
+
+TEST(Denoise, MarginalsAndEvidenceEqualTheDoublePath) {
+  const Grammar grammar = make_random_grammar({16, 8, 4, 2, 5, 2});
+  const auto& p = grammar.params;
+  DenoiseRequest request;
+  request.noise = {Channel::uniform, 0.3};
+  const int64_t count = 21;  // a partial last batch
+  const auto tokens = noisy_tokens(grammar, request.noise, count);
+  const auto result = denoise(grammar, {count, tokens, {}}, request);
+  const int64_t d = sequence_length(p);
+  TreeMessages messages(p);
+  for (int64_t n = 0; n < count; ++n) {
+    messages.leaf_log_scale = token_likelihoods(request.noise, p.v, {tokens.data() + n * d, static_cast<size_t>(d)}, messages.leaves());
+    upward_messages(grammar, messages);
+    downward_messages(grammar, messages);
+    EXPECT_NEAR(result.log_evidence[static_cast<size_t>(n)], messages.log_evidence, 1e-6 * std::fabs(messages.log_evidence));
+    for (int level = 0; level <= p.L; ++level) {
+      const int64_t size = nodes_at_level(p, level) * symbols_at_level(p, level);
+      std::vector<double> exact(static_cast<size_t>(size));
+      node_marginals(grammar, messages, level, exact);
+      for (int64_t k = 0; k < size; ++k) {
+        const double fast = result.marginals[static_cast<size_t>(level)][static_cast<size_t>(n * size + k)];
+        ASSERT_NEAR(fast, exact[static_cast<size_t>(k)], 1e-5 * exact[static_cast<size_t>(k)] + 1e-30) << n << " " << level << " " << k;
+      }
+    }
+  }
 }
 
 TEST(Denoise, PosteriorSamplesAreGrammaticalAndKeepUnmaskedTokens) {

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 #include <vector>
 
@@ -27,14 +28,38 @@ void expect_valid_table(std::span<const uint32_t> children, int n_parents, int v
 
 // Which slot owns the tuple (0, 1): production index, or n·m when absent. Every
 // slot but 0 is equally likely, with probability 1/(v^s − 1) each.
-void expect_uniform_slots(int n_parents, int v, int m, int s) {
+// With `fused`, the tables are those of draw_and_combine, whose parent message
+// must also be the upward rule through that table.
+void expect_uniform_slots(int n_parents, int v, int m, int s, bool fused = false) {
   AnnealedTableSampler sampler(n_parents, v, m, s);
+  std::vector<double> left(static_cast<size_t>(v)), right(static_cast<size_t>(v)), parent(static_cast<size_t>(n_parents));
+  for (int b = 0; b < v; ++b) {
+    left[static_cast<size_t>(b)] = 1.0 + b;
+    right[static_cast<size_t>(b)] = 1.0 / (1.0 + b * b);
+  }
+  std::vector<uint32_t> fused_table;
   const int slots = n_parents * m;
   std::vector<int64_t> counts(static_cast<size_t>(slots + 1), 0);
   const int draws = 40000;
   for (int k = 0; k < draws; ++k) {
     RandomStream random(3, RandomDomain::theory, static_cast<uint64_t>(k));
-    const auto table = sampler.draw(random);
+    std::span<const uint32_t> table;
+    if (fused) {
+      sampler.draw_and_combine(random, left.data(), right.data(), parent);
+      fused_table = sampler.last_fused_table();
+      table = fused_table;
+      std::vector<double> expected(static_cast<size_t>(n_parents), 0.0);
+      double total = 0;
+      for (int p = 0; p < slots; ++p) {
+        const double term = left[table[static_cast<size_t>(2 * p)]] * right[table[static_cast<size_t>(2 * p + 1)]];
+        expected[static_cast<size_t>(p / m)] += term;
+        total += term;
+      }
+      for (int a = 0; a < n_parents; ++a)
+        ASSERT_NEAR(parent[static_cast<size_t>(a)], expected[static_cast<size_t>(a)] / total, 1e-14);
+    } else {
+      table = sampler.draw(random);
+    }
     expect_valid_table(table, n_parents, v, m, s);
     int owner = slots;
     for (int p = 0; p < slots; ++p) {
@@ -71,6 +96,27 @@ TEST(AnnealedTable, LargeTupleSpaceWithoutDigitTable) {
     RandomStream random(2, RandomDomain::theory, k);
     expect_valid_table(sampler.draw(random), 8, 2000, 4, 2);
   }
+}
+
+// The fused draw (v a power of two, at most half the tuples): valid tables,
+// uniform slots, and the upward rule through the table drawn.
+TEST(AnnealedTable, FusedDrawIsUniform) {
+  expect_uniform_slots(2, 4, 3, 2, true);  // 6 of 16 tuples
+  expect_uniform_slots(4, 8, 4, 2, true);  // 16 of 64 tuples
+}
+
+TEST(AnnealedTable, DrawAndCombineEqualsDrawThenCombineWithoutTheFusedPath) {
+  // v = 6 is not a power of two: draw_and_combine draws the table as draw() does.
+  AnnealedTableSampler fused(6, 6, 3, 2), plain(6, 6, 3, 2);
+  std::vector<double> left = {0.1, 0.2, 0.3, 0.15, 0.15, 0.1}, right = {0.3, 0.1, 0.1, 0.2, 0.2, 0.1}, parent(6);
+  RandomStream a(3, RandomDomain::theory, 1), b(3, RandomDomain::theory, 1);
+  fused.draw_and_combine(a, left.data(), right.data(), parent);
+  const auto table = plain.draw(b);
+  std::vector<double> expected(6, 0.0);
+  for (size_t p = 0; p < 18; ++p) expected[p / 3] += left[table[2 * p]] * right[table[2 * p + 1]];
+  double total = 0;
+  for (double value : expected) total += value;
+  for (size_t symbol = 0; symbol < 6; ++symbol) EXPECT_NEAR(parent[symbol], expected[symbol] / total, 1e-15);
 }
 
 TEST(AnnealedTable, TooManyProductionsIsAnError) { EXPECT_THROW(AnnealedTableSampler(5, 2, 1, 2), Error); }

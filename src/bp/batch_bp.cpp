@@ -1,0 +1,442 @@
+#include "bp/batch_bp.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <numbers>
+
+#include "bp/batch_kernels.h"
+#include "common/error.h"
+
+namespace hdiff {
+namespace {
+
+using batch_detail::Kernels;
+using batch_detail::spike_leaf;
+using batch_detail::SpikeLeaf;
+using batch_detail::token_channel;
+
+// The kernels for this machine; HDIFF_BATCH_KERNELS=generic forces the portable ones.
+const Kernels& best_kernels() {
+  static const Kernels chosen = [] {
+    const char* forced = std::getenv("HDIFF_BATCH_KERNELS");
+    const bool generic = forced != nullptr && std::string(forced) == "generic";
+#if defined(HDIFF_AVX2_KERNELS)
+    if (!generic && __builtin_cpu_supports("avx2")) return batch_detail::avx2_kernels();
+#endif
+    (void)generic;
+    return batch_detail::generic_kernels();
+  }();
+  return chosen;
+}
+
+std::atomic<bool> generic_forced{false};
+
+const Kernels& kernels() {
+  static const Kernels generic = batch_detail::generic_kernels();
+  return generic_forced.load(std::memory_order_relaxed) ? generic : best_kernels();
+}
+
+// Fills unloaded lanes with lane 0's observation, so that they compute harmless numbers.
+void fill_unused_lanes(const BatchPlan& plan, BatchMessages& batch) {
+  const auto& p = plan.grammar->params;
+  const int64_t d = sequence_length(p);
+  for (int l = batch.lanes; l < kBatchLanes; ++l) {
+    if (token_channel(plan.noise.channel))
+      std::copy(batch.tokens.begin(), batch.tokens.begin() + d, batch.tokens.begin() + l * d);
+    else
+      std::copy(batch.likelihoods.begin(), batch.likelihoods.begin() + d * p.v, batch.likelihoods.begin() + l * d * p.v);
+    batch.leaf_log_scale[l] = batch.leaf_log_scale[0];
+  }
+}
+
+// Leaves [first, first + count) of `up` from the lanes' observations.
+void fill_leaves(const BatchPlan& plan, BatchMessages& batch, int64_t first, int64_t count) {
+  const auto& p = plan.grammar->params;
+  const int v = p.v;
+  const int64_t d = sequence_length(p);
+  LaneBlock* leaves = batch.up.data() + plan.block_offset[static_cast<size_t>(p.L)];
+  if (token_channel(plan.noise.channel)) {
+    for (int64_t i = first; i < first + count; ++i) {
+      uint32_t token[kBatchLanes];
+      float low[kBatchLanes], high[kBatchLanes];
+      for (int l = 0; l < kBatchLanes; ++l) {
+        token[l] = batch.tokens[static_cast<size_t>(l * d + i)];
+        const SpikeLeaf leaf = spike_leaf(plan.noise, v, token[l]);
+        low[l] = static_cast<float>(leaf.constant);
+        high[l] = static_cast<float>(leaf.constant + leaf.spike);
+      }
+      LaneBlock* leaf = leaves + i * v;
+      for (int b = 0; b < v; ++b)
+        for (int l = 0; l < kBatchLanes; ++l) leaf[b].value[l] = token[l] == static_cast<uint32_t>(b) ? high[l] : low[l];
+    }
+  } else {
+    const double* values = batch.likelihoods.data();
+    for (int64_t i = first; i < first + count; ++i)
+      for (int b = 0; b < v; ++b)
+        for (int l = 0; l < kBatchLanes; ++l)
+          leaves[i * v + b].value[l] = static_cast<float>(values[static_cast<size_t>((l * d + i) * v + b)]);
+  }
+}
+
+// Nodes [first, first + count) of level L-1 from the pair table: each lane
+// copies the row of its two observed children.
+void pair_level(const BatchPlan& plan, BatchMessages& batch, int64_t first, int64_t count, double* pair_log) {
+  const auto& p = plan.grammar->params;
+  const int64_t d = sequence_length(p);
+  const int n = plan.levels[static_cast<size_t>(p.L - 1)].n_parents;
+  const int tokens = p.v + 1;
+  LaneBlock* parents = batch.up.data() + plan.block_offset[static_cast<size_t>(p.L - 1)];
+  const uint32_t* observed = batch.tokens.data();
+  const float* rows[kBatchLanes];
+  for (int64_t i = first; i < first + count; ++i) {
+    for (int l = 0; l < kBatchLanes; ++l) {
+      const size_t pair = static_cast<size_t>(observed[l * d + 2 * i]) * tokens + observed[l * d + 2 * i + 1];
+      rows[l] = plan.pair_up.data() + pair * n;
+      pair_log[l] += plan.pair_log_total[pair];
+      batch.fallback[l] |= plan.pair_possible[pair] == 0;
+    }
+    kernels().transpose_rows(rows, n, parents + i * n);
+  }
+}
+
+// Runs the double path's upward pass for lane l (the lane's error is kept).
+void reference_upward(const BatchPlan& plan, BatchMessages& batch, int l) {
+  const auto& p = plan.grammar->params;
+  const int64_t d = sequence_length(p);
+  auto& reference = batch.reference[static_cast<size_t>(l)];
+  if (!reference) reference = std::make_unique<TreeMessages>(p);
+  try {
+    if (token_channel(plan.noise.channel)) {
+      reference->leaf_log_scale =
+          token_likelihoods(plan.noise, p.v, {batch.tokens.data() + l * d, static_cast<size_t>(d)}, reference->leaves());
+    } else {
+      const auto leaves = reference->leaves();
+      std::copy_n(batch.likelihoods.begin() + l * d * p.v, d * p.v, leaves.begin());
+      reference->leaf_log_scale = batch.leaf_log_scale[l];
+    }
+    upward_messages(*plan.grammar, *reference, plan.prior);
+    batch.log_evidence[l] = reference->log_evidence;
+  } catch (const Error& e) {
+    batch.errors[static_cast<size_t>(l)] = e.what();
+  }
+}
+
+}  // namespace
+
+const char* batch_kernel_name() { return kernels().name; }
+
+void batch_detail::force_generic_kernels(bool force) { generic_forced.store(force); }
+
+BatchMessages::BatchMessages(const BatchPlan& plan) : errors(kBatchLanes), reference(kBatchLanes) {
+  const auto& p = plan.grammar->params;
+  const auto blocks = static_cast<size_t>(plan.block_offset.back());
+  up.resize(blocks);
+  down.resize(blocks);
+  inverse_mass.resize(static_cast<size_t>(tree_size(p)));
+  const int64_t d = sequence_length(p);
+  if (token_channel(plan.noise.channel))
+    tokens.resize(static_cast<size_t>(kBatchLanes * d));
+  else
+    likelihoods.resize(static_cast<size_t>(kBatchLanes * d * p.v));
+}
+
+void load_tokens(const BatchPlan& plan, BatchMessages& batch, std::span<const uint32_t> observed) {
+  const auto& p = plan.grammar->params;
+  const int64_t d = sequence_length(p);
+  if (!token_channel(plan.noise.channel)) fail("the {} channel takes values, not tokens", channel_name(plan.noise.channel));
+  if (batch.lanes >= kBatchLanes) fail("the batch is full ({} lanes)", kBatchLanes);
+  if (observed.size() != static_cast<size_t>(d)) fail("{} tokens given; the grammar's strings have {}", observed.size(), d);
+  const int v = p.v;
+  double log_scale = 0;
+  for (size_t i = 0; i < observed.size(); ++i) {
+    const uint32_t o = observed[i];
+    // The words of token_likelihoods, so that both paths report the same error.
+    if (plan.noise.channel == Channel::mask) {
+      if (o > mask_token(v))
+        fail("token {} at position {} is out of range; with the mask channel tokens lie in [0, {}] ({} = MASK)", o, i,
+             v, v);
+      if (o == mask_token(v)) log_scale += std::log(static_cast<double>(v));
+    } else if (o >= static_cast<uint32_t>(v)) {
+      fail("token {} at position {} is out of range; tokens lie in [0, {}]", o, i, v - 1);
+    }
+  }
+  const int l = batch.lanes++;
+  std::copy(observed.begin(), observed.end(), batch.tokens.begin() + l * d);
+  batch.leaf_log_scale[l] = log_scale;
+}
+
+void load_likelihoods(const BatchPlan& plan, BatchMessages& batch, std::span<const double> likelihoods, double log_scale) {
+  const auto& p = plan.grammar->params;
+  const int64_t size = sequence_length(p) * p.v;
+  if (token_channel(plan.noise.channel)) fail("the {} channel takes tokens", channel_name(plan.noise.channel));
+  if (batch.lanes >= kBatchLanes) fail("the batch is full ({} lanes)", kBatchLanes);
+  if (likelihoods.size() != static_cast<size_t>(size)) fail("{} leaf likelihoods given; need d·v = {}", likelihoods.size(), size);
+  const int l = batch.lanes++;
+  std::copy(likelihoods.begin(), likelihoods.end(), batch.likelihoods.begin() + l * size);
+  batch.leaf_log_scale[l] = log_scale;
+}
+
+void load_gaussian(const BatchPlan& plan, BatchMessages& batch, std::span<const double> values) {
+  const auto& p = plan.grammar->params;
+  const int64_t size = sequence_length(p) * p.v;
+  if (plan.noise.channel != Channel::gaussian) fail("load_gaussian needs the gaussian channel");
+  if (batch.lanes >= kBatchLanes) fail("the batch is full ({} lanes)", kBatchLanes);
+  if (values.size() != static_cast<size_t>(size)) fail("{} gaussian values given; need d·v = {}", values.size(), size);
+  const int l = batch.lanes++;
+  batch.leaf_log_scale[l] = gaussian_likelihoods(
+      plan.noise, p.v, values, {batch.likelihoods.data() + l * size, static_cast<size_t>(size)});
+}
+
+void batch_upward(const BatchPlan& plan, BatchMessages& batch) {
+  const auto& p = plan.grammar->params;
+  if (batch.lanes == 0) return;
+  batch.downward_done = false;
+  for (int l = 0; l < kBatchLanes; ++l) {
+    batch.errors[static_cast<size_t>(l)].clear();
+    batch.fallback[l] = 0;
+    batch.scale_mantissa[l] = 1.0;
+    batch.scale_exponent[l] = 0;
+  }
+  fill_unused_lanes(plan, batch);
+  double pair_log[kBatchLanes] = {};
+  const batch_detail::LaneState state{batch.scale_mantissa, batch.scale_exponent, batch.fallback};
+  for (const NodeRange& range : plan.upward_order) {
+    const auto level = static_cast<size_t>(range.level);
+    const BatchLevelPlan& level_plan = plan.levels[level];
+    if (range.level == p.L - 1) {
+      fill_leaves(plan, batch, range.first * p.s, range.count * p.s);
+      if (plan.pair_table) {
+        pair_level(plan, batch, range.first, range.count, pair_log);
+        continue;
+      }
+    }
+    kernels().upward(level_plan, range.count,
+                     batch.up.data() + plan.block_offset[level + 1] + range.first * p.s * level_plan.n_children,
+                     batch.up.data() + plan.block_offset[level] + range.first * level_plan.n_parents, state);
+  }
+  const double log_m = static_cast<double>(internal_nodes(p)) * std::log(static_cast<double>(p.m));
+  for (int l = 0; l < batch.lanes; ++l) {
+    double evidence = 0;
+    for (int y = 0; y < p.n_classes; ++y) evidence += plan.prior[static_cast<size_t>(y)] * batch.up[static_cast<size_t>(y)].value[l];
+    if (!(evidence >= kFloatFloor)) batch.fallback[l] = 1;
+    batch.log_evidence[l] = std::log(evidence) + batch.leaf_log_scale[l] + pair_log[l] +
+                            static_cast<double>(batch.scale_exponent[l]) * std::numbers::ln2 +
+                            std::log(batch.scale_mantissa[l]) - log_m;
+    if (batch.fallback[l]) reference_upward(plan, batch, l);
+  }
+}
+
+namespace {
+
+// Root of the downward pass: the prior, and 1/Σ prior·u.
+void downward_root(const BatchPlan& plan, BatchMessages& batch) {
+  const auto& p = plan.grammar->params;
+  float mass[kBatchLanes] = {};
+  for (int y = 0; y < p.n_classes; ++y) {
+    const auto prior = static_cast<float>(plan.prior[static_cast<size_t>(y)]);
+    for (int l = 0; l < kBatchLanes; ++l) {
+      batch.down[static_cast<size_t>(y)].value[l] = prior;
+      mass[l] += prior * batch.up[static_cast<size_t>(y)].value[l];
+    }
+  }
+  for (int l = 0; l < kBatchLanes; ++l) batch.inverse_mass[0].value[l] = 1.0f / mass[l];
+}
+
+// The downward messages of the children of one range of nodes.
+void downward_range(const BatchPlan& plan, BatchMessages& batch, const NodeRange& range) {
+  const int s = plan.grammar->params.s;
+  const auto level = static_cast<size_t>(range.level);
+  const BatchLevelPlan& level_plan = plan.levels[level];
+  const int64_t children = range.first * s * level_plan.n_children;
+  kernels().downward(level_plan, range.count, batch.down.data() + plan.block_offset[level] + range.first * level_plan.n_parents,
+                     batch.up.data() + plan.block_offset[level + 1] + children,
+                     batch.down.data() + plan.block_offset[level + 1] + children,
+                     batch.inverse_mass.data() + plan.node_offset[level + 1] + range.first * s, batch.fallback);
+}
+
+// Lanes sent to the double path by the downward pass get both passes there; the
+// others that are already there get the downward one.
+void finish_downward(const BatchPlan& plan, BatchMessages& batch, const int32_t* before) {
+  for (int l = 0; l < batch.lanes; ++l) {
+    if (!batch.fallback[l]) continue;
+    if (!before[l]) reference_upward(plan, batch, l);
+    if (batch.errors[static_cast<size_t>(l)].empty())
+      downward_messages(*plan.grammar, *batch.reference[static_cast<size_t>(l)], plan.prior);
+  }
+  batch.downward_done = true;
+}
+
+}  // namespace
+
+void batch_downward(const BatchPlan& plan, BatchMessages& batch) {
+  if (batch.lanes == 0) return;
+  int32_t before[kBatchLanes];
+  std::copy(batch.fallback, batch.fallback + kBatchLanes, before);
+  downward_root(plan, batch);
+  for (const NodeRange& range : plan.downward_order) downward_range(plan, batch, range);
+  finish_downward(plan, batch, before);
+}
+
+const std::string& lane_error(const BatchMessages& batch, int lane) { return batch.errors[static_cast<size_t>(lane)]; }
+
+double reference_marginal_at(const BatchPlan& plan, const BatchMessages& batch, int lane, int level, int64_t i,
+                             uint32_t a) {
+  HDIFF_CHECK(batch.downward_done && lane < batch.lanes && batch.errors[static_cast<size_t>(lane)].empty());
+  const TreeMessages& reference = *batch.reference[static_cast<size_t>(lane)];
+  const int n = plan.symbols[static_cast<size_t>(level)];
+  const int64_t begin = reference.offsets[static_cast<size_t>(level)] + i * n;
+  double total = 0;
+  for (int b = 0; b < n; ++b) total += reference.up[static_cast<size_t>(begin + b)] * reference.down[static_cast<size_t>(begin + b)];
+  return reference.up[static_cast<size_t>(begin + a)] * reference.down[static_cast<size_t>(begin + a)] / total;
+}
+
+void batch_marginals(const BatchPlan& plan, const BatchMessages& batch, int lane, int level, std::span<double> out) {
+  const auto& p = plan.grammar->params;
+  HDIFF_CHECK(batch.downward_done && lane < batch.lanes && batch.errors[static_cast<size_t>(lane)].empty());
+  const int n = symbols_at_level(p, level);
+  const int64_t count = nodes_at_level(p, level);
+  HDIFF_CHECK(out.size() == static_cast<size_t>(count * n));
+  for (int64_t i = 0; i < count; ++i)
+    for (int a = 0; a < n; ++a)
+      out[static_cast<size_t>(i * n + a)] = batch_marginal_at(plan, batch, lane, level, i, static_cast<uint32_t>(a));
+}
+
+namespace {
+
+// Draws the trees of `lanes` (none of them on the double path) node by node, all
+// lanes at each node, so that a node's child messages are read into cache once.
+// Each lane draws from its own stream in the same order as a lane drawn alone.
+// `before_range` (if given) runs before each range is sampled: the fused pass
+// computes the range's downward messages there, while its messages are in cache.
+void sample_lanes(const BatchPlan& plan, const BatchMessages& batch, std::span<const int> lanes,
+                  std::span<RandomStream* const> randoms, std::span<const std::span<uint32_t>> trees,
+                  const std::function<void(const NodeRange&)>& before_range = {}) {
+  const auto& p = plan.grammar->params;
+  // The reference's draw (SPEC §3) on the lanes' float messages.
+  for (size_t k = 0; k < lanes.size(); ++k) {
+    const int lane = lanes[k];
+    double total = 0;
+    for (int y = 0; y < p.n_classes; ++y) total += plan.prior[static_cast<size_t>(y)] * batch.up[static_cast<size_t>(y)].value[lane];
+    double target = randoms[k]->uniform() * total;
+    int y = 0;
+    for (; y < p.n_classes - 1; ++y) {
+      target -= plan.prior[static_cast<size_t>(y)] * batch.up[static_cast<size_t>(y)].value[lane];
+      if (target < 0) break;
+    }
+    while (plan.prior[static_cast<size_t>(y)] * batch.up[static_cast<size_t>(y)].value[lane] == 0 && y > 0) --y;
+    trees[k][0] = static_cast<uint32_t>(y);
+  }
+  std::vector<double> weight;
+  for (const NodeRange& range : plan.downward_order) {
+    if (before_range) before_range(range);
+    const int level = range.level;
+    const BatchLevelPlan& plan_level = plan.levels[static_cast<size_t>(level)];
+    const int m = plan_level.m, s = plan_level.s, n_children = plan_level.n_children;
+    weight.resize(static_cast<size_t>(m));
+    const LaneBlock* child_up = batch.up.data() + plan.block_offset[static_cast<size_t>(level) + 1];
+    const int64_t begin = plan.node_offset[static_cast<size_t>(level)];
+    const int64_t children_begin = plan.node_offset[static_cast<size_t>(level) + 1];
+    for (int64_t i = range.first; i < range.first + range.count; ++i) {
+      const LaneBlock* child = child_up + i * s * n_children;
+      for (size_t k = 0; k < lanes.size(); ++k) {
+        const int lane = lanes[k];
+        uint32_t* tree = trees[k].data();
+        const uint32_t a = tree[begin + i];
+        const uint32_t* rules = plan_level.rules.data() + static_cast<size_t>(a) * m * s;
+        // weight[r] holds the cumulative weight through production r.
+        double total = 0;
+        if (s == 2) {
+          for (int r = 0; r < m; ++r)
+            weight[static_cast<size_t>(r)] = total += static_cast<double>(child[rules[2 * r]].value[lane]) *
+                                                      child[n_children + rules[2 * r + 1]].value[lane];
+        } else {
+          for (int r = 0; r < m; ++r) {
+            double product = child[rules[r * s]].value[lane];
+            for (int j = 1; j < s; ++j) product *= child[j * n_children + rules[r * s + j]].value[lane];
+            weight[static_cast<size_t>(r)] = total += product;
+          }
+        }
+        // The first r whose cumulative weight exceeds the target, counted without
+        // branches (a data-dependent exit would be mispredicted at most nodes).
+        const double target = randoms[k]->uniform() * total;
+        int r = 0;
+        for (int q = 0; q < m - 1; ++q) r += weight[static_cast<size_t>(q)] <= target;
+        while (r > 0 && weight[static_cast<size_t>(r)] == weight[static_cast<size_t>(r) - 1]) --r;  // never weight zero
+        std::copy(rules + r * s, rules + (r + 1) * s, tree + children_begin + i * s);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void batch_sample_posterior(const BatchPlan& plan, const BatchMessages& batch, int lane, RandomStream& random,
+                            std::span<uint32_t> tree) {
+  HDIFF_CHECK(lane < batch.lanes && batch.errors[static_cast<size_t>(lane)].empty());
+  HDIFF_CHECK(tree.size() == static_cast<size_t>(tree_size(plan.grammar->params)));
+  if (batch.fallback[lane]) {
+    sample_posterior(*plan.grammar, *batch.reference[static_cast<size_t>(lane)], random, tree, plan.prior);
+    return;
+  }
+  RandomStream* stream = &random;
+  sample_lanes(plan, batch, std::span<const int>(&lane, 1), std::span<RandomStream* const>(&stream, 1),
+               std::span<const std::span<uint32_t>>(&tree, 1));
+}
+
+void batch_sample_posteriors(const BatchPlan& plan, const BatchMessages& batch, std::span<RandomStream> randoms,
+                             std::span<const std::span<uint32_t>> trees) {
+  HDIFF_CHECK(randoms.size() == trees.size() && randoms.size() <= static_cast<size_t>(batch.lanes));
+  int lanes[kBatchLanes];
+  RandomStream* streams[kBatchLanes];
+  std::span<uint32_t> fast_trees[kBatchLanes];
+  size_t fast = 0;
+  for (size_t l = 0; l < randoms.size(); ++l) {
+    if (!batch.errors[l].empty()) continue;  // the caller reports the lane's error
+    HDIFF_CHECK(trees[l].size() == static_cast<size_t>(tree_size(plan.grammar->params)));
+    if (batch.fallback[l]) {
+      sample_posterior(*plan.grammar, *batch.reference[l], randoms[l], trees[l], plan.prior);
+      continue;
+    }
+    lanes[fast] = static_cast<int>(l);
+    streams[fast] = &randoms[l];
+    fast_trees[fast++] = trees[l];
+  }
+  sample_lanes(plan, batch, {lanes, fast}, {streams, fast}, {fast_trees, fast});
+}
+
+void batch_downward_and_sample(const BatchPlan& plan, BatchMessages& batch, std::span<RandomStream> randoms,
+                               std::span<const std::span<uint32_t>> trees) {
+  HDIFF_CHECK(randoms.size() == trees.size() && randoms.size() <= static_cast<size_t>(batch.lanes));
+  if (batch.lanes == 0) return;
+  int32_t before[kBatchLanes];
+  std::copy(batch.fallback, batch.fallback + kBatchLanes, before);
+  // Streams as they were, for lanes the downward pass sends to the double path:
+  // those draw again there, as batch_sample_posteriors would after batch_downward.
+  std::vector<RandomStream> start(randoms.begin(), randoms.end());
+  int lanes[kBatchLanes];
+  RandomStream* streams[kBatchLanes];
+  std::span<uint32_t> fast_trees[kBatchLanes];
+  size_t fast = 0;
+  for (size_t l = 0; l < randoms.size(); ++l) {
+    if (!batch.errors[l].empty() || batch.fallback[l]) continue;
+    HDIFF_CHECK(trees[l].size() == static_cast<size_t>(tree_size(plan.grammar->params)));
+    lanes[fast] = static_cast<int>(l);
+    streams[fast] = &randoms[l];
+    fast_trees[fast++] = trees[l];
+  }
+  downward_root(plan, batch);
+  sample_lanes(plan, batch, {lanes, fast}, {streams, fast}, {fast_trees, fast},
+               [&](const NodeRange& range) { downward_range(plan, batch, range); });
+  finish_downward(plan, batch, before);
+  for (size_t l = 0; l < randoms.size(); ++l) {
+    if (!batch.errors[l].empty() || !batch.fallback[l]) continue;
+    randoms[l] = start[l];
+    sample_posterior(*plan.grammar, *batch.reference[l], randoms[l], trees[l], plan.prior);
+  }
+}
+
+}  // namespace hdiff

@@ -1,0 +1,193 @@
+#pragma once
+// The fast exact BP path (SPEC §3): kBatchLanes samples of one grammar and one
+// channel go through the tree together, one sample per SIMD lane, with float32
+// messages laid out [node][symbol][lane] and each node's normaliser kept per lane
+// in double. A lane whose messages come near the float32 range (a node total or a
+// marginal normaliser below kFloatFloor) is recomputed by the double reference
+// path of belief_propagation.h, so a result is never degraded by underflow.
+// Lanes never mix: a sample's numbers do not depend on which lane or batch it is
+// in, so results are identical for any batch formation and thread count.
+//
+// Use: one BatchPlan per (grammar, channel, noise level), shared read-only by all
+// threads; one BatchMessages per thread, reused from batch to batch:
+//   load_tokens / load_likelihoods for lanes 0..k-1, batch_upward, [batch_downward],
+//   then per lane: lane_error, lane_log_evidence, batch_marginal_at / batch_marginals,
+//   batch_sample_posterior.
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "bp/belief_propagation.h"
+#include "common/error.h"
+#include "grammar/grammar.h"
+#include "noise/channel.h"
+
+namespace hdiff {
+
+// Samples per batch: one per float32 lane of a 512-bit vector (two AVX2 registers).
+// Each production's child indices are loaded once for all lanes, so wider batches
+// need fewer loads per sample.
+inline constexpr int kBatchLanes = 16;
+
+// A node total, root evidence or marginal normaliser below this (of a message
+// whose inputs sum to 1) sends the lane to the double path: above it, values that
+// float32 flushes to zero change the result by under 1e-10 relative.
+inline constexpr float kFloatFloor = 1e-25f;
+
+// One float32 value per lane, aligned to a cache line.
+struct alignas(64) LaneBlock {
+  float value[kBatchLanes];
+};
+
+// A range of nodes of one level: the unit of work of the passes.
+struct NodeRange {
+  int level = 0;
+  int64_t first = 0;
+  int64_t count = 0;
+};
+
+// One level's productions, rearranged for the batch kernels.
+struct BatchLevelPlan {
+  int n_parents = 0;
+  int n_children = 0;
+  int m = 0;
+  int s = 0;
+  std::vector<uint32_t> rules;  // (n_parents·m)·s children, production p = a·m + r (as in ProductionTable)
+  // Downward gather lists for s > 2, per child position j and child symbol b: the
+  // productions with b_j = b, entries [start[j·(n_children+1) + b], … + b + 1).
+  std::vector<uint32_t> down_start;
+  std::vector<uint32_t> down_entries;
+  // For s = 2, per child position j: the child symbols in order of their list
+  // length (down_order, n_children per j), runs of equal length (down_runs: pairs
+  // (length, symbols), per j until a run of 0 symbols) and the lists in that
+  // order (down_pairs: (parent a, other child's symbol) per entry). Equal lengths
+  // in a row keep the inner loop's branch predictable.
+  std::vector<uint32_t> down_order;
+  std::vector<uint32_t> down_runs;
+  std::vector<uint32_t> down_pairs;
+};
+
+// Everything the fast path derives from a grammar and a noise setting; built
+// once and shared by threads.
+struct BatchPlan {
+  // Plans for `grammar` (kept by reference: it must outlive the plan) with leaves
+  // from `noise`; `prior` over classes, empty for uniform (copied).
+  BatchPlan(const Grammar& grammar, const NoiseSpec& noise, std::span<const double> prior = {});
+
+  const Grammar* grammar = nullptr;
+  NoiseSpec noise;
+  std::vector<double> prior;  // n_classes values (uniform filled in)
+  std::vector<BatchLevelPlan> levels;
+  std::vector<int64_t> block_offset;  // first LaneBlock of level ℓ = 0..L+1 in the message arrays
+  std::vector<int64_t> node_offset;   // first node of level ℓ = 0..L+1 (tree order)
+  std::vector<int> symbols;           // n_ℓ for ℓ = 0..L
+  // The order the passes visit nodes in: the levels of each bottom subtree of a
+  // height that fits in L2 one after the other, so that a level reads what the
+  // previous one wrote from cache, and the levels above those subtrees whole.
+  // Upward: parents computed per range; downward and sampling: children of the
+  // range's nodes.
+  std::vector<NodeRange> upward_order;
+  std::vector<NodeRange> downward_order;
+  // Token channels with s = 2: the normalised upward message of a level-(L-1)
+  // node for every pair of observed children (o_0, o_1) ∈ [v+1]² (v = MASK),
+  // its normaliser's log, and whether the pair is possible at all.
+  bool pair_table = false;
+  std::vector<float> pair_up;         // (v+1)² × n_parents of level L-1
+  std::vector<double> pair_log_total;
+  std::vector<uint8_t> pair_possible;
+};
+
+// Messages and per-lane results of one batch; reused from batch to batch.
+struct BatchMessages {
+  explicit BatchMessages(const BatchPlan& plan);
+
+  int lanes = 0;                    // lanes loaded: load lanes 0, 1, … in order
+  std::vector<LaneBlock> up;        // upward messages, [node][symbol] blocks by level
+  std::vector<LaneBlock> down;      // downward messages
+  std::vector<LaneBlock> inverse_mass;  // per node: 1 / Σ_a u(a)·w(a)
+  std::vector<uint32_t> tokens;     // token channels: observed tokens, lane-major (lane·d + i)
+  std::vector<double> likelihoods;  // otherwise: normalised leaf likelihoods, lane-major (lane·d·v + i·v + a)
+  double leaf_log_scale[kBatchLanes] = {};
+  double log_evidence[kBatchLanes] = {};
+  double scale_mantissa[kBatchLanes] = {};   // running product of node totals …
+  int64_t scale_exponent[kBatchLanes] = {};  // … as mantissa · 2^exponent
+  int32_t fallback[kBatchLanes] = {};        // nonzero: this lane uses the double path
+  bool downward_done = false;
+  std::vector<std::string> errors;           // per lane; empty when the lane is fine
+  std::vector<std::unique_ptr<TreeMessages>> reference;  // the double path, per fallback lane
+};
+
+// Empties the batch for the next samples (the buffers are kept).
+inline void clear_batch(BatchMessages& batch) {
+  batch.lanes = 0;
+  batch.downward_done = false;
+}
+
+// Loads lane `lanes` (then lanes + 1) with a discrete observation (uniform or mask
+// channel, d tokens). Tokens out of range are an Error naming the position.
+void load_tokens(const BatchPlan& plan, BatchMessages& batch, std::span<const uint32_t> observed);
+
+// Loads the next lane with normalised leaf likelihoods (d × v) whose normalisers'
+// logs sum to `log_scale` (as gaussian_likelihoods returns them): for any
+// channel whose leaves are not plain tokens.
+void load_likelihoods(const BatchPlan& plan, BatchMessages& batch, std::span<const double> likelihoods, double log_scale);
+
+// Loads the next lane with gaussian observations (d × v values).
+void load_gaussian(const BatchPlan& plan, BatchMessages& batch, std::span<const double> values);
+
+// Upward pass of every loaded lane: sets the log-evidence, or the lane's error
+// when the observation has probability zero. Unloaded lanes are filled and ignored.
+void batch_upward(const BatchPlan& plan, BatchMessages& batch);
+
+// Downward pass, after batch_upward; needed by the marginals.
+void batch_downward(const BatchPlan& plan, BatchMessages& batch);
+
+// Empty when lane's observation was processed; otherwise the error (as
+// upward_messages words it).
+const std::string& lane_error(const BatchMessages& batch, int lane);
+
+// log p(obs) of the lane (SPEC §3), after batch_upward.
+inline double lane_log_evidence(const BatchMessages& batch, int lane) { return batch.log_evidence[lane]; }
+
+// p(z_ℓ,i = a | obs) for a lane on the double path.
+double reference_marginal_at(const BatchPlan& plan, const BatchMessages& batch, int lane, int level, int64_t i,
+                             uint32_t a);
+
+// p(z_ℓ,i = a | obs) for one node of one lane, after batch_downward (inline: it
+// is read once per node and sample).
+inline double batch_marginal_at(const BatchPlan& plan, const BatchMessages& batch, int lane, int level, int64_t i,
+                                uint32_t a) {
+  HDIFF_CHECK(batch.downward_done);
+  if (batch.fallback[lane]) return reference_marginal_at(plan, batch, lane, level, i, a);
+  const auto at = static_cast<size_t>(plan.block_offset[static_cast<size_t>(level)] +
+                                      i * plan.symbols[static_cast<size_t>(level)] + a);
+  return static_cast<double>(batch.up[at].value[lane]) * batch.down[at].value[lane] *
+         batch.inverse_mass[static_cast<size_t>(plan.node_offset[static_cast<size_t>(level)] + i)].value[lane];
+}
+
+// All marginals of one level of one lane (s^ℓ × n_ℓ), after batch_downward.
+void batch_marginals(const BatchPlan& plan, const BatchMessages& batch, int lane, int level, std::span<double> out);
+
+// Draws one tree of lane from p(tree | obs) into `tree` (tree_size symbols), after batch_upward.
+void batch_sample_posterior(const BatchPlan& plan, const BatchMessages& batch, int lane, RandomStream& random,
+                            std::span<uint32_t> tree);
+
+// Draws one tree for each of lanes 0 … randoms.size()-1 (lane l from randoms[l]
+// into trees[l]), all lanes together: faster than one lane at a time, with the
+// same draws. Lanes with an error are skipped.
+void batch_sample_posteriors(const BatchPlan& plan, const BatchMessages& batch, std::span<RandomStream> randoms,
+                             std::span<const std::span<uint32_t>> trees);
+
+// batch_downward then batch_sample_posteriors in one pass, each block of the
+// tree sampled while its messages are in cache: the same results, faster on
+// deep trees.
+void batch_downward_and_sample(const BatchPlan& plan, BatchMessages& batch, std::span<RandomStream> randoms,
+                               std::span<const std::span<uint32_t>> trees);
+
+// The instruction set the batch kernels run with on this machine ("avx2" or "generic").
+const char* batch_kernel_name();
+
+}  // namespace hdiff

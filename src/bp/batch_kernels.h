@@ -1,0 +1,55 @@
+#pragma once
+// Internal to src/bp: helpers shared by the batch files, and the vector kernels
+// of the batch BP path, compiled once per instruction set (batch_kernels_avx2.cpp,
+// batch_kernels_generic.cpp) from batch_kernels_impl.h and chosen at run time.
+
+#include <cstdint>
+
+#include "bp/batch_bp.h"
+
+namespace hdiff::batch_detail {
+
+// Running per-lane product of node totals and the lanes to send to the double path.
+struct LaneState {
+  double* mantissa;   // kBatchLanes
+  int64_t* exponent;  // kBatchLanes
+  int32_t* fallback;  // kBatchLanes
+};
+
+// Channels whose observations are tokens (uniform, mask), as opposed to values.
+inline bool token_channel(Channel channel) { return channel == Channel::uniform || channel == Channel::mask; }
+
+// A leaf's likelihood c + spike·[a = o] for observed token o (o = v: MASK), normalised.
+struct SpikeLeaf {
+  double constant;
+  double spike;
+};
+inline SpikeLeaf spike_leaf(const NoiseSpec& noise, int v, uint32_t o) {
+  if (o == mask_token(v)) return {1.0 / v, 0.0};
+  if (noise.channel == Channel::mask) return {0.0, 1.0};
+  return {noise.level / v, 1.0 - noise.level};
+}
+
+// The kernels of one instruction set.
+struct Kernels {
+  const char* name;
+  // Upward messages of `count` parents of one level from their children's
+  // messages (both normalised), folding every parent total into `state`.
+  void (*upward)(const BatchLevelPlan& level, int64_t count, const LaneBlock* children, LaneBlock* parents,
+                 LaneState state);
+  // out[a].value[l] = rows[l][a] for a < n and every lane: rows of the pair table
+  // into lane blocks.
+  void (*transpose_rows)(const float* const* rows, int n, LaneBlock* out);
+  // Downward messages of the children of `count` parents and 1/Σ u·w of every child.
+  void (*downward)(const BatchLevelPlan& level, int64_t count, const LaneBlock* parent_down, const LaneBlock* child_up,
+                   LaneBlock* child_down, LaneBlock* child_inverse_mass, int32_t* fallback);
+};
+
+Kernels generic_kernels();
+// Makes every later pass use the portable kernels (true) or the machine's best (false); for tests.
+void force_generic_kernels(bool force);
+#if defined(HDIFF_AVX2_KERNELS)
+Kernels avx2_kernels();
+#endif
+
+}  // namespace hdiff::batch_detail

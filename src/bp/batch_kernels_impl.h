@@ -1,0 +1,266 @@
+// Internal to src/bp: the batch kernels' code, included once per instruction set
+// inside a namespace of its own (the includer sets HDIFF_KERNEL_NAME). Every
+// operation acts on whole lane vectors and no operation mixes lanes, so a lane's
+// result does not depend on the others. Sums run in a fixed order.
+
+#include <cstring>
+
+// The kernels are internal to their translation unit, so the ABI of vector
+// arguments does not matter.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+#include "bp/batch_kernels.h"
+
+namespace hdiff::batch_detail {
+namespace {
+
+// A lane vector as two 256-bit halves: GCC keeps these in registers, where a
+// 512-bit vector type on AVX2 goes through the stack.
+typedef float Half __attribute__((vector_size(32)));
+typedef int32_t HalfMask __attribute__((vector_size(32)));
+constexpr int kHalf = kBatchLanes / 2;
+static_assert(sizeof(Half) * 2 == sizeof(LaneBlock));
+
+struct Vector {
+  Half low{}, high{};
+};
+inline Vector operator+(Vector a, Vector b) { return {a.low + b.low, a.high + b.high}; }
+inline Vector operator*(Vector a, Vector b) { return {a.low * b.low, a.high * b.high}; }
+inline Vector operator/(Vector a, Vector b) { return {a.low / b.low, a.high / b.high}; }
+inline Vector& operator+=(Vector& a, Vector b) { return a = a + b; }
+inline Vector& operator*=(Vector& a, Vector b) { return a = a * b; }
+
+inline Vector load(const LaneBlock& block) {
+  Vector x;
+  std::memcpy(&x.low, block.value, sizeof x.low);
+  std::memcpy(&x.high, block.value + kHalf, sizeof x.high);
+  return x;
+}
+inline void store(LaneBlock& block, Vector x) {
+  std::memcpy(block.value, &x.low, sizeof x.low);
+  std::memcpy(block.value + kHalf, &x.high, sizeof x.high);
+}
+inline Vector broadcast(float x) { return {Half{} + x, Half{} + x}; }
+
+// Marks lanes whose value is below the float floor (or NaN) for the double path.
+inline void mark_small(Vector value, int32_t* fallback) {
+  const Half floor = Half{} + kFloatFloor;
+  const HalfMask small_low = !(value.low >= floor), small_high = !(value.high >= floor);
+  int32_t lanes[kBatchLanes];
+  std::memcpy(lanes, &small_low, sizeof small_low);
+  std::memcpy(lanes + kHalf, &small_high, sizeof small_high);
+  for (int l = 0; l < kBatchLanes; ++l) fallback[l] |= lanes[l];
+}
+
+// Folds the totals into the lanes' running products, keeping each mantissa in [1, 2).
+inline void fold_total(Vector total, LaneState state) {
+  float values[kBatchLanes];
+  std::memcpy(values, &total.low, sizeof total.low);
+  std::memcpy(values + kHalf, &total.high, sizeof total.high);
+  for (int l = 0; l < kBatchLanes; ++l) {
+    const double product = state.mantissa[l] * static_cast<double>(values[l]);
+    uint64_t bits;
+    std::memcpy(&bits, &product, sizeof bits);
+    state.exponent[l] += static_cast<int64_t>((bits >> 52) & 0x7ff) - 1023;
+    bits = (bits & ~(uint64_t{0x7ff} << 52)) | (uint64_t{1023} << 52);
+    std::memcpy(&state.mantissa[l], &bits, sizeof bits);
+  }
+}
+
+// Σ_b x[b] (with y[b] given: Σ_b x[b]·y[b]) in four interleaved sums, a fixed order.
+inline Vector sum_blocks(const LaneBlock* x, int n) {
+  Vector s0{}, s1{}, s2{}, s3{};
+  int b = 0;
+  for (; b + 3 < n; b += 4) {
+    s0 += load(x[b]);
+    s1 += load(x[b + 1]);
+    s2 += load(x[b + 2]);
+    s3 += load(x[b + 3]);
+  }
+  for (; b < n; ++b) s0 += load(x[b]);
+  return (s0 + s1) + (s2 + s3);
+}
+inline Vector dot_blocks(const LaneBlock* x, const LaneBlock* y, int n) {
+  Vector s0{}, s1{}, s2{}, s3{};
+  int b = 0;
+  for (; b + 3 < n; b += 4) {
+    s0 += load(x[b]) * load(y[b]);
+    s1 += load(x[b + 1]) * load(y[b + 1]);
+    s2 += load(x[b + 2]) * load(y[b + 2]);
+    s3 += load(x[b + 3]) * load(y[b + 3]);
+  }
+  for (; b < n; ++b) s0 += load(x[b]) * load(y[b]);
+  return (s0 + s1) + (s2 + s3);
+}
+
+void upward(const BatchLevelPlan& level, int64_t count, const LaneBlock* children, LaneBlock* parents,
+            LaneState state) {
+  const int n_parents = level.n_parents, n_children = level.n_children, m = level.m, s = level.s;
+  for (int64_t i = 0; i < count; ++i) {
+    const LaneBlock* child = children + i * s * n_children;
+    LaneBlock* parent = parents + i * n_parents;
+    const uint32_t* rule = level.rules.data();
+    if (s == 2) {
+      const LaneBlock* left = child;
+      const LaneBlock* right = child + n_children;
+      for (int a = 0; a < n_parents; ++a) {
+        // Two chains per parent hide the latency of the multiply-adds.
+        Vector even{}, odd{};
+        int r = 0;
+        for (; r + 1 < m; r += 2, rule += 4) {
+          // One 64-bit load brings both children of a production.
+          uint64_t first, second;
+          std::memcpy(&first, rule, sizeof first);
+          std::memcpy(&second, rule + 2, sizeof second);
+          even += load(left[static_cast<uint32_t>(first)]) * load(right[first >> 32]);
+          odd += load(left[static_cast<uint32_t>(second)]) * load(right[second >> 32]);
+        }
+        if (r < m) {
+          even += load(left[rule[0]]) * load(right[rule[1]]);
+          rule += 2;
+        }
+        store(parent[a], even + odd);
+      }
+    } else {
+      for (int a = 0; a < n_parents; ++a) {
+        Vector sum{};
+        for (int r = 0; r < m; ++r, rule += s) {
+          Vector product = load(child[rule[0]]);
+          for (int j = 1; j < s; ++j) product *= load(child[j * n_children + rule[j]]);
+          sum += product;
+        }
+        store(parent[a], sum);
+      }
+    }
+    const Vector total = sum_blocks(parent, n_parents);
+    mark_small(total, state.fallback);
+    const Vector inverse = broadcast(1.0f) / total;
+    for (int a = 0; a < n_parents; ++a) store(parent[a], load(parent[a]) * inverse);
+    fold_total(total, state);
+  }
+}
+
+// Normalises one child's downward message and returns Σ_b u(b)·w(b) afterwards.
+inline Vector finish_child(LaneBlock* out, const LaneBlock* up, int n, int32_t* fallback) {
+  // One pass for both sums: Σ_b w(b) and Σ_b w(b)·u(b), in four interleaved chains.
+  Vector total0{}, total1{}, mass0{}, mass1{};
+  int b = 0;
+  for (; b + 1 < n; b += 2) {
+    const Vector w0 = load(out[b]), w1 = load(out[b + 1]);
+    total0 += w0;
+    total1 += w1;
+    mass0 += w0 * load(up[b]);
+    mass1 += w1 * load(up[b + 1]);
+  }
+  if (b < n) {
+    const Vector w0 = load(out[b]);
+    total0 += w0;
+    mass0 += w0 * load(up[b]);
+  }
+  const Vector total = total0 + total1;
+  mark_small(total, fallback);
+  const Vector inverse = broadcast(1.0f) / total;
+  for (int k = 0; k < n; ++k) store(out[k], load(out[k]) * inverse);
+  const Vector mass = (mass0 + mass1) * inverse;
+  mark_small(mass, fallback);
+  return mass;
+}
+
+void downward(const BatchLevelPlan& level, int64_t count, const LaneBlock* parent_down, const LaneBlock* child_up,
+              LaneBlock* child_down, LaneBlock* child_inverse_mass, int32_t* fallback) {
+  const int n_parents = level.n_parents, n_children = level.n_children, m = level.m, s = level.s;
+  const uint32_t* entries = level.down_entries.data();
+  for (int64_t i = 0; i < count; ++i) {
+    const LaneBlock* w = parent_down + i * n_parents;
+    const LaneBlock* up = child_up + i * s * n_children;
+    if (s == 2) {
+      // Gather form, symbol by symbol in runs of equal list length.
+      const uint32_t* order = level.down_order.data();
+      const uint32_t* run = level.down_runs.data();
+      const uint32_t* pair = level.down_pairs.data();
+      for (int j = 0; j < 2; ++j, run += 2) {
+        const LaneBlock* other = up + (1 - j) * n_children;
+        LaneBlock* out = child_down + (2 * i + j) * n_children;
+        for (; run[1] != 0; run += 2) {
+          const uint32_t length = run[0];
+          for (uint32_t q = 0; q < run[1]; ++q) {
+            Vector even{}, odd{};
+            uint32_t e = 0;
+            for (; e + 1 < length; e += 2, pair += 4) {
+              uint64_t first, second;
+              std::memcpy(&first, pair, sizeof first);
+              std::memcpy(&second, pair + 2, sizeof second);
+              even += load(w[static_cast<uint32_t>(first)]) * load(other[first >> 32]);
+              odd += load(w[static_cast<uint32_t>(second)]) * load(other[second >> 32]);
+            }
+            if (e < length) {
+              even += load(w[pair[0]]) * load(other[pair[1]]);
+              pair += 2;
+            }
+            store(out[*order++], even + odd);
+          }
+        }
+        const Vector mass = finish_child(out, up + j * n_children, n_children, fallback);
+        store(child_inverse_mass[i * 2 + j], broadcast(1.0f) / mass);
+      }
+      continue;
+    }
+    for (int j = 0; j < s; ++j) {
+      const uint32_t* start = level.down_start.data() + j * (n_children + 1);
+      LaneBlock* out = child_down + (i * s + j) * n_children;
+      {
+        for (int b = 0; b < n_children; ++b) {
+          Vector sum{};
+          for (uint32_t e = start[b]; e < start[b + 1]; ++e) {
+            const uint32_t p = entries[e];
+            const uint32_t* rule = level.rules.data() + static_cast<size_t>(p) * s;
+            Vector product = load(w[p / static_cast<uint32_t>(m)]);
+            for (int k = 0; k < s; ++k)
+              if (k != j) product *= load(up[k * n_children + rule[k]]);
+            sum += product;
+          }
+          store(out[b], sum);
+        }
+      }
+      const Vector mass = finish_child(out, up + j * n_children, n_children, fallback);
+      store(child_inverse_mass[i * s + j], broadcast(1.0f) / mass);
+    }
+  }
+}
+
+typedef float Quad __attribute__((vector_size(16)));
+typedef int32_t QuadIndex __attribute__((vector_size(16)));
+
+// In tiles of 4 lanes × 4 symbols, each transposed in registers.
+static_assert(kBatchLanes % 4 == 0);
+void transpose_rows(const float* const* rows, int n, LaneBlock* out) {
+  int a = 0;
+  for (; a + 3 < n; a += 4)
+    for (int l = 0; l < kBatchLanes; l += 4) {
+      Quad r0, r1, r2, r3;
+      std::memcpy(&r0, rows[l] + a, sizeof r0);
+      std::memcpy(&r1, rows[l + 1] + a, sizeof r1);
+      std::memcpy(&r2, rows[l + 2] + a, sizeof r2);
+      std::memcpy(&r3, rows[l + 3] + a, sizeof r3);
+      const Quad t0 = __builtin_shuffle(r0, r1, QuadIndex{0, 4, 1, 5});
+      const Quad t1 = __builtin_shuffle(r2, r3, QuadIndex{0, 4, 1, 5});
+      const Quad t2 = __builtin_shuffle(r0, r1, QuadIndex{2, 6, 3, 7});
+      const Quad t3 = __builtin_shuffle(r2, r3, QuadIndex{2, 6, 3, 7});
+      const Quad c0 = __builtin_shuffle(t0, t1, QuadIndex{0, 1, 4, 5});
+      const Quad c1 = __builtin_shuffle(t0, t1, QuadIndex{2, 3, 6, 7});
+      const Quad c2 = __builtin_shuffle(t2, t3, QuadIndex{0, 1, 4, 5});
+      const Quad c3 = __builtin_shuffle(t2, t3, QuadIndex{2, 3, 6, 7});
+      std::memcpy(out[a].value + l, &c0, sizeof c0);
+      std::memcpy(out[a + 1].value + l, &c1, sizeof c1);
+      std::memcpy(out[a + 2].value + l, &c2, sizeof c2);
+      std::memcpy(out[a + 3].value + l, &c3, sizeof c3);
+    }
+  for (; a < n; ++a)
+    for (int l = 0; l < kBatchLanes; ++l) out[a].value[l] = rows[l][a];
+}
+
+}  // namespace
+
+Kernels HDIFF_KERNEL_FUNCTION() { return {HDIFF_KERNEL_NAME, &upward, &transpose_rows, &downward}; }
+
+}  // namespace hdiff::batch_detail
