@@ -151,15 +151,11 @@ ExactOutcomes enumerate_outcomes(const Grammar& grammar, const NoiseSpec& noise)
 TEST(Phase, ConditionalAgreementsEqualTheirEnumeratedValues) {
   // v = 3, two classes, m = 2, s = 2, L = 2: 16 derivations, 81 (uniform) or 256 (mask) observations.
   for (const auto& [channel, level] : {std::pair{Channel::uniform, 0.6}, std::pair{Channel::mask, 0.55}}) {
-    PhaseConfig config;
+    PhaseConfig config = small_config(channel, {level});
     config.v = 3;
     config.n_classes = 2;
-    config.m = 2;
-    config.s = 2;
     config.depths = {2};
     config.grammar_seeds = {5};
-    config.channel = channel;
-    config.noise = {{level, std::nullopt}};
     config.samples = 6000;
     config.trajectories = 2;
     config.seed = 11;
