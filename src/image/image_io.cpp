@@ -11,23 +11,102 @@
 #include <cctype>
 #include <cmath>
 #include <cstring>
+#include <fstream>
+#include <iterator>
+#include <map>
 
+#include "common/crc32.h"
 #include "common/error.h"
 #include "common/output.h"
 
 namespace hdiff::image {
 namespace fs = std::filesystem;
 
-Image read_image(const fs::path& path) {
+namespace {
+
+uint32_t big_endian_u32(const unsigned char* p) {
+  return static_cast<uint32_t>(p[0]) << 24 | static_cast<uint32_t>(p[1]) << 16 | static_cast<uint32_t>(p[2]) << 8 | p[3];
+}
+
+// stb does not check PNG chunk CRCs and decodes what it can of a truncated file;
+// here every chunk must be whole with a correct CRC, up to IEND.
+void check_png_chunks(std::span<const unsigned char> bytes, const std::string& name) {
+  size_t pos = 8;
+  while (true) {
+    if (bytes.size() - pos < 12) fail("cannot read image '{}': truncated PNG (it ends before its IEND chunk)", name);
+    const uint32_t length = big_endian_u32(&bytes[pos]);
+    if (length > 0x7fffffffu || bytes.size() - pos - 12 < length)
+      fail("cannot read image '{}': truncated or corrupted PNG (a chunk runs past the end of the file)", name);
+    const auto typed = bytes.subspan(pos + 4, 4 + size_t{length});
+    if (crc32(typed) != big_endian_u32(&bytes[pos + 8 + length]))
+      fail("cannot read image '{}': corrupted PNG (chunk '{}' at byte {} fails its CRC check)", name,
+           std::string(reinterpret_cast<const char*>(&bytes[pos + 4]), 4), pos);
+    const bool end = std::memcmp(&bytes[pos + 4], "IEND", 4) == 0;
+    pos += 12 + size_t{length};
+    if (end) return;
+  }
+}
+
+// A JPEG is whole when its entropy-coded data ends with the EOI marker. Markers
+// are walked up to the first scan (so that an EOI inside an EXIF thumbnail does
+// not count); in scan data 0xFF is always followed by 0x00 unless it starts a marker.
+void check_jpeg_end(std::span<const unsigned char> bytes, const std::string& name) {
+  const auto truncated = [&] {
+    fail("cannot read image '{}': truncated or corrupted JPEG (no end-of-image marker after its scan)", name);
+  };
+  size_t pos = 2;
+  while (true) {
+    if (bytes.size() - pos < 4 || bytes[pos] != 0xFF) truncated();
+    const unsigned char marker = bytes[pos + 1];
+    if (marker == 0xFF) {  // fill byte
+      ++pos;
+      continue;
+    }
+    const size_t length = static_cast<size_t>(bytes[pos + 2]) << 8 | bytes[pos + 3];
+    if (length < 2 || bytes.size() - pos - 2 < length) truncated();
+    pos += 2 + length;
+    if (marker == 0xDA) break;  // start of scan
+  }
+  for (; pos + 1 < bytes.size(); ++pos)
+    if (bytes[pos] == 0xFF && bytes[pos + 1] == 0xD9) return;
+  truncated();
+}
+
+}  // namespace
+
+Image decode_image(std::span<const unsigned char> bytes, const std::string& name) {
+  static const unsigned char kPng[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  const bool png = bytes.size() >= 8 && std::memcmp(bytes.data(), kPng, 8) == 0;
+  const bool jpeg = bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF;
+  if (!png && !jpeg) fail("cannot read image '{}': neither a PNG nor a JPEG file", name);
+  if (bytes.size() > static_cast<size_t>(INT32_MAX)) fail("cannot read image '{}': file larger than 2 GiB", name);
+  if (png) check_png_chunks(bytes, name);
+  if (jpeg) check_jpeg_end(bytes, name);
   int w = 0, h = 0, channels = 0;
-  unsigned char* data = stbi_load(path.c_str(), &w, &h, &channels, 3);
-  if (!data) fail("cannot read image '{}': {} (JPEG and PNG are supported)", path.string(), stbi_failure_reason());
+  const int size = static_cast<int>(bytes.size());
+  // The declared size is checked before stb allocates anything.
+  if (!stbi_info_from_memory(bytes.data(), size, &w, &h, &channels))
+    fail("cannot read image '{}': {} (JPEG and PNG are supported)", name, stbi_failure_reason());
+  if (w <= 0 || h <= 0 || static_cast<int64_t>(w) * h > kMaxImagePixels)
+    fail("cannot read image '{}': it declares {}x{} pixels, more than the {} pixels hdiff reads", name, w, h,
+         kMaxImagePixels);
+  unsigned char* data = stbi_load_from_memory(bytes.data(), size, &w, &h, &channels, 3);
+  if (!data) fail("cannot read image '{}': {} (JPEG and PNG are supported)", name, stbi_failure_reason());
   Image img;
   img.width = w;
   img.height = h;
   img.rgb.assign(data, data + static_cast<size_t>(w) * static_cast<size_t>(h) * 3);
   stbi_image_free(data);
   return img;
+}
+
+Image read_image(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::error_code ec;
+  if (!in || fs::is_directory(path, ec)) fail("cannot read image '{}': no such file or not readable", path.string());
+  const std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return decode_image(std::span(reinterpret_cast<const unsigned char*>(content.data()), content.size()),
+                      path.string());
 }
 
 namespace {
@@ -199,6 +278,14 @@ std::vector<fs::path> list_images(const fs::path& dir) {
   }
   std::sort(out.begin(), out.end());
   if (out.empty()) fail("no .png/.jpg/.jpeg images in '{}' or its subfolders", dir.string());
+  // Outputs are named by the stem (a.jpg -> a.png): two inputs with one stem would share an output.
+  std::map<fs::path, fs::path> by_stem;
+  for (const auto& name : out) {
+    auto [it, added] = by_stem.emplace(fs::path(name).replace_extension(), name);
+    if (!added)
+      fail("'{}' and '{}' in '{}' differ only in their extension and would share one output name; rename one",
+           it->second.string(), name.string(), dir.string());
+  }
   return out;
 }
 
