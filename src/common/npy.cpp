@@ -54,6 +54,7 @@ class HeaderReader {
     while (true) {
       skip_spaces();
       if (peek() == '}') break;
+      if (pos_ >= text_.size() || peek() == '\n') bad("the dict is not closed with '}'");
       const std::string key = quoted();
       skip_spaces();
       expect(':');
