@@ -28,9 +28,16 @@ uint32_t big_endian_u32(const unsigned char* p) {
   return static_cast<uint32_t>(p[0]) << 24 | static_cast<uint32_t>(p[1]) << 16 | static_cast<uint32_t>(p[2]) << 8 | p[3];
 }
 
+// Width and height a file declares in its header.
+struct DeclaredSize {
+  int64_t width = 0, height = 0;
+};
+
 // stb does not check PNG chunk CRCs and decodes what it can of a truncated file;
-// here every chunk must be whole with a correct CRC, up to IEND.
-void check_png_chunks(std::span<const unsigned char> bytes, const std::string& name) {
+// here every chunk must be whole with a correct CRC, up to IEND. Returns the
+// size declared by IHDR, which must come first.
+DeclaredSize check_png_chunks(std::span<const unsigned char> bytes, const std::string& name) {
+  DeclaredSize size;
   size_t pos = 8;
   while (true) {
     if (bytes.size() - pos < 12) fail("cannot read image '{}': truncated PNG (it ends before its IEND chunk)", name);
@@ -41,16 +48,22 @@ void check_png_chunks(std::span<const unsigned char> bytes, const std::string& n
     if (crc32(typed) != big_endian_u32(&bytes[pos + 8 + length]))
       fail("cannot read image '{}': corrupted PNG (chunk '{}' at byte {} fails its CRC check)", name,
            std::string(reinterpret_cast<const char*>(&bytes[pos + 4]), 4), pos);
+    if (pos == 8) {
+      if (std::memcmp(&bytes[pos + 4], "IHDR", 4) != 0 || length != 13)
+        fail("cannot read image '{}': corrupted PNG (it does not start with its IHDR chunk)", name);
+      size = {big_endian_u32(&bytes[pos + 8]), big_endian_u32(&bytes[pos + 12])};
+    }
     const bool end = std::memcmp(&bytes[pos + 4], "IEND", 4) == 0;
     pos += 12 + size_t{length};
-    if (end) return;
+    if (end) return size;
   }
 }
 
 // A JPEG is whole when its entropy-coded data ends with the EOI marker. Markers
 // are walked up to the first scan (so that an EOI inside an EXIF thumbnail does
 // not count); in scan data 0xFF is always followed by 0x00 unless it starts a marker.
-void check_jpeg_end(std::span<const unsigned char> bytes, const std::string& name) {
+DeclaredSize check_jpeg_end(std::span<const unsigned char> bytes, const std::string& name) {
+  DeclaredSize size;
   const auto truncated = [&] {
     fail("cannot read image '{}': truncated or corrupted JPEG (no end-of-image marker after its scan)", name);
   };
@@ -64,12 +77,17 @@ void check_jpeg_end(std::span<const unsigned char> bytes, const std::string& nam
     }
     const size_t length = static_cast<size_t>(bytes[pos + 2]) << 8 | bytes[pos + 3];
     if (length < 2 || bytes.size() - pos - 2 < length) truncated();
+    // Start-of-frame markers (0xC0..0xCF but DHT, JPG and DAC) hold the height and width.
+    if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC && length >= 7)
+      size = {static_cast<int64_t>(bytes[pos + 7]) << 8 | bytes[pos + 8],
+              static_cast<int64_t>(bytes[pos + 5]) << 8 | bytes[pos + 6]};
     pos += 2 + length;
     if (marker == 0xDA) break;  // start of scan
   }
   for (; pos + 1 < bytes.size(); ++pos)
-    if (bytes[pos] == 0xFF && bytes[pos + 1] == 0xD9) return;
+    if (bytes[pos] == 0xFF && bytes[pos + 1] == 0xD9) return size;
   truncated();
+  return size;
 }
 
 }  // namespace
@@ -80,16 +98,13 @@ Image decode_image(std::span<const unsigned char> bytes, const std::string& name
   const bool jpeg = bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF;
   if (!png && !jpeg) fail("cannot read image '{}': neither a PNG nor a JPEG file", name);
   if (bytes.size() > static_cast<size_t>(INT32_MAX)) fail("cannot read image '{}': file larger than 2 GiB", name);
-  if (png) check_png_chunks(bytes, name);
-  if (jpeg) check_jpeg_end(bytes, name);
+  // The declared size is checked before stb allocates anything.
+  const DeclaredSize declared = png ? check_png_chunks(bytes, name) : check_jpeg_end(bytes, name);
+  if (declared.width <= 0 || declared.height <= 0 || declared.width * declared.height > kMaxImagePixels)
+    fail("cannot read image '{}': it declares {}x{} pixels; hdiff reads 1 to {} pixels", name, declared.width,
+         declared.height, kMaxImagePixels);
   int w = 0, h = 0, channels = 0;
   const int size = static_cast<int>(bytes.size());
-  // The declared size is checked before stb allocates anything.
-  if (!stbi_info_from_memory(bytes.data(), size, &w, &h, &channels))
-    fail("cannot read image '{}': {} (JPEG and PNG are supported)", name, stbi_failure_reason());
-  if (w <= 0 || h <= 0 || static_cast<int64_t>(w) * h > kMaxImagePixels)
-    fail("cannot read image '{}': it declares {}x{} pixels, more than the {} pixels hdiff reads", name, w, h,
-         kMaxImagePixels);
   unsigned char* data = stbi_load_from_memory(bytes.data(), size, &w, &h, &channels, 3);
   if (!data) fail("cannot read image '{}': {} (JPEG and PNG are supported)", name, stbi_failure_reason());
   Image img;
