@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Writes the small seed corpora of fuzz/corpus/<target>/ (committed; rerun only to
-change them). Every seed is crafted here with the standard library; the JPEG
+change them). Files named found-* are inputs that once crashed a target, kept as
+regression seeds; this script leaves them alone. Every seed is crafted here with the standard library; the JPEG
 seeds come from stb's writer through a throwaway C program (cc and libstb-dev)."""
 import json
 import os

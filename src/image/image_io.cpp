@@ -100,7 +100,9 @@ Image decode_image(std::span<const unsigned char> bytes, const std::string& name
   if (bytes.size() > static_cast<size_t>(INT32_MAX)) fail("cannot read image '{}': file larger than 2 GiB", name);
   // The declared size is checked before stb allocates anything.
   const DeclaredSize declared = png ? check_png_chunks(bytes, name) : check_jpeg_end(bytes, name);
-  if (declared.width <= 0 || declared.height <= 0 || declared.width * declared.height > kMaxImagePixels)
+  // Each side is bounded before the product, which then cannot overflow.
+  if (declared.width <= 0 || declared.height <= 0 || declared.width > kMaxImagePixels ||
+      declared.height > kMaxImagePixels || declared.width * declared.height > kMaxImagePixels)
     fail("cannot read image '{}': it declares {}x{} pixels; hdiff reads 1 to {} pixels", name, declared.width,
          declared.height, kMaxImagePixels);
   int w = 0, h = 0, channels = 0;

@@ -102,8 +102,10 @@ TEST(HostileImages, DecoderRefusesDamagedFiles) {
   EXPECT_TRUE(has(error_of([&] { read_image(dir / "noend.png"); }), "before its IEND"));
   spit(dir / "text.png", "hello, not an image");
   EXPECT_TRUE(has(error_of([&] { read_image(dir / "text.png"); }), "neither a PNG nor a JPEG"));
-  // Sizes refused before decoding: 2^31 pixels, 30000^2, and zero.
-  for (const auto& [w, h] : {std::pair{65536u, 32768u}, std::pair{30000u, 30000u}, std::pair{0u, 5u}}) {
+  // Sizes refused before decoding: 2^31 pixels, 30000^2, zero, and sides whose product
+  // overflows int64 (found by fuzz_image).
+  for (const auto& [w, h] : {std::pair{65536u, 32768u}, std::pair{30000u, 30000u}, std::pair{0u, 5u},
+                             std::pair{0xff000000u, 0xff00d287u}}) {
     spit(dir / "huge.png", png_declaring(w, h));
     const auto error = error_of([&] { read_image(dir / "huge.png"); });
     EXPECT_TRUE(has(error, "huge.png")) << error;
