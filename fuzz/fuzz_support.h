@@ -26,12 +26,20 @@ inline void report(const Error& error) {
 
 // Writes the input to a file private to this process (same name every call)
 // and returns its path.
+// The file is removed when the process ends normally.
 inline std::filesystem::path scratch_file(const uint8_t* data, size_t size, const char* extension) {
-  static const std::filesystem::path path =
-      std::filesystem::temp_directory_path() / ("hdiff-fuzz-" + std::to_string(::getpid()) + extension);
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  struct Scratch {
+    std::filesystem::path path;
+    ~Scratch() {
+      std::error_code ignored;
+      std::filesystem::remove(path, ignored);
+    }
+  };
+  static const Scratch scratch{std::filesystem::temp_directory_path() /
+                               ("hdiff-fuzz-" + std::to_string(::getpid()) + extension)};
+  std::ofstream out(scratch.path, std::ios::binary | std::ios::trunc);
   out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
-  return path;
+  return scratch.path;
 }
 
 }  // namespace hdiff::fuzz

@@ -15,4 +15,7 @@ cmake --build "$build" -j "$(nproc)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 cd "$build"
-ctest --output-on-failure -j "$(nproc)" --timeout 900
+# PhaseCommand.CtrlC* interrupts after a fixed 3 s of wall clock, by which the
+# first depth must be done; under ASan on a busy machine it may not be, so that
+# test runs in the normal build only.
+ctest --output-on-failure -j "$(nproc)" --timeout 900 -E 'PhaseCommand\.CtrlC'
