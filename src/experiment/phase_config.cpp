@@ -72,8 +72,9 @@ int64_t integer(const toml::table& table, const std::string& section_name, const
                 int64_t low, int64_t high) {
   const auto* node = table.get(key);
   if (!node) fail("{}: missing key {}.{}", source, section_name, key);
-  const auto value = node->value<int64_t>();
-  if (!node->is_integer() || !value)
+  // is_integer() first: toml++'s value<int64_t>() of a float out of int64's range is undefined behaviour.
+  const auto value = node->is_integer() ? node->value<int64_t>() : std::nullopt;
+  if (!value)
     fail("{}: {}.{} must be an integer, found {}", where(source, *node), section_name, key, kind_of(*node));
   if (*value < low || *value > high)
     fail("{}: {}.{} = {} is out of range; it must lie in [{}, {}]", where(source, *node), section_name, key, *value, low, high);

@@ -123,6 +123,10 @@ TEST_F(HostileInput, PhaseConfigRefusesRepeatedAndWrappedValues) {
   expect_refused("phase --config times.toml --out out", {"times.toml", "twice"});
   write("wrap.toml", grammar + "L = [4294967298]\n" + run + "[noise]\nchannel = \"uniform\"\nvalues = [0.1]\n");
   expect_refused("phase --config wrap.toml --out out", {"wrap.toml", "4294967298", "out of range"});
+  // A float far outside int64 where an integer belongs (found by fuzz_toml_config: toml++ converted it with UB).
+  write("float.toml", "[grammar]\nv = 8\nclasses = 4\nm = 2\ns = 2\nseeds = 1\nL = [2]\n"
+                      "[run]\nsamples = 4\nseed = 8.8e86\n[noise]\nchannel = \"uniform\"\nvalues = [0.1]\n");
+  expect_refused("phase --config float.toml --out out", {"float.toml", "run.seed must be an integer"});
 }
 
 TEST_F(HostileInput, KilledPhaseLeavesNoStagingFolder) {
