@@ -59,35 +59,61 @@ DeclaredSize check_png_chunks(std::span<const unsigned char> bytes, const std::s
   }
 }
 
-// A JPEG is whole when its entropy-coded data ends with the EOI marker. Markers
-// are walked up to the first scan (so that an EOI inside an EXIF thumbnail does
-// not count); in scan data 0xFF is always followed by 0x00 unless it starts a marker.
-DeclaredSize check_jpeg_end(std::span<const unsigned char> bytes, const std::string& name) {
+// Checks the Huffman tables of one DHT segment: at most 256 codes per table.
+// stb 2.27 (Debian 12) writes past its 257-entry size list when the 16 counts
+// add up to more (found by fuzz_image once stb was instrumented).
+void check_huffman_tables(std::span<const unsigned char> segment, const std::string& name) {
+  size_t pos = 0;
+  while (pos < segment.size()) {
+    if (segment.size() - pos < 17) fail("cannot read image '{}': corrupted JPEG (a Huffman table is cut short)", name);
+    size_t codes = 0;
+    for (size_t i = 1; i <= 16; ++i) codes += segment[pos + i];
+    if (codes > 256 || segment.size() - pos - 17 < codes)
+      fail("cannot read image '{}': corrupted JPEG (a Huffman table declares {} codes)", name, codes);
+    pos += 17 + codes;
+  }
+}
+
+// A JPEG is walked marker by marker up to its end-of-image marker, through every
+// scan (progressive files have several): a file without EOI is truncated. The
+// walk also reads the frame size and checks the Huffman tables before stb runs.
+DeclaredSize check_jpeg_segments(std::span<const unsigned char> bytes, const std::string& name) {
   DeclaredSize size;
   const auto truncated = [&] {
-    fail("cannot read image '{}': truncated or corrupted JPEG (no end-of-image marker after its scan)", name);
+    fail("cannot read image '{}': truncated or corrupted JPEG (it ends before its end-of-image marker)", name);
   };
   size_t pos = 2;
   while (true) {
-    if (bytes.size() - pos < 4 || bytes[pos] != 0xFF) truncated();
+    if (bytes.size() - pos < 2 || bytes[pos] != 0xFF) truncated();
     const unsigned char marker = bytes[pos + 1];
     if (marker == 0xFF) {  // fill byte
       ++pos;
       continue;
     }
+    if (marker == 0xD9) return size;  // end of image
+    if ((marker >= 0xD0 && marker <= 0xD7) || marker == 0x01) {  // restart markers and TEM stand alone
+      pos += 2;
+      continue;
+    }
+    if (bytes.size() - pos < 4) truncated();
     const size_t length = static_cast<size_t>(bytes[pos + 2]) << 8 | bytes[pos + 3];
     if (length < 2 || bytes.size() - pos - 2 < length) truncated();
     // Start-of-frame markers (0xC0..0xCF but DHT, JPG and DAC) hold the height and width.
-    if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC && length >= 7)
+    if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC && length >= 7 &&
+        size.width == 0)
       size = {static_cast<int64_t>(bytes[pos + 7]) << 8 | bytes[pos + 8],
               static_cast<int64_t>(bytes[pos + 5]) << 8 | bytes[pos + 6]};
+    if (marker == 0xC4) check_huffman_tables(bytes.subspan(pos + 4, length - 2), name);
     pos += 2 + length;
-    if (marker == 0xDA) break;  // start of scan
+    if (marker == 0xDA) {
+      // Entropy-coded data: 0xFF is followed by 0x00 (a stuffed byte) or a restart
+      // marker; anything else is the next marker.
+      while (pos + 1 < bytes.size() &&
+             !(bytes[pos] == 0xFF && bytes[pos + 1] != 0x00 && !(bytes[pos + 1] >= 0xD0 && bytes[pos + 1] <= 0xD7)))
+        ++pos;
+      if (pos + 1 >= bytes.size()) truncated();
+    }
   }
-  for (; pos + 1 < bytes.size(); ++pos)
-    if (bytes[pos] == 0xFF && bytes[pos + 1] == 0xD9) return size;
-  truncated();
-  return size;
 }
 
 }  // namespace
@@ -99,7 +125,7 @@ Image decode_image(std::span<const unsigned char> bytes, const std::string& name
   if (!png && !jpeg) fail("cannot read image '{}': neither a PNG nor a JPEG file", name);
   if (bytes.size() > static_cast<size_t>(INT32_MAX)) fail("cannot read image '{}': file larger than 2 GiB", name);
   // The declared size is checked before stb allocates anything.
-  const DeclaredSize declared = png ? check_png_chunks(bytes, name) : check_jpeg_end(bytes, name);
+  const DeclaredSize declared = png ? check_png_chunks(bytes, name) : check_jpeg_segments(bytes, name);
   // Each side is bounded before the product, which then cannot overflow.
   if (declared.width <= 0 || declared.height <= 0 || declared.width > kMaxImagePixels ||
       declared.height > kMaxImagePixels || declared.width * declared.height > kMaxImagePixels)

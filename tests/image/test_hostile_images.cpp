@@ -121,6 +121,11 @@ TEST(HostileImages, DecoderRefusesDamagedFiles) {
   EXPECT_TRUE(has(error_of([&] { read_image(dir / "cut.jpg"); }), "truncated or corrupted JPEG"));
   spit(dir / "head.jpg", jpeg.substr(0, 30));
   EXPECT_TRUE(has(error_of([&] { read_image(dir / "head.jpg"); }), "truncated or corrupted JPEG"));
+  // A Huffman table whose 16 counts add up to 300 codes: stb 2.27 writes past its
+  // 257-entry table on it (found by fuzz_image). Inserted right after SOI.
+  std::string table = "\xff\xc4\x01\x3f\x00\xff\x2d"s + std::string(14, '\0') + std::string(300, '\x01');
+  spit(dir / "dht.jpg", jpeg.substr(0, 2) + table + jpeg.substr(2));
+  EXPECT_TRUE(has(error_of([&] { read_image(dir / "dht.jpg"); }), "a Huffman table declares 300 codes"));
 }
 
 TEST(HostileImages, CorruptHuffmanTablesDoNotAbort) {
