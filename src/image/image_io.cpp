@@ -118,7 +118,7 @@ DeclaredSize check_jpeg_segments(std::span<const unsigned char> bytes, const std
 
 }  // namespace
 
-Image decode_image(std::span<const unsigned char> bytes, const std::string& name) {
+Image decode_image(std::span<const unsigned char> bytes, const std::string& name, int64_t max_pixels) {
   static const unsigned char kPng[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
   const bool png = bytes.size() >= 8 && std::memcmp(bytes.data(), kPng, 8) == 0;
   const bool jpeg = bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF;
@@ -127,10 +127,10 @@ Image decode_image(std::span<const unsigned char> bytes, const std::string& name
   // The declared size is checked before stb allocates anything.
   const DeclaredSize declared = png ? check_png_chunks(bytes, name) : check_jpeg_segments(bytes, name);
   // Each side is bounded before the product, which then cannot overflow.
-  if (declared.width <= 0 || declared.height <= 0 || declared.width > kMaxImagePixels ||
-      declared.height > kMaxImagePixels || declared.width * declared.height > kMaxImagePixels)
+  if (declared.width <= 0 || declared.height <= 0 || declared.width > max_pixels || declared.height > max_pixels ||
+      declared.width * declared.height > max_pixels)
     fail("cannot read image '{}': it declares {}x{} pixels; hdiff reads 1 to {} pixels", name, declared.width,
-         declared.height, kMaxImagePixels);
+         declared.height, max_pixels);
   int w = 0, h = 0, channels = 0;
   const int size = static_cast<int>(bytes.size());
   unsigned char* data = stbi_load_from_memory(bytes.data(), size, &w, &h, &channels, 3);

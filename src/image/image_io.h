@@ -27,8 +27,10 @@ inline constexpr int64_t kMaxImagePixels = int64_t{1} << 26;
 // marker, and the declared size is bounded before decoding.
 Image read_image(const std::filesystem::path& path);
 
-// Decodes the bytes of a JPEG or PNG file (as read_image); `name` names it in errors.
-Image decode_image(std::span<const unsigned char> bytes, const std::string& name);
+// Decodes the bytes of a JPEG or PNG file (as read_image); `name` names it in
+// errors. Images declaring more than `max_pixels` are refused before decoding.
+Image decode_image(std::span<const unsigned char> bytes, const std::string& name,
+                   int64_t max_pixels = kMaxImagePixels);
 
 // Encodes an image as PNG bytes.
 std::string png_bytes(const Image& image);
