@@ -62,10 +62,14 @@ DeclaredSize check_png_chunks(std::span<const unsigned char> bytes, const std::s
 // Checks the Huffman tables of one DHT segment: at most 256 codes per table.
 // stb 2.27 (Debian 12) writes past its 257-entry size list when the 16 counts
 // add up to more (found by fuzz_image once stb was instrumented).
-void check_huffman_tables(std::span<const unsigned char> segment, const std::string& name) {
+// Marks the tables it defines in `defined` ([class][id]).
+void check_huffman_tables(std::span<const unsigned char> segment, const std::string& name, bool (&defined)[2][4]) {
   size_t pos = 0;
   while (pos < segment.size()) {
     if (segment.size() - pos < 17) fail("cannot read image '{}': corrupted JPEG (a Huffman table is cut short)", name);
+    const int table_class = segment[pos] >> 4, id = segment[pos] & 15;
+    if (table_class > 1 || id > 3) fail("cannot read image '{}': corrupted JPEG (bad Huffman table number)", name);
+    defined[table_class][id] = true;
     size_t codes = 0;
     for (size_t i = 1; i <= 16; ++i) codes += segment[pos + i];
     if (codes > 256 || segment.size() - pos - 17 < codes)
@@ -74,11 +78,33 @@ void check_huffman_tables(std::span<const unsigned char> segment, const std::str
   }
 }
 
+// Checks that a scan (SOS segment) uses only Huffman tables defined before it:
+// stb 2.27 decodes with whatever uninitialised memory an undefined table holds
+// and reads far out of bounds (found by fuzz_image). Progressive DC scans use
+// only DC tables (refinements none), AC scans only AC tables.
+void check_scan_tables(std::span<const unsigned char> scan, bool progressive, const bool (&defined)[2][4],
+                       const std::string& name) {
+  const auto corrupt = [&] { fail("cannot read image '{}': corrupted JPEG (a scan uses an undefined Huffman table)", name); };
+  if (scan.empty()) corrupt();
+  const size_t components = scan[0];
+  if (scan.size() < 1 + 2 * components + 3) corrupt();
+  const int spectral_start = scan[1 + 2 * components], high_bit = scan[3 + 2 * components] >> 4;
+  for (size_t i = 0; i < components; ++i) {
+    const int dc = scan[2 + 2 * i] >> 4, ac = scan[2 + 2 * i] & 15;
+    if (dc > 3 || ac > 3) corrupt();
+    const bool needs_dc = !progressive || (spectral_start == 0 && high_bit == 0);
+    const bool needs_ac = !progressive || spectral_start != 0;
+    if ((needs_dc && !defined[0][dc]) || (needs_ac && !defined[1][ac])) corrupt();
+  }
+}
+
 // A JPEG is walked marker by marker up to its end-of-image marker, through every
 // scan (progressive files have several): a file without EOI is truncated. The
 // walk also reads the frame size and checks the Huffman tables before stb runs.
 DeclaredSize check_jpeg_segments(std::span<const unsigned char> bytes, const std::string& name) {
   DeclaredSize size;
+  bool defined[2][4] = {};
+  bool progressive = false;
   const auto truncated = [&] {
     fail("cannot read image '{}': truncated or corrupted JPEG (it ends before its end-of-image marker)", name);
   };
@@ -101,9 +127,13 @@ DeclaredSize check_jpeg_segments(std::span<const unsigned char> bytes, const std
     // Start-of-frame markers (0xC0..0xCF but DHT, JPG and DAC) hold the height and width.
     if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC && length >= 7 &&
         size.width == 0)
+    {
       size = {static_cast<int64_t>(bytes[pos + 7]) << 8 | bytes[pos + 8],
               static_cast<int64_t>(bytes[pos + 5]) << 8 | bytes[pos + 6]};
-    if (marker == 0xC4) check_huffman_tables(bytes.subspan(pos + 4, length - 2), name);
+      progressive = marker == 0xC2;
+    }
+    if (marker == 0xC4) check_huffman_tables(bytes.subspan(pos + 4, length - 2), name, defined);
+    if (marker == 0xDA) check_scan_tables(bytes.subspan(pos + 4, length - 2), progressive, defined, name);
     pos += 2 + length;
     if (marker == 0xDA) {
       // Entropy-coded data: 0xFF is followed by 0x00 (a stuffed byte) or a restart

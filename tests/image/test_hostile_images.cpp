@@ -126,6 +126,14 @@ TEST(HostileImages, DecoderRefusesDamagedFiles) {
   std::string table = "\xff\xc4\x01\x3f\x00\xff\x2d"s + std::string(14, '\0') + std::string(300, '\x01');
   spit(dir / "dht.jpg", jpeg.substr(0, 2) + table + jpeg.substr(2));
   EXPECT_TRUE(has(error_of([&] { read_image(dir / "dht.jpg"); }), "a Huffman table declares 300 codes"));
+  // A scan using AC table 3, never defined: stb 2.27 decodes with uninitialised
+  // memory and reads far out of bounds (found by fuzz_image).
+  std::string undefined = jpeg;
+  const size_t scan = undefined.find("\xff\xda"s);
+  ASSERT_NE(scan, std::string::npos);
+  undefined[scan + 6] = '\x03';  // first component's DC/AC selectors: DC 0, AC 3
+  spit(dir / "table.jpg", undefined);
+  EXPECT_TRUE(has(error_of([&] { read_image(dir / "table.jpg"); }), "uses an undefined Huffman table"));
 }
 
 TEST(HostileImages, CorruptHuffmanTablesDoNotAbort) {
