@@ -17,6 +17,7 @@ packages=(
   libtorch-dev                   # LibTorch: ADM U-Net and ConvNeXt
   libopenblas0-openmp            # OpenBLAS as the system BLAS under LibTorch (1.28x on the ADM U-Net on CPU)
   gnuplot-nox                    # figures (PNG via pngcairo, SVG)
+  clang libclang-rt-dev          # clang with its ASan/UBSan and libFuzzer runtimes: scripts/sanitize.sh, scripts/fuzz.sh
 )
 
 missing=()

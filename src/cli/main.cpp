@@ -8,6 +8,7 @@
 #include <exception>
 
 #include "cli/commands.h"
+#include "cli/option_checks.h"
 #include "common/error.h"
 #include "common/version.h"
 
@@ -24,6 +25,7 @@ int main(int argc, char** argv) {
 #ifdef HDIFF_WITH_TORCH
   hdiff::cli::add_images_command(app);
 #endif
+  hdiff::cli::add_option_checks(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

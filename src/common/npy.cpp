@@ -1,11 +1,14 @@
 #include "common/npy.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <fstream>
 #include <limits>
 #include <sstream>
+#include <string_view>
 
+#include "common/checked.h"
 #include "common/error.h"
 #include "common/output.h"
 
@@ -30,28 +33,122 @@ const DTypeInfo& info(DType dtype) {
   HDIFF_CHECK(false);
 }
 
-// Value of `key` in the header dict, as the raw text up to the next top-level comma.
-std::string header_field(const std::string& header, const std::string& key, const std::string& file) {
-  const auto at = header.find("'" + key + "'");
-  if (at == std::string::npos) fail("{}: not a valid .npy file (header has no '{}')", file, key);
-  auto pos = header.find(':', at);
-  if (pos == std::string::npos) fail("{}: not a valid .npy file (malformed header)", file);
-  ++pos;
-  while (pos < header.size() && header[pos] == ' ') ++pos;
-  if (pos < header.size() && header[pos] == '(') {
-    const auto end = header.find(')', pos);
-    if (end == std::string::npos) fail("{}: not a valid .npy file (malformed shape)", file);
-    return header.substr(pos, end - pos + 1);
-  }
-  const auto end = header.find_first_of(",}", pos);
-  return header.substr(pos, end - pos);
-}
+// A strict reader of the header, a Python dict literal such as
+// {'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }: exactly these three
+// keys, each once, then only padding. Anything else is refused, never guessed.
+struct NpyHeader {
+  std::string descr;
+  bool fortran_order = false;
+  std::vector<int64_t> shape;
+};
 
-std::string trim_quotes(std::string text) {
-  while (!text.empty() && (text.back() == ' ')) text.pop_back();
-  if (text.size() >= 2 && (text.front() == '\'' || text.front() == '"')) text = text.substr(1, text.size() - 2);
-  return text;
-}
+class HeaderReader {
+ public:
+  HeaderReader(std::string_view text, const std::string& file) : text_(text), file_(file) {}
+
+  NpyHeader read() {
+    NpyHeader header;
+    bool seen_descr = false, seen_order = false, seen_shape = false;
+    skip_spaces();
+    expect('{');
+    while (true) {
+      skip_spaces();
+      if (peek() == '}') break;
+      if (pos_ >= text_.size() || peek() == '\n') bad("the dict is not closed with '}'");
+      const std::string key = quoted();
+      skip_spaces();
+      expect(':');
+      skip_spaces();
+      if (key == "descr" && !seen_descr) {
+        header.descr = quoted();
+        seen_descr = true;
+      } else if (key == "fortran_order" && !seen_order) {
+        header.fortran_order = boolean();
+        seen_order = true;
+      } else if (key == "shape" && !seen_shape) {
+        header.shape = tuple();
+        seen_shape = true;
+      } else {
+        bad(fmt::format("unexpected or repeated key '{}'", key));
+      }
+      skip_spaces();
+      if (peek() == ',') {
+        ++pos_;
+        continue;
+      }
+      if (peek() != '}') bad("expected ',' or '}' after a value");
+    }
+    ++pos_;
+    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\n' || text_[pos_] == '\0')) ++pos_;
+    if (pos_ != text_.size()) bad("text after the closing '}'");
+    if (!seen_descr || !seen_order || !seen_shape) bad("it needs the keys 'descr', 'fortran_order' and 'shape'");
+    return header;
+  }
+
+ private:
+  [[noreturn]] void bad(const std::string& what) const {
+    fail("{}: not a valid .npy file (malformed header: {}); save arrays with numpy.save", file_, what);
+  }
+  char peek() const { return pos_ < text_.size() ? text_[pos_] : '\0'; }
+  void skip_spaces() {
+    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t')) ++pos_;
+  }
+  void expect(char c) {
+    if (peek() != c) bad(fmt::format("expected '{}'", c));
+    ++pos_;
+  }
+  std::string quoted() {
+    const char quote = peek();
+    if (quote != '\'' && quote != '"') bad("expected a quoted string");
+    const size_t end = text_.find(quote, pos_ + 1);
+    if (end == std::string_view::npos) bad("unterminated string");
+    std::string out(text_.substr(pos_ + 1, end - pos_ - 1));
+    pos_ = end + 1;
+    return out;
+  }
+  bool boolean() {
+    if (text_.substr(pos_, 4) == "True") {
+      pos_ += 4;
+      return true;
+    }
+    if (text_.substr(pos_, 5) == "False") {
+      pos_ += 5;
+      return false;
+    }
+    bad("fortran_order must be True or False");
+  }
+  int64_t dimension() {
+    const size_t start = pos_;
+    while (pos_ < text_.size() && std::isdigit(static_cast<unsigned char>(text_[pos_]))) ++pos_;
+    int64_t value = 0;
+    const auto [end, error] = std::from_chars(text_.data() + start, text_.data() + pos_, value);
+    if (start == pos_) bad("a shape holds non-negative integers only");
+    if (error != std::errc() || end != text_.data() + pos_) bad("array dimension too large");
+    return value;
+  }
+  std::vector<int64_t> tuple() {
+    std::vector<int64_t> shape;
+    expect('(');
+    skip_spaces();
+    while (peek() != ')') {
+      if (shape.size() >= 64) bad("more than 64 dimensions");
+      shape.push_back(dimension());
+      skip_spaces();
+      if (peek() == ',') {
+        ++pos_;
+        skip_spaces();
+      } else if (peek() != ')') {
+        bad("a shape holds non-negative integers only");
+      }
+    }
+    ++pos_;
+    return shape;
+  }
+
+  std::string_view text_;
+  const std::string& file_;
+  size_t pos_ = 0;
+};
 
 }  // namespace
 
@@ -71,70 +168,65 @@ int64_t NpyArray::size() const {
   return n;
 }
 
-NpyArray read_npy(const std::filesystem::path& path) {
-  const std::string file = path.string();
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("cannot read {}: no such file or not readable", file);
-  char magic[8];
-  if (!in.read(magic, 8) || std::memcmp(magic, "\x93NUMPY", 6) != 0)
+NpyArray parse_npy(std::string_view content, const std::string& file) {
+  if (content.size() < 8 || std::memcmp(content.data(), "\x93NUMPY", 6) != 0)
     fail("{}: not a NumPy .npy file (bad magic); save arrays with numpy.save", file);
-  const int major = static_cast<unsigned char>(magic[6]);
-  uint32_t header_length = 0;
+  const int major = static_cast<unsigned char>(content[6]);
+  size_t header_length = 0, header_start = 0;
+  const auto byte = [&](size_t i) { return static_cast<size_t>(static_cast<unsigned char>(content[i])); };
   if (major == 1) {
-    unsigned char length[2];
-    if (!in.read(reinterpret_cast<char*>(length), 2)) fail("{}: truncated .npy header", file);
-    header_length = length[0] | (length[1] << 8);
+    if (content.size() < 10) fail("{}: truncated .npy header", file);
+    header_length = byte(8) | (byte(9) << 8);
+    header_start = 10;
   } else if (major == 2 || major == 3) {
-    unsigned char length[4];
-    if (!in.read(reinterpret_cast<char*>(length), 4)) fail("{}: truncated .npy header", file);
-    header_length = length[0] | (length[1] << 8) | (length[2] << 16) | (static_cast<uint32_t>(length[3]) << 24);
+    if (content.size() < 12) fail("{}: truncated .npy header", file);
+    header_length = byte(8) | (byte(9) << 8) | (byte(10) << 16) | (byte(11) << 24);
     if (header_length > (1u << 24)) fail("{}: .npy header too long", file);
+    header_start = 12;
   } else {
     fail("{}: unsupported .npy format version {}", file, major);
   }
-  std::string header(header_length, '\0');
-  if (!in.read(header.data(), header_length)) fail("{}: truncated .npy header", file);
+  if (content.size() - header_start < header_length) fail("{}: truncated .npy header", file);
+  const NpyHeader header = HeaderReader(content.substr(header_start, header_length), file).read();
 
   NpyArray array;
-  const std::string descr = trim_quotes(header_field(header, "descr", file));
   bool known = false;
   for (const auto& t : kTypes) {
     std::string alternative = t.descr;
     if (alternative[0] == '<') alternative[0] = '|';
-    if (descr == t.descr || (t.size == 1 && descr == alternative) || (t.size == 1 && descr == std::string("<") + (t.descr + 1))) {
+    if (header.descr == t.descr || (t.size == 1 && header.descr == alternative) ||
+        (t.size == 1 && header.descr == std::string("<") + (t.descr + 1))) {
       array.dtype = t.dtype;
       known = true;
     }
   }
   if (!known)
-    fail("{}: unsupported dtype '{}'; use little-endian uint8/16/32/64, int8/16/32/64, float32 or float64", file, descr);
-  const std::string fortran = header_field(header, "fortran_order", file);
-  if (fortran.find("True") != std::string::npos) fail("{}: Fortran-ordered arrays are not supported; save with numpy.ascontiguousarray", file);
-  const std::string shape_text = header_field(header, "shape", file);
-  std::string digits;
-  for (char c : shape_text.substr(1)) {
-    if (std::isdigit(static_cast<unsigned char>(c))) {
-      digits += c;
-    } else if (!digits.empty()) {
-      if (digits.size() > 15) fail("{}: array dimension too large", file);
-      array.shape.push_back(std::stoll(digits));
-      digits.clear();
-    }
-  }
-  const auto count = array.size();
-  const auto element = dtype_size(array.dtype);
-  if (count < 0 || static_cast<uint64_t>(count) > std::numeric_limits<uint64_t>::max() / element)
-    fail("{}: array too large", file);
-  const auto bytes = static_cast<size_t>(count) * element;
-  const auto here = in.tellg();
-  in.seekg(0, std::ios::end);
-  const auto available = static_cast<size_t>(in.tellg() - here);
-  if (available < bytes) fail("{}: truncated: shape needs {} bytes of data, file has {}", file, bytes, available);
-  if (available > bytes) fail("{}: {} bytes of trailing data after the array; the header's shape is wrong", file, available - bytes);
-  in.seekg(here);
-  array.bytes.resize(bytes);
-  in.read(reinterpret_cast<char*>(array.bytes.data()), static_cast<std::streamsize>(bytes));
+    fail("{}: unsupported dtype '{}'; use little-endian uint8/16/32/64, int8/16/32/64, float32 or float64", file,
+         header.descr);
+  if (header.fortran_order)
+    fail("{}: Fortran-ordered arrays are not supported; save with numpy.ascontiguousarray", file);
+  array.shape = header.shape;
+  const size_t data_start = header_start + header_length;
+  const size_t available = content.size() - data_start;
+  const auto count = checked_element_count(array.shape);
+  const auto bytes = count ? checked_mul(static_cast<uint64_t>(*count), static_cast<uint64_t>(dtype_size(array.dtype)))
+                           : std::nullopt;
+  if (!bytes) fail("{}: shape ({}) is too large (its byte count overflows)", file, fmt::join(header.shape, ", "));
+  if (available < *bytes) fail("{}: truncated: shape needs {} bytes of data, file has {}", file, *bytes, available);
+  if (available > *bytes)
+    fail("{}: {} bytes of trailing data after the array; the header's shape is wrong", file, available - *bytes);
+  array.bytes.assign(content.begin() + static_cast<std::ptrdiff_t>(data_start), content.end());
   return array;
+}
+
+NpyArray read_npy(const std::filesystem::path& path) {
+  const std::string file = path.string();
+  std::ifstream in(path, std::ios::binary);
+  std::error_code ec;
+  if (!in || std::filesystem::is_directory(path, ec)) fail("cannot read {}: no such file or not readable", file);
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) fail("cannot read {}: read error", file);
+  return parse_npy(content, file);
 }
 
 std::string npy_bytes(DType dtype, const std::vector<int64_t>& shape, const void* data) {
@@ -185,8 +277,8 @@ namespace {
 
 template <typename T>
 std::vector<T> load_elements(const NpyArray& array) {
-  std::vector<T> out(static_cast<size_t>(array.size()));
-  std::memcpy(out.data(), array.bytes.data(), array.bytes.size());
+  std::vector<T> out(array.bytes.size() / sizeof(T));
+  if (!out.empty()) std::memcpy(out.data(), array.bytes.data(), out.size() * sizeof(T));
   return out;
 }
 

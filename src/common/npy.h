@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace hdiff {
@@ -30,6 +31,10 @@ struct NpyArray {
 
 // Reads an .npy file; errors name the file and what is wrong with it.
 NpyArray read_npy(const std::filesystem::path& path);
+
+// Parses the bytes of an .npy file; `file` names it in errors. The header is
+// validated in full (keys, dtype, shape, overflow-checked size) before any copy.
+NpyArray parse_npy(std::string_view content, const std::string& file);
 
 // Serialises an array to .npy bytes.
 std::string npy_bytes(DType dtype, const std::vector<int64_t>& shape, const void* data);

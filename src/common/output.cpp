@@ -59,13 +59,14 @@ OutputDir::OutputDir(fs::path dir) : dir_(std::move(dir)) {
   const fs::path parent = parent_or_dot(dir_);
   if (!fs::is_directory(parent)) fail("cannot write to {}: folder {} does not exist; create it first", dir_.string(), parent.string());
   staging_ = unique_sibling(parent / dir_.filename(), "staging");
+  // Writability is proven now by making the staging folder, which is removed
+  // again at once: a run killed during its long work leaves nothing behind.
+  // staged() makes it again when the results are written.
   std::error_code error;
   if (!fs::create_directory(staging_, error) || error)
     fail("cannot write to {}: folder {} is not writable", dir_.string(), parent.string());
-  if (fs::exists(dir_) && access(dir_.c_str(), W_OK) != 0) {
-    fs::remove_all(staging_, error);
-    fail("cannot write to {}: it is not writable", dir_.string());
-  }
+  fs::remove(staging_, error);
+  if (fs::exists(dir_) && access(dir_.c_str(), W_OK) != 0) fail("cannot write to {}: it is not writable", dir_.string());
 }
 
 OutputDir::~OutputDir() {
@@ -73,7 +74,12 @@ OutputDir::~OutputDir() {
   if (!staging_.empty()) fs::remove_all(staging_, ignored);
 }
 
-fs::path OutputDir::staged(const std::string& name) const { return staging_ / name; }
+fs::path OutputDir::staged(const std::string& name) const {
+  std::error_code error;
+  if (!fs::is_directory(staging_, error) && (!fs::create_directory(staging_, error) || error))
+    fail("cannot write to {}: cannot create {} ({})", dir_.string(), staging_.string(), error.message());
+  return staging_ / name;
+}
 
 void OutputDir::write(const std::string& name, const std::string& content) const {
   std::ofstream out(staged(name), std::ios::binary);
@@ -85,6 +91,7 @@ void OutputDir::write(const std::string& name, const std::string& content) const
 void OutputDir::commit() {
   if (committed_) return;
   std::error_code error;
+  (void)staged("");  // a job that wrote nothing still leaves its (empty) folder
   if (!fs::exists(dir_)) {
     fs::rename(staging_, dir_, error);
     if (error) fail("cannot create {}: {}", dir_.string(), error.message());

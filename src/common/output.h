@@ -17,7 +17,8 @@ void write_file_atomic(const std::filesystem::path& path, const std::string& con
 void check_file_writable(const std::filesystem::path& path);
 
 // An output folder filled in one step. The constructor checks writability at
-// once (before any work) by creating a hidden staging folder beside `dir`.
+// once (before any work) by creating, and removing, a hidden staging folder
+// beside `dir`; the folder comes back when the first file is staged.
 class OutputDir {
  public:
   explicit OutputDir(std::filesystem::path dir);

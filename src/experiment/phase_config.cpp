@@ -72,8 +72,9 @@ int64_t integer(const toml::table& table, const std::string& section_name, const
                 int64_t low, int64_t high) {
   const auto* node = table.get(key);
   if (!node) fail("{}: missing key {}.{}", source, section_name, key);
-  const auto value = node->value<int64_t>();
-  if (!node->is_integer() || !value)
+  // is_integer() first: toml++'s value<int64_t>() of a float out of int64's range is undefined behaviour.
+  const auto value = node->is_integer() ? node->value<int64_t>() : std::nullopt;
+  if (!value)
     fail("{}: {}.{} must be an integer, found {}", where(source, *node), section_name, key, kind_of(*node));
   if (*value < low || *value > high)
     fail("{}: {}.{} = {} is out of range; it must lie in [{}, {}]", where(source, *node), section_name, key, *value, low, high);
@@ -119,12 +120,18 @@ PhaseConfig parse_phase_config(const std::string& text, const std::string& sourc
     const auto* node = grammar.get("L");
     if (!node) fail("{}: missing key grammar.L (a list of depths, e.g. L = [2, 4, 6])", source);
     config.depths.clear();
+    // Depths are range-checked as int64 before narrowing, so 2^32 + 2 is not read as 2.
+    const auto depth = [&](const toml::node& element) {
+      const int64_t L = *element.value<int64_t>();
+      if (L < 1 || L > 30) fail("{}: grammar.L holds {}, out of range; depths lie in [1, 30]", where(source, element), L);
+      return static_cast<int>(L);
+    };
     if (node->is_integer()) {
-      config.depths.push_back(static_cast<int>(*node->value<int64_t>()));
+      config.depths.push_back(depth(*node));
     } else if (const auto* array = node->as_array(); array && !array->empty()) {
       for (const auto& element : *array) {
         if (!element.is_integer()) fail("{}: grammar.L must be a list of integers", where(source, element));
-        config.depths.push_back(static_cast<int>(*element.value<int64_t>()));
+        config.depths.push_back(depth(element));
       }
     } else {
       fail("{}: grammar.L must be a non-empty list of integers, e.g. L = [2, 4, 6]", where(source, *node));
@@ -206,6 +213,12 @@ PhaseConfig parse_phase_config(const std::string& text, const std::string& sourc
   } else {
     fail("{}: section [noise] needs values = [...] or schedule = \"...\" with times = [...]", source);
   }
+  // A level given twice would give duplicate rows (as duplicate depths and seeds would).
+  std::set<double> levels;
+  for (size_t i = 0; i < config.noise.size(); ++i)
+    if (!levels.insert(config.noise[i].level).second)
+      fail("{}: noise.{} gives noise level {} twice; list each level once", where(source, values ? *values : *times),
+           values ? "values" : "times", config.noise[i].level);
 
   const auto& run = section(root, "run", source);
   reject_unknown(run, "run.", {"samples", "seed", "trajectories"}, source);

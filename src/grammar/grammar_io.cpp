@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/json_input.h"
 #include "common/output.h"
 
 namespace hdiff {
@@ -92,7 +93,7 @@ Grammar grammar_from_json(const json& document, const std::string& source) {
     table.s = p.s;
     if (!level_rules.is_array() || level_rules.size() != static_cast<size_t>(table.n_parents))
       fail("{}: rules[{}] must list the productions of {} symbols", source, level, table.n_parents);
-    table.children.reserve(static_cast<size_t>(table.n_parents) * p.m * p.s);
+    // No reserve from the declared sizes: they are checked against the lists that are really there first.
     for (int a = 0; a < table.n_parents; ++a) {
       const auto& productions = level_rules[static_cast<size_t>(a)];
       if (!productions.is_array() || productions.size() != static_cast<size_t>(p.m))
@@ -124,14 +125,12 @@ void save_grammar(const Grammar& grammar, const std::filesystem::path& path) {
 }
 
 Grammar load_grammar(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) fail("cannot read grammar {}: no such file or not readable", path.string());
-  json document;
-  try {
-    document = json::parse(in);
-  } catch (const json::parse_error& e) {
-    fail("{}: not valid JSON ({}); write grammars with `hdiff grammar --out`", path.string(), e.what());
-  }
+  std::ifstream in(path, std::ios::binary);
+  std::error_code ec;
+  if (!in || std::filesystem::is_directory(path, ec))
+    fail("cannot read grammar {}: no such file or not readable", path.string());
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const json document = parse_json_input(text, path.string(), "write grammars with `hdiff grammar --out`");
   return grammar_from_json(document, path.string());
 }
 

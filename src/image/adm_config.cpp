@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/json_input.h"
 
 namespace hdiff::image {
 namespace {
@@ -93,14 +94,11 @@ void AdmConfig::validate() const {
 }
 
 AdmConfig read_adm_config(const std::filesystem::path& path) {
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   if (!in) fail("cannot open model config '{}'", path.string());
-  json j;
-  try {
-    j = json::parse(in);
-  } catch (const json::exception& e) {
-    fail("model config '{}' is not valid JSON ({})", path.string(), e.what());
-  }
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const json j = parse_json_input(text, "model config '" + path.string() + "'",
+                                  "write the guided-diffusion flags as a JSON object");
   if (!j.is_object()) fail("model config '{}' must be a JSON object of guided-diffusion flags", path.string());
   const std::string where = "model config '" + path.string() + "'";
   AdmConfig c;

@@ -5,13 +5,18 @@
 #include <fmt/format.h>
 #include <zip.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 
+#include "common/checked.h"
+#include "common/crc32.h"
 #include "common/error.h"
+#include "common/json_input.h"
 #include "image/checkpoint.h"
 #include "image/pickle.h"
 
@@ -34,28 +39,32 @@ struct ZipCloser {
 };
 using ZipPtr = std::unique_ptr<zip_t, ZipCloser>;
 
-// The zip CRC-32 (polynomial 0xEDB88320).
-uint32_t crc32(const std::vector<unsigned char>& bytes) {
-  static const auto table = [] {
-    std::array<uint32_t, 256> t{};
-    for (uint32_t i = 0; i < 256; ++i) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      t[i] = c;
-    }
-    return t;
-  }();
-  uint32_t crc = 0xFFFFFFFFu;
-  for (unsigned char b : bytes) crc = table[(crc ^ b) & 0xFF] ^ (crc >> 8);
-  return crc ^ 0xFFFFFFFFu;
-}
+// Largest data.pkl read: the pickle of a state dict is small (100 kB for the 2 GB ADM).
+constexpr uint64_t kMaxPickleBytes = uint64_t{256} << 20;
+// Deflate cannot inflate more than 1032-fold; an entry claiming more lies.
+constexpr uint64_t kMaxInflation = 1032;
 
-// Reads one whole archive entry; CRC and length errors become "corrupted".
-std::vector<unsigned char> read_entry(zip_t* zip, zip_uint64_t index, const fs::path& path, const char* name) {
+// Reads one whole archive entry of `expected` bytes (or at most `limit` bytes if
+// `expected` is empty); the sizes are checked before anything is allocated, so
+// a small archive cannot inflate into gigabytes. CRC and length errors become
+// "corrupted".
+std::vector<unsigned char> read_entry(zip_t* zip, zip_uint64_t index, const fs::path& path, const char* name,
+                                      std::optional<uint64_t> expected, uint64_t limit, uint64_t file_size) {
   zip_stat_t st;
   zip_stat_init(&st);
-  if (zip_stat_index(zip, index, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE))
+  if (zip_stat_index(zip, index, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE) || !(st.valid & ZIP_STAT_COMP_SIZE))
     fail("{}: cannot read entry '{}' of the archive (corrupted checkpoint)", path.string(), name);
+  if (expected && st.size != *expected)
+    fail("{}: entry '{}' holds {} bytes but its tensor record needs {} (corrupted checkpoint)", path.string(), name,
+         st.size, *expected);
+  if (!expected && st.size > limit)
+    fail("{}: entry '{}' claims {} bytes, more than the {} a checkpoint's pickle may have (corrupted checkpoint)",
+         path.string(), name, st.size, limit);
+  const bool stored = (st.valid & ZIP_STAT_COMP_METHOD) && st.comp_method == ZIP_CM_STORE;
+  if (st.comp_size > file_size || (stored && st.comp_size != st.size) ||
+      st.size / kMaxInflation > st.comp_size + 1)
+    fail("{}: entry '{}' claims {} bytes from {} compressed bytes (corrupted checkpoint or zip bomb)", path.string(),
+         name, st.size, st.comp_size);
   std::unique_ptr<zip_file_t, decltype(&zip_fclose)> file(zip_fopen_index(zip, index, 0), &zip_fclose);
   if (!file)
     fail("{}: cannot open entry '{}' ({}); the checkpoint is corrupted", path.string(), name,
@@ -74,13 +83,16 @@ std::vector<unsigned char> read_entry(zip_t* zip, zip_uint64_t index, const fs::
     fail("{}: entry '{}' ends early; the checkpoint is truncated or corrupted", path.string(), name);
   // libzip does not verify stored (uncompressed) entries, which is how PyTorch
   // writes storages, so the CRC is checked here.
-  if ((st.valid & ZIP_STAT_CRC) && crc32(bytes) != st.crc)
+  if ((st.valid & ZIP_STAT_CRC) && hdiff::crc32(bytes) != st.crc)
     fail("{}: entry '{}' fails its CRC check; the checkpoint is corrupted (download or save it again)",
          path.string(), name);
   return bytes;
 }
 
 Value read_zip(const fs::path& path) {
+  std::error_code size_error;
+  const uint64_t file_size = fs::file_size(path, size_error);
+  if (size_error) fail("cannot read '{}': {}", path.string(), size_error.message());
   int code = 0;
   ZipPtr zip(zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &code));
   if (!zip) {
@@ -109,20 +121,17 @@ Value read_zip(const fs::path& path) {
   if (pickle_index < 0)
     fail("{}: a zip archive but not a PyTorch checkpoint (no ARCHIVE/data.pkl inside)", path.string());
   const std::string pickle_name = prefix + "data.pkl";
-  const auto pickle = read_entry(zip.get(), static_cast<zip_uint64_t>(pickle_index), path, pickle_name.c_str());
+  const auto pickle = read_entry(zip.get(), static_cast<zip_uint64_t>(pickle_index), path, pickle_name.c_str(),
+                                 std::nullopt, kMaxPickleBytes, file_size);
 
   auto load_storage = [&](const detail::StorageRequest& request) -> detail::StorageBytes {
     const std::string name = prefix + "data/" + request.key;
     const zip_int64_t index = zip_name_locate(zip.get(), name.c_str(), 0);
     if (index < 0) fail("{}: storage '{}' is missing from the archive (corrupted checkpoint)", path.string(), name);
-    auto bytes = std::make_shared<std::vector<unsigned char>>(
-        read_entry(zip.get(), static_cast<zip_uint64_t>(index), path, name.c_str()));
-    const int64_t needed = request.numel * static_cast<int64_t>(dtype_bytes(request.dtype));
-    if (static_cast<int64_t>(bytes->size()) < needed)
-      fail("{}: storage '{}' holds {} bytes but its record says {} elements of {} (storage out of bounds; "
-           "corrupted checkpoint)",
-           path.string(), name, bytes->size(), request.numel, dtype_name(request.dtype));
-    return bytes;
+    // The unpickler has checked that numel · element size does not overflow.
+    const uint64_t needed = static_cast<uint64_t>(request.numel) * dtype_bytes(request.dtype);
+    return std::make_shared<std::vector<unsigned char>>(
+        read_entry(zip.get(), static_cast<zip_uint64_t>(index), path, name.c_str(), needed, 0, file_size));
   };
   const std::string where = fmt::format("{} ({})", path.string(), pickle_name);
   return detail::unpickle(std::string_view(reinterpret_cast<const char*>(pickle.data()), pickle.size()), where,
@@ -150,47 +159,82 @@ Value read_safetensors(const fs::path& path) {
   uint64_t header_size;
   std::memcpy(&header_size, content.data(), 8);
   if (header_size > content.size() - 8) fail("{}: truncated safetensors file (header runs past the end)", path.string());
-  nlohmann::json header;
-  try {
-    header = nlohmann::json::parse(content.substr(8, header_size));
-  } catch (const nlohmann::json::exception& e) {
-    fail("{}: corrupted safetensors header ({})", path.string(), e.what());
-  }
+  const nlohmann::json header =
+      parse_json_input(std::string_view(content).substr(8, header_size), path.string() + " (safetensors header)",
+                       "the file is corrupted");
   if (!header.is_object()) fail("{}: corrupted safetensors header (not a JSON object)", path.string());
   const size_t data_start = 8 + header_size;
-  const size_t data_size = content.size() - data_start;
-  // Entries ordered by their position in the data block, the order they were written.
-  std::vector<std::pair<uint64_t, std::string>> order;
-  for (auto it = header.begin(); it != header.end(); ++it)
-    if (it.key() != "__metadata__") order.emplace_back(it.value().at("data_offsets").at(0).get<uint64_t>(), it.key());
-  std::sort(order.begin(), order.end());
+  const uint64_t data_size = content.size() - data_start;
+  // Every entry is validated in full before any tensor is made.
+  struct Entry {
+    uint64_t begin, end;
+    std::string key;
+    TensorDType dtype;
+    std::vector<int64_t> shape;
+  };
+  std::vector<Entry> entries;
+  for (auto it = header.begin(); it != header.end(); ++it) {
+    if (it.key() == "__metadata__") continue;
+    const std::string& key = it.key();
+    const auto& entry = it.value();
+    const auto bad = [&](const char* what) {
+      fail("{}: corrupted safetensors header: entry '{}' {}", path.string(), key, what);
+    };
+    if (!entry.is_object()) bad("is not an object with dtype, shape and data_offsets");
+    if (!entry.contains("dtype") || !entry["dtype"].is_string()) bad("has no dtype string");
+    if (!entry.contains("shape") || !entry["shape"].is_array()) bad("has no shape list");
+    if (!entry.contains("data_offsets") || !entry["data_offsets"].is_array() || entry["data_offsets"].size() != 2 ||
+        !entry["data_offsets"][0].is_number_unsigned() || !entry["data_offsets"][1].is_number_unsigned())
+      bad("has no data_offsets [begin, end] of non-negative integers");
+    Entry e{entry["data_offsets"][0].get<uint64_t>(), entry["data_offsets"][1].get<uint64_t>(), key,
+            safetensors_dtype(entry["dtype"].get<std::string>(), path, key), {}};
+    if (entry["shape"].size() > 64) bad("has more than 64 dimensions");
+    for (const auto& extent : entry["shape"]) {
+      if (!extent.is_number_unsigned()) bad("has a shape entry that is not a non-negative integer");
+      const uint64_t u = extent.get<uint64_t>();
+      if (u > static_cast<uint64_t>(INT64_MAX)) bad("has a dimension too large");
+      e.shape.push_back(static_cast<int64_t>(u));
+    }
+    if (e.end < e.begin || e.end > data_size)
+      fail("{}: tensor '{}' lies at bytes {}..{} of a {}-byte data block (storage out of bounds; truncated or "
+           "corrupted file)",
+           path.string(), key, e.begin, e.end, data_size);
+    const auto count = checked_element_count(e.shape);
+    const auto expected = count ? checked_mul(static_cast<uint64_t>(*count), uint64_t{dtype_bytes(e.dtype)})
+                                : std::nullopt;
+    if (!expected || *expected != e.end - e.begin)
+      fail("{}: tensor '{}' of shape {} does not fit its {} bytes (corrupted file)", path.string(), key,
+           shape_string(e.shape), e.end - e.begin);
+    entries.push_back(std::move(e));
+  }
+  // Entries in data-block order, the order they were written; the format
+  // requires them to tile the data block exactly, without overlaps or gaps.
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+  });
+  uint64_t covered = 0;
+  for (const auto& e : entries) {
+    if (e.begin < covered)
+      fail("{}: tensor '{}' overlaps another tensor's bytes (corrupted file)", path.string(), e.key);
+    if (e.begin > covered)
+      fail("{}: a gap of unused bytes before tensor '{}' (corrupted file)", path.string(), e.key);
+    covered = e.end;
+  }
+  if (covered != data_size)
+    fail("{}: {} bytes after the last tensor belong to no tensor (corrupted file)", path.string(),
+         data_size - covered);
   Value root;
   root.kind = Value::Kind::dict;
-  for (const auto& [offset, key] : order) {
-    const auto& entry = header[key];
+  for (auto& e : entries) {
     auto t = std::make_shared<Tensor>();
-    try {
-      t->dtype = safetensors_dtype(entry.at("dtype").get<std::string>(), path, key);
-      t->shape = entry.at("shape").get<std::vector<int64_t>>();
-      const auto begin = entry.at("data_offsets").at(0).get<uint64_t>();
-      const auto end = entry.at("data_offsets").at(1).get<uint64_t>();
-      const uint64_t expected = static_cast<uint64_t>(t->numel()) * dtype_bytes(t->dtype);
-      if (end < begin || end > data_size)
-        fail("{}: tensor '{}' lies at bytes {}..{} of a {}-byte data block (storage out of bounds; truncated or "
-             "corrupted file)",
-             path.string(), key, begin, end, data_size);
-      if (end - begin != expected)
-        fail("{}: tensor '{}' of shape {} needs {} bytes but has {}", path.string(), key, shape_string(t->shape),
-             expected, end - begin);
-      t->bytes.assign(content.begin() + static_cast<std::ptrdiff_t>(data_start + begin),
-                      content.begin() + static_cast<std::ptrdiff_t>(data_start + end));
-    } catch (const nlohmann::json::exception& e) {
-      fail("{}: corrupted safetensors header entry '{}' ({})", path.string(), key, e.what());
-    }
+    t->dtype = e.dtype;
+    t->shape = std::move(e.shape);
+    t->bytes.assign(content.begin() + static_cast<std::ptrdiff_t>(data_start + e.begin),
+                    content.begin() + static_cast<std::ptrdiff_t>(data_start + e.end));
     auto v = std::make_shared<Value>();
     v->kind = Value::Kind::tensor;
     v->tensor = std::move(t);
-    root.dict.emplace_back(key, std::move(v));
+    root.dict.emplace_back(e.key, std::move(v));
   }
   return root;
 }
@@ -207,6 +251,14 @@ void flatten(Value& v, const std::string& prefix, TensorList& out) {
       flatten(*child, full, out);
     }
   }
+}
+
+// NaN or infinity in a weight or an input makes every result NaN, silently.
+void require_finite(const Tensor& tensor, const fs::path& path, const std::string& name) {
+  const int64_t bad = first_non_finite(tensor);
+  if (bad >= 0)
+    fail("{}: tensor '{}' holds NaN or infinity (element {}); the file is corrupted or was saved from a diverged run",
+         path.string(), name, bad);
 }
 
 }  // namespace
@@ -239,12 +291,15 @@ TensorList read_tensors(const fs::path& path) {
   }
   TensorList out;
   flatten(root, "", out);
+  for (const auto& [name, tensor] : out) require_finite(tensor, path, name);
   return out;
 }
 
 Tensor read_tensor(const fs::path& path, const std::string& key) {
   const Value root = read_checkpoint(path);
-  return tensor_at(root, key, path.string());
+  const Tensor& tensor = tensor_at(root, key, path.string());
+  require_finite(tensor, path, key);
+  return tensor;
 }
 
 }  // namespace hdiff::ckpt

@@ -37,6 +37,10 @@ struct Tensor {
   std::vector<int64_t> to_i64() const;
 };
 
+// Index of the first NaN or infinite element of a floating-point tensor, or -1
+// (always -1 for integer and bool tensors).
+int64_t first_non_finite(const Tensor& tensor);
+
 // Shape as text, e.g. "[2, 3, 32, 32]".
 std::string shape_string(const std::vector<int64_t>& shape);
 
@@ -74,11 +78,12 @@ using TensorList = std::vector<std::pair<std::string, Tensor>>;
 // Reads a checkpoint whose root is a dict (e.g. a state dict) and returns its
 // tensors in order. Nested dicts are flattened with "." (a checkpoint of the form
 // {"state_dict": {...}} or {"model": {...}} is unwrapped); non-tensor entries are
-// skipped.
+// skipped. A tensor holding NaN or infinity is an error (a corrupted checkpoint).
 TensorList read_tensors(const std::filesystem::path& path);
 
 // The tensor at `key` of a dict checkpoint (nested keys joined by "/" or "."
-// are tried as written first); errors name the file, the key and the keys present.
+// are tried as written first); errors name the file, the key and the keys present,
+// or the first NaN or infinite element.
 Tensor read_tensor(const std::filesystem::path& path, const std::string& key);
 
 // Splits "FILE:KEY" (as in --input-tensor F.pt:x0) into file and key; the key is

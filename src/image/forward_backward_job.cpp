@@ -142,7 +142,9 @@ at::Tensor labels_from_folders(const std::vector<fs::path>& names, const AdmConf
     folders.insert(n.parent_path().string());
   }
   bool numeric = true;
-  for (const auto& f : folders) numeric = numeric && !f.empty() && f.find_first_not_of("0123456789") == std::string::npos;
+  // At most 9 digits, so that stoll cannot overflow; larger numbers fail the class range check anyway.
+  for (const auto& f : folders)
+    numeric = numeric && !f.empty() && f.size() <= 9 && f.find_first_not_of("0123456789") == std::string::npos;
   if (!numeric && static_cast<int>(folders.size()) != config.num_classes)
     fail("the model has {} classes but the input has {} class subfolders; name the folders by class number "
          "or give --labels-tensor",
@@ -156,6 +158,26 @@ at::Tensor labels_from_folders(const std::vector<fs::path>& names, const AdmConf
     labels.push_back(l);
   }
   return torch::tensor(labels, torch::kLong);
+}
+
+// NaN or infinity in a result is an error, never an output.
+void require_finite(const at::Tensor& sample, int k) {
+  if (!at::isfinite(sample).all().item<bool>())
+    fail("the model produced NaN or infinity at k = {}; its weights or the sampler settings are broken (check the "
+         "checkpoint and --eta)", k);
+}
+
+// An output of an earlier run counts as done only if it decodes to the right size;
+// a truncated or empty file (a run killed while writing it) is made again.
+bool finished_png(const fs::path& png, int size) {
+  std::error_code ec;
+  if (!fs::is_regular_file(png, ec)) return false;
+  try {
+    const Image image = read_image(png);
+    return image.width == size && image.height == size;
+  } catch (const Error&) {
+    return false;
+  }
 }
 
 ModelFn model_fn(const LoadedModel& m) {
@@ -186,6 +208,7 @@ ForwardBackwardSummary run_tensor_job(const ForwardBackwardJob& job, const Loade
   if (!job.labels_tensor.empty()) labels = labels_from_tensor(job.labels_tensor, n, m.config);
   if (m.config.class_cond && !labels.defined()) fail("the model is class-conditional; give --labels-tensor F.pt:key");
 
+  if (job.before_writing) job.before_writing();
   OutputDir out(job.out);
   SamplerOptions options;
   options.ddim = job.ddim;
@@ -218,6 +241,7 @@ ForwardBackwardSummary run_tensor_job(const ForwardBackwardJob& job, const Loade
       samples.push_back(r.sample.to(at::kCPU).to(at::kFloat));
     }
     const at::Tensor sample = at::cat(samples).contiguous();
+    require_finite(sample, k);
     const std::string name = job.ks.size() == 1 ? "sample.npy" : fmt::format("sample_k{}.npy", k);
     out.write(name, npy_bytes(DType::f32, sample.sizes().vec(), sample.data_ptr<float>()));
     ++summary.written;
@@ -242,6 +266,7 @@ ForwardBackwardSummary run_folder_job(const ForwardBackwardJob& job, const Loade
   at::Tensor labels;
   if (!job.labels_tensor.empty()) labels = labels_from_tensor(job.labels_tensor, static_cast<int64_t>(names.size()), m.config);
   else if (m.config.class_cond) labels = labels_from_folders(names, m.config);
+  if (job.before_writing) job.before_writing();
   make_folder(job.out);
   check_file_writable(job.out / ".hdiff-write-test");
 
@@ -252,7 +277,7 @@ ForwardBackwardSummary run_folder_job(const ForwardBackwardJob& job, const Loade
   int64_t total = 0;
   for (int k : job.ks)
     for (size_t i = 0; i < names.size(); ++i) {
-      if (fs::exists(output_of(fmt::format("k{}", k), names[i]))) {
+      if (finished_png(output_of(fmt::format("k{}", k), names[i]), S)) {
         ++summary.skipped;
       } else {
         pending[k].push_back(i);
@@ -275,7 +300,7 @@ ForwardBackwardSummary run_folder_job(const ForwardBackwardJob& job, const Loade
           const fs::path& name = names[items[b]];
           const Image start = center_crop_adm(read_image(job.input_dir / name), S);
           const fs::path start_png = output_of("start", name);
-          if (!fs::exists(start_png)) {
+          if (!finished_png(start_png, S)) {
             make_folder(start_png.parent_path());
             write_png(start_png, start);
           }
@@ -292,6 +317,7 @@ ForwardBackwardSummary run_folder_job(const ForwardBackwardJob& job, const Loade
                                           if (interrupted()) throw Interrupted{};
                                         });
         const at::Tensor sample = r.sample.to(at::kCPU).to(at::kFloat).contiguous();
+        require_finite(sample, k);
         for (size_t b = b0; b < b1; ++b) {
           const fs::path png = output_of(fmt::format("k{}", k), names[items[b]]);
           make_folder(png.parent_path());
@@ -361,10 +387,12 @@ ForwardBackwardSummary run_forward_backward_job(const ForwardBackwardJob& job) {
   const int K = job.steps > 0 ? job.steps
                               : static_cast<int>(space_timesteps(config.diffusion_steps, config.timestep_respacing).size());
   check_ks(job.ks, K);
-  if (job.ddim && (job.eta < 0.0 || job.eta > 1.0)) fail("--eta must lie in [0, 1], got {}", job.eta);
+  if (!(job.eta >= 0.0 && job.eta <= 1.0)) fail("--eta must lie in [0, 1], got {}", job.eta);
   if (!job.input_dir.empty()) {
     if (!job.noise_tensor.empty()) fail("--noise-tensor goes with --input-tensor, not with --input DIR");
-    (void)list_images(job.input_dir);  // an empty or missing folder fails before the model loads
+    // Every image is decoded once before the model loads: a bad one fails the run
+    // before anything is written, not after half the outputs.
+    for (const auto& name : list_images(job.input_dir)) (void)read_image(job.input_dir / name);
   }
   const LoadedModel m = load_model(job);
   install_interrupt_handler();

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,9 @@ struct ForwardBackwardJob {
   uint64_t seed = 0;                   // seed of the noises when none are given
   bool ddim = false;                   // DDIM reverse steps instead of ancestral ones
   double eta = 0.0;                    // DDIM eta
+  // Called once every input is checked and the model has loaded, before anything
+  // is written (the image experiment records its config then).
+  std::function<void()> before_writing;
 };
 
 // What a job did.

@@ -98,12 +98,16 @@ bool run_image_experiment(const fs::path& config_file, const fs::path& out, cons
 
   if (!fs::exists(out) && !fs::is_directory(out.has_parent_path() ? out.parent_path() : fs::path(".")))
     fail("cannot write to {}: folder {} does not exist; create it first", out.string(), out.parent_path().string());
-  fs::create_directories(out);
-  write_file_atomic(record, text);  // also proves the folder writable before hours of work
 
-  fmt::print(stderr, "hdiff: forward-backward of {} images at {} values of k (K = {})\n", start_files.size(),
-             c.ks.size(), K);
   ForwardBackwardJob fb;
+  // The folder and its record appear only once the diffusion checkpoint has
+  // loaded: a bad checkpoint leaves nothing behind (docs/images.md).
+  fb.before_writing = [&] {
+    fs::create_directories(out);
+    write_file_atomic(record, text);  // also proves the folder writable before hours of work
+    fmt::print(stderr, "hdiff: forward-backward of {} images at {} values of k (K = {})\n", start_files.size(),
+               c.ks.size(), K);
+  };
   fb.checkpoint = c.diffusion_checkpoint;
   if (is_json(c.model))
     fb.model_config = c.model;

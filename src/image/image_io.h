@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -17,9 +18,19 @@ struct Image {
   std::vector<uint8_t> rgb;
 };
 
+// Most pixels (width · height) an image may declare: 8192 × 8192.
+inline constexpr int64_t kMaxImagePixels = int64_t{1} << 26;
+
 // Reads a JPEG or PNG file as RGB (grey and alpha are converted as PIL's
 // convert("RGB") does: grey replicated, alpha dropped). Errors name the file.
+// A PNG must be whole with correct chunk CRCs, a JPEG must end with its EOI
+// marker, and the declared size is bounded before decoding.
 Image read_image(const std::filesystem::path& path);
+
+// Decodes the bytes of a JPEG or PNG file (as read_image); `name` names it in
+// errors. Images declaring more than `max_pixels` are refused before decoding.
+Image decode_image(std::span<const unsigned char> bytes, const std::string& name,
+                   int64_t max_pixels = kMaxImagePixels);
 
 // Encodes an image as PNG bytes.
 std::string png_bytes(const Image& image);
@@ -48,7 +59,8 @@ Image resize_center_crop(const Image& image, int resize_to, int crop_size);
 
 // Image files (.png, .jpg, .jpeg, case-insensitive) under `dir`, sorted by their
 // path relative to `dir`: either directly inside it or one level down (one
-// subfolder per class, as in the ImageNet validation layout).
+// subfolder per class, as in the ImageNet validation layout). Two files that
+// differ only in extension (a.png, a.jpg) are an error: they would share an output.
 std::vector<std::filesystem::path> list_images(const std::filesystem::path& dir);
 
 // Pixels as floats in [-1, 1], channel-planar (3×H×W), the diffusion models' range.

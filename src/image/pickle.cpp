@@ -10,7 +10,9 @@
 #include <cstring>
 #include <map>
 #include <optional>
+#include <unordered_map>
 
+#include "common/checked.h"
 #include "common/error.h"
 
 namespace hdiff::ckpt::detail {
@@ -38,6 +40,12 @@ std::optional<TensorDType> storage_dtype(const std::string& global) {
   if (it == types.end()) return std::nullopt;
   return it->second;
 }
+
+// Nesting limit of lists, tuples and dicts. A state dict nests a few levels; a
+// pickle nesting 10^6 levels would exhaust the stack when its tree is destroyed.
+constexpr int kMaxDepth = 64;
+// Dimensions a tensor record may have (PyTorch allows 64).
+constexpr size_t kMaxDimensions = 64;
 
 bool allowed_global(const std::string& name) {
   return name == "collections.OrderedDict" || name == "torch._utils._rebuild_tensor_v2" ||
@@ -117,18 +125,55 @@ class Unpickler {
     stack_.resize(m - 1);
     return items;
   }
-  Value make_tuple(std::vector<Item> items) {
-    Value v;
-    v.kind = Value::Kind::list;
+  // Bookkeeping of a list, tuple or dict made by this pickle. A container becomes
+  // sealed once it is placed inside another; sealed containers cannot change, so
+  // no container can come to hold itself (no cycles) and depths are final.
+  struct Container {
+    std::shared_ptr<Value> keep_alive;  // the address stays unique while it is a key
+    int depth = 1;
+    bool sealed = false;
+    std::unordered_map<std::string, size_t> keys;  // dict entries by key
+  };
+  Container& container(const std::shared_ptr<Value>& v) {
+    auto [it, added] = containers_.try_emplace(v.get());
+    if (added) it->second.keep_alive = v;
+    return it->second;
+  }
+  int depth_of(const std::shared_ptr<Value>& v) const {
+    auto it = containers_.find(v.get());
+    return it == containers_.end() ? 0 : it->second.depth;
+  }
+  // Records that `child` is placed inside `parent`, refusing cycles and deep nesting.
+  void insert_into(const std::shared_ptr<Value>& parent, const std::shared_ptr<Value>& child) {
+    Container& p = container(parent);
+    if (p.sealed) malformed("an object is changed after it was placed in another (recursive objects are not read)");
+    if (child.get() == parent.get()) malformed("an object that contains itself (recursive objects are not read)");
+    auto it = containers_.find(child.get());
+    if (it != containers_.end()) it->second.sealed = true;
+    const int depth = depth_of(child) + 1;
+    if (depth > kMaxDepth)
+      fail("{}: objects nested more than {} levels deep at byte {}; a checkpoint of tensors is not nested so deep",
+           where_, kMaxDepth, op_pos_);
+    p.depth = std::max(p.depth, depth);
+  }
+  std::shared_ptr<Value> make_container(Value::Kind kind) {
+    auto v = std::make_shared<Value>();
+    v->kind = kind;
+    container(v);
+    return v;
+  }
+  std::shared_ptr<Value> make_tuple(std::vector<Item> items) {
+    auto v = make_container(Value::Kind::list);
     for (auto& it : items) {
       if (it.kind == Item::Kind::mark) malformed("MARK inside a tuple");
       if (it.kind == Item::Kind::value) {
-        v.list.push_back(it.value);
+        insert_into(v, it.value);
+        v->list.push_back(it.value);
       } else {
         // A placeholder element; the map keeps it alive so its address stays unique.
-        v.list.push_back(std::make_shared<Value>());
-        it.value = v.list.back();
-        tuple_items_.insert_or_assign(v.list.back().get(), it);
+        v->list.push_back(std::make_shared<Value>());
+        it.value = v->list.back();
+        tuple_items_.insert_or_assign(v->list.back().get(), it);
       }
     }
     return v;
@@ -138,15 +183,21 @@ class Unpickler {
     if (k.kind == Value::Kind::integer) return std::to_string(k.integer);
     malformed("dict key that is neither a string nor an integer");
   }
-  void set_item(Value& dict, const Value& key, std::shared_ptr<Value> value) {
-    if (dict.kind != Value::Kind::dict) malformed("SETITEM on something that is not a dict");
+  void set_item(const std::shared_ptr<Value>& dict, const Value& key, std::shared_ptr<Value> value) {
+    if (dict->kind != Value::Kind::dict) malformed("SETITEM on something that is not a dict");
+    insert_into(dict, value);
     std::string k = key_of(key);
-    for (auto& [name, v] : dict.dict)
-      if (name == k) {
-        v = std::move(value);
-        return;
-      }
-    dict.dict.emplace_back(std::move(k), std::move(value));
+    auto& keys = container(dict).keys;
+    auto [it, added] = keys.try_emplace(k, dict->dict.size());
+    if (!added) {
+      dict->dict[it->second].second = std::move(value);
+      return;
+    }
+    dict->dict.emplace_back(std::move(k), std::move(value));
+  }
+  void append(const std::shared_ptr<Value>& list, std::shared_ptr<Value> value) {
+    insert_into(list, value);
+    list->list.push_back(std::move(value));
   }
   void memo_put(uint32_t index) { memo_[index] = top(); }
   void memo_get(uint32_t index) {
@@ -180,6 +231,9 @@ class Unpickler {
   std::vector<int64_t> ints_arg(const Value& args, size_t i, const char* what) {
     if (args.list.size() <= i || args.list[i]->kind != Value::Kind::list)
       fail("{}: malformed tensor record at byte {}: {} is not a tuple", where_, op_pos_, what);
+    if (args.list[i]->list.size() > kMaxDimensions)
+      fail("{}: malformed tensor record at byte {}: {} has more than {} dimensions", where_, op_pos_, what,
+           kMaxDimensions);
     std::vector<int64_t> out;
     for (const auto& e : args.list[i]->list) {
       if (e->kind != Value::Kind::integer)
@@ -203,17 +257,38 @@ class Unpickler {
     t->shape = size;
     const size_t esize = dtype_bytes(t->dtype);
     const int64_t storage_numel = static_cast<int64_t>(storage->storage->size() / esize);
-    int64_t numel = 1, last = offset;
-    for (size_t d = 0; d < size.size(); ++d) {
+    if (offset < 0) fail("{}: malformed tensor record at byte {}: negative storage offset", where_, op_pos_);
+    for (size_t d = 0; d < size.size(); ++d)
       if (size[d] < 0 || stride[d] < 0)
         fail("{}: malformed tensor record at byte {}: negative size or stride", where_, op_pos_);
-      numel *= size[d];
-      last += (size[d] - 1) * stride[d];
+    // Every extent in checked arithmetic: a huge stride must not wrap the last
+    // element's offset back into the storage.
+    const auto count = checked_element_count(size);
+    if (!count)
+      fail("{}: tensor of shape {} at byte {} has too many elements (the checkpoint is corrupted)", where_,
+           shape_string(size), op_pos_);
+    const int64_t numel = *count;
+    if (numel > 0) {
+      std::optional<int64_t> last = offset;
+      for (size_t d = 0; d < size.size() && last; ++d) {
+        const auto step = checked_mul(size[d] - 1, stride[d]);
+        last = step ? checked_add(*last, *step) : std::nullopt;
+      }
+      if (!last || *last >= storage_numel)
+        fail("{}: tensor of shape {} at byte {} reads past the end of its storage of {} elements "
+             "(storage out of bounds; the checkpoint is corrupted)",
+             where_, shape_string(size), op_pos_, storage_numel);
     }
-    if (numel > 0 && (offset < 0 || last >= storage_numel))
-      fail("{}: tensor of shape {} at byte {} reads element {} of a storage of {} elements "
-           "(storage out of bounds; the checkpoint is corrupted)",
-           where_, shape_string(size), op_pos_, last, storage_numel);
+    // A view may not be larger than its storage, and all views together at most
+    // a few times the storages: broadcast records cannot inflate memory.
+    if (numel > storage_numel)
+      fail("{}: tensor of shape {} at byte {} has more elements than its storage ({}); broadcast views are not read",
+           where_, shape_string(size), op_pos_, storage_numel);
+    materialized_bytes_ += static_cast<uint64_t>(numel) * esize;
+    if (materialized_bytes_ > 4 * storage_bytes_ + (uint64_t{1} << 20))
+      fail("{}: the tensors at byte {} would copy their storages more than 4 times over; the checkpoint is "
+           "corrupted or hostile",
+           where_, op_pos_);
     t->bytes.resize(static_cast<size_t>(numel) * esize);
     const unsigned char* src = storage->storage->data();
     // Copy element by element in C order; the common contiguous case is one memcpy.
@@ -224,7 +299,7 @@ class Unpickler {
       expect *= size[d];
     }
     if (contiguous) {
-      if (numel > 0) std::memcpy(t->bytes.data(), src + offset * static_cast<int64_t>(esize), t->bytes.size());
+      if (numel > 0) std::memcpy(t->bytes.data(), src + static_cast<size_t>(offset) * esize, t->bytes.size());
     } else {
       std::vector<int64_t> index(size.size(), 0);
       for (int64_t n = 0; n < numel; ++n) {
@@ -251,9 +326,7 @@ class Unpickler {
     const std::string& g = callable.global;
     if (g == "collections.OrderedDict") {
       if (!args->list.empty()) malformed("OrderedDict built from arguments");
-      Value d;
-      d.kind = Value::Kind::dict;
-      stack_.push_back(make_value(std::move(d)));
+      stack_.push_back(Item{Item::Kind::value, make_container(Value::Kind::dict), {}, {}, {}});
     } else if (g == "torch._utils._rebuild_tensor_v2" || g == "torch._utils._rebuild_tensor") {
       stack_.push_back(make_value(rebuild_tensor(*args)));
     } else if (g == "torch._utils._rebuild_parameter" || g == "torch._utils._rebuild_parameter_with_state") {
@@ -277,6 +350,9 @@ class Unpickler {
     if (pid->list[2]->kind != Value::Kind::string || pid->list[4]->kind != Value::Kind::integer)
       malformed("storage record with a bad key or size");
     const std::string& key = pid->list[2]->string;
+    const int64_t numel = pid->list[4]->integer;
+    if (numel < 0 || !checked_mul(numel, static_cast<int64_t>(dtype_bytes(*dtype))))
+      fail("{}: storage record at byte {} declares {} elements (corrupted checkpoint)", where_, op_pos_, numel);
     Item it;
     it.kind = Item::Kind::storage;
     it.storage_dtype = *dtype;
@@ -284,8 +360,10 @@ class Unpickler {
     if (cached != storages_.end()) {
       it.storage = cached->second;
     } else {
-      it.storage = load_(StorageRequest{*dtype, key, pid->list[4]->integer});
+      it.storage = load_(StorageRequest{*dtype, key, numel});
+      if (!it.storage) malformed("storage that could not be loaded");
       storages_[key] = it.storage;
+      storage_bytes_ += it.storage->size();
     }
     stack_.push_back(std::move(it));
   }
@@ -346,28 +424,32 @@ class Unpickler {
       case 0x8d: case 0x8e: case 0x96:
         v.kind = Value::Kind::string; v.string = read_bytes(read_le<uint64_t>()); break;
       case 'T': v.kind = Value::Kind::string; v.string = read_bytes(read_le<uint32_t>()); break;
-      case '}': v.kind = Value::Kind::dict; break;
-      case ']': v.kind = Value::Kind::list; break;
-      case ')': v.kind = Value::Kind::list; break;
+      case '}':
+        stack_.push_back(Item{Item::Kind::value, make_container(Value::Kind::dict), {}, {}, {}});
+        return;
+      case ']': case ')':
+        stack_.push_back(Item{Item::Kind::value, make_container(Value::Kind::list), {}, {}, {}});
+        return;
       case 'l': case 't': {                                    // LIST, TUPLE
-        stack_.push_back(make_value(make_tuple(pop_mark())));
+        stack_.push_back(Item{Item::Kind::value, make_tuple(pop_mark()), {}, {}, {}});
         return;
       }
       case 0x85: case 0x86: case 0x87: {                       // TUPLE1..3
         std::vector<Item> items(op - 0x84);
         for (size_t i = items.size(); i-- > 0;) items[i] = pop();
-        stack_.push_back(make_value(make_tuple(std::move(items))));
+        stack_.push_back(Item{Item::Kind::value, make_tuple(std::move(items)), {}, {}, {}});
         return;
       }
       case 'd': {                                              // DICT
         auto items = pop_mark();
         if (items.size() % 2) malformed("DICT with an odd number of items");
-        v.kind = Value::Kind::dict;
+        auto dict = make_container(Value::Kind::dict);
         for (size_t i = 0; i < items.size(); i += 2) {
           if (items[i].kind != Item::Kind::value || items[i + 1].kind != Item::Kind::value) malformed("bad dict item");
-          set_item(v, *items[i].value, items[i + 1].value);
+          set_item(dict, *items[i].value, items[i + 1].value);
         }
-        break;
+        stack_.push_back(Item{Item::Kind::value, std::move(dict), {}, {}, {}});
+        return;
       }
       case 'q': memo_put(read_le<uint8_t>()); return;          // BINPUT
       case 'r': memo_put(read_le<uint32_t>()); return;         // LONG_BINPUT
@@ -395,7 +477,7 @@ class Unpickler {
         auto key = pop_value();
         Item& d = top();
         if (d.kind != Item::Kind::value) malformed("SETITEM target");
-        set_item(*d.value, *key, std::move(value));
+        set_item(d.value, *key, std::move(value));
         return;
       }
       case 'u': {                                              // SETITEMS
@@ -404,7 +486,7 @@ class Unpickler {
         if (d.kind != Item::Kind::value || items.size() % 2) malformed("SETITEMS");
         for (size_t i = 0; i < items.size(); i += 2) {
           if (items[i].kind != Item::Kind::value || items[i + 1].kind != Item::Kind::value) malformed("bad dict item");
-          set_item(*d.value, *items[i].value, items[i + 1].value);
+          set_item(d.value, *items[i].value, items[i + 1].value);
         }
         return;
       }
@@ -412,7 +494,7 @@ class Unpickler {
         auto value = pop_value();
         Item& l = top();
         if (l.kind != Item::Kind::value || l.value->kind != Value::Kind::list) malformed("APPEND target");
-        l.value->list.push_back(std::move(value));
+        append(l.value, std::move(value));
         return;
       }
       case 'e': {                                              // APPENDS
@@ -421,7 +503,7 @@ class Unpickler {
         if (l.kind != Item::Kind::value || l.value->kind != Value::Kind::list) malformed("APPENDS target");
         for (auto& it : items) {
           if (it.kind != Item::Kind::value) malformed("APPENDS item");
-          l.value->list.push_back(it.value);
+          append(l.value, it.value);
         }
         return;
       }
@@ -443,6 +525,11 @@ class Unpickler {
   std::map<std::string, StorageBytes> storages_;
   // Tuple elements that were globals or storages, by element address.
   std::map<const Value*, Item> tuple_items_;
+  // Every list, tuple and dict made so far, by address.
+  std::unordered_map<const Value*, Container> containers_;
+  // Bytes of the storages loaded and of the tensors copied out of them.
+  uint64_t storage_bytes_ = 0;
+  uint64_t materialized_bytes_ = 0;
 };
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "image/probe_stats.h"
 
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -38,6 +39,7 @@ class Cursor {
     return s;
   }
   bool at_end() const { return pos_ == data_.size(); }
+  size_t remaining() const { return data_.size() - pos_; }
 
  private:
   void need(size_t n, const char* what) {
@@ -95,10 +97,19 @@ ProbeStats read_probe_stats(const std::filesystem::path& path) {
     ChannelStats p;
     p.name = cur.bytes(cur.get<uint32_t>("name length"), "probe point name");
     const auto channels = cur.get<uint32_t>("channel count");
+    // The count is checked against the bytes present before anything is allocated.
+    if (cur.remaining() / (2 * sizeof(double)) < channels)
+      fail("{}: stats file is truncated (probe point '{}' declares {} channels); make it again with "
+           "`hdiff images stats`", file, p.name, channels);
     p.mean.resize(channels);
     p.var.resize(channels);
     for (auto& m : p.mean) m = cur.get<double>("channel means");
     for (auto& v : p.var) v = cur.get<double>("channel variances");
+    for (uint32_t c = 0; c < channels; ++c)
+      if (!std::isfinite(p.mean[c]) || !std::isfinite(p.var[c]) || p.var[c] < 0)
+        fail("{}: probe point '{}' channel {} has mean {} and variance {}; a variance must be finite and "
+             "non-negative, so the file is damaged: make it again with `hdiff images stats`", file, p.name, c,
+             p.mean[c], p.var[c]);
     stats.points.push_back(std::move(p));
   }
   if (!cur.at_end())

@@ -94,7 +94,7 @@ double element(const Tensor& t, int64_t i) {
 std::vector<float> Tensor::to_f32() const {
   std::vector<float> out(static_cast<size_t>(numel()));
   if (dtype == TensorDType::f32) {
-    std::memcpy(out.data(), bytes.data(), out.size() * 4);
+    if (!out.empty()) std::memcpy(out.data(), bytes.data(), out.size() * 4);
   } else {
     for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<float>(element(*this, static_cast<int64_t>(i)));
   }
@@ -117,6 +117,25 @@ std::vector<int64_t> Tensor::to_i64() const {
     out[i] = dtype == TensorDType::i64 ? load<int64_t>(p) : dtype == TensorDType::i32 ? load<int32_t>(p) : *p;
   }
   return out;
+}
+
+int64_t first_non_finite(const Tensor& tensor) {
+  const size_t size = dtype_bytes(tensor.dtype);
+  const size_t count = tensor.bytes.size() / size;
+  const unsigned char* p = tensor.bytes.data();
+  // Exponent bits all set means infinity or NaN, in every IEEE format.
+  for (size_t i = 0; i < count; ++i, p += size) {
+    bool finite = true;
+    switch (tensor.dtype) {
+      case TensorDType::f32: finite = std::isfinite(load<float>(p)); break;
+      case TensorDType::f64: finite = std::isfinite(load<double>(p)); break;
+      case TensorDType::f16: finite = (load<uint16_t>(p) & 0x7c00) != 0x7c00; break;
+      case TensorDType::bf16: finite = (load<uint16_t>(p) & 0x7f80) != 0x7f80; break;
+      default: return -1;
+    }
+    if (!finite) return static_cast<int64_t>(i);
+  }
+  return -1;
 }
 
 const Value* Value::find(const std::string& key) const {

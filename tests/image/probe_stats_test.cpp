@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -57,6 +58,25 @@ TEST(ProbeStats, Errors) {
   bytes[8] = 9;  // version
   std::ofstream(file, std::ios::binary) << bytes;
   EXPECT_NE(error_of([&] { read_probe_stats(file); }).find("version 9 is not supported"), std::string::npos);
+}
+
+TEST(ProbeStats, HostileFilesAreRefused) {
+  TempDir dir;
+  const auto file = dir.path / "stats.bin";
+  for (double bad : {std::nan(""), -1.0, static_cast<double>(INFINITY)}) {
+    auto s = example();
+    s.points[1].var[2] = bad;
+    std::ofstream(file, std::ios::binary) << probe_stats_bytes(s);
+    const auto error = error_of([&] { read_probe_stats(file); });
+    EXPECT_NE(error.find("'classifier' channel 2"), std::string::npos) << error;
+    EXPECT_NE(error.find("must be finite and non-negative"), std::string::npos) << error;
+  }
+  // A channel count of 2^32 - 1 in a small file: refused before 64 GiB are allocated.
+  auto bytes = probe_stats_bytes(example());
+  const size_t count_at = 8 + 4 + 8 + 4 + 4 + std::string("features.0").size();
+  for (size_t i = 0; i < 4; ++i) bytes[count_at + i] = '\xff';
+  std::ofstream(file, std::ios::binary) << bytes;
+  EXPECT_NE(error_of([&] { read_probe_stats(file); }).find("declares 4294967295 channels"), std::string::npos);
 }
 
 TEST(ProbeStats, MismatchNamesTheProbePoint) {

@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+"""Writes the small seed corpora of fuzz/corpus/<target>/ (committed; rerun only to
+change them). Files named found-* are inputs that once crashed a target, kept as
+regression seeds; this script leaves them alone. Every seed is crafted here with the standard library; the JPEG
+seeds come from stb's writer through a throwaway C program (cc and libstb-dev)."""
+import json
+import os
+import pickle
+import struct
+import subprocess
+import tempfile
+import zipfile
+import zlib
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
+
+
+def put(target, name, data):
+    folder = os.path.join(ROOT, target)
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, name), "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode())
+
+
+def u(s):  # BINUNICODE
+    b = s.encode()
+    return b"X" + struct.pack("<I", len(b)) + b
+
+
+def tensor_record(key, storage_type, numel, offset, size, stride):
+    """A PyTorch _rebuild_tensor_v2 record, as torch.save writes it (protocol 2)."""
+    ints = lambda xs: b"(" + b"".join(b"K" + bytes([x]) for x in xs) + b"t"
+    return (b"ctorch._utils\n_rebuild_tensor_v2\n(" + b"(" + u("storage") + b"ctorch\n" + storage_type + b"\n" +
+            u(key) + u("cpu") + b"K" + bytes([numel]) + b"tQ" + b"K" + bytes([offset]) + ints(size) + ints(stride) +
+            b"\x89ccollections\nOrderedDict\n)RtR")
+
+
+def state_dict_pickle(records):
+    body = b"\x80\x02ccollections\nOrderedDict\n)Rq\x00("
+    for name, record in records:
+        body += u(name) + record
+    return body + b"u}b."
+
+
+PICKLES = {
+    "state_dict": state_dict_pickle([
+        ("w", tensor_record("0", b"FloatStorage", 6, 0, [2, 3], [3, 1])),
+        ("b", tensor_record("1", b"HalfStorage", 4, 1, [3], [1])),
+        ("t", tensor_record("0", b"FloatStorage", 6, 0, [3, 2], [1, 3])),
+    ]),
+    "memo_shared": b"\x80\x02}q\x00(" + u("a") + tensor_record("0", b"LongStorage", 2, 0, [2], [1]) +
+                   b"q\x01" + u("b") + b"h\x01u.",
+    "nested_py2": pickle.dumps({"model": {"x": [1, 2.5, "s", None, True], "y": (1, (2, 3))}, "n": -7}, protocol=2),
+    "nested_py4": pickle.dumps({"epoch": 3, "cfg": {"lr": 1e-4, "names": ["a" * 300, b"raw"]}}, protocol=4),
+    "big_int": pickle.dumps({"i": 2 ** 62, "j": -2 ** 40, "k": 65535, "l": 2 ** 31}, protocol=2),
+}
+
+
+def pt_archive(pickle_bytes, storages):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "x.pt")
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
+            z.writestr("archive/data.pkl", pickle_bytes)
+            for key, data in storages.items():
+                z.writestr("archive/data/" + key, data)
+            z.writestr("archive/version", "3\n")
+        return open(path, "rb").read()
+
+
+def safetensors(tensors, metadata=None):
+    header, data = {}, b""
+    for name, (dtype, shape, raw) in tensors.items():
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [len(data), len(data) + len(raw)]}
+        data += raw
+    if metadata:
+        header["__metadata__"] = metadata
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)) + text + data
+
+
+def npy(descr, shape, raw, version=1):
+    shape_text = "(" + "".join(f"{n}, " for n in shape).rstrip(" ") + ")" if len(shape) != 1 else f"({shape[0]},)"
+    header = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, shape_text)
+    pre = 10 if version == 1 else 12
+    header += " " * (-(pre + len(header) + 1) % 64) + "\n"
+    size = struct.pack("<H", len(header)) if version == 1 else struct.pack("<I", len(header))
+    return b"\x93NUMPY" + bytes([version, 0]) + size + header.encode() + raw
+
+
+def grammar():
+    return {"format": "hdiff-grammar", "version": 1, "v": 3, "n_classes": 2, "m": 2, "s": 2, "L": 2, "seed": 5,
+            "rules": [[[[0, 1], [2, 2]], [[1, 0], [0, 0]]],
+                      [[[0, 1], [1, 1]], [[2, 0], [0, 2]], [[1, 2], [2, 1]]]]}
+
+
+def png(width, height, color_type, rows, palette=None):
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    raw = b"".join(b"\x00" + row for row in rows)
+    body = chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, color_type, 0, 0, 0))
+    if palette:
+        body += chunk(b"PLTE", palette)
+    return b"\x89PNG\r\n\x1a\n" + body + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+def jpegs():
+    program = r'''
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#include <stb/stb_image_write.h>
+int main(int argc, char** argv) {
+  unsigned char rgb[8 * 6 * 3];
+  for (int i = 0; i < 8 * 6 * 3; ++i) rgb[i] = (unsigned char)(i * 37);
+  return !(stbi_write_jpg(argv[1], 8, 6, 3, rgb, 90) && stbi_write_jpg(argv[2], 8, 6, 1, rgb, 50));
+}'''
+    with tempfile.TemporaryDirectory() as tmp:
+        exe = os.path.join(tmp, "w")
+        subprocess.run(["cc", "-x", "c", "-", "-o", exe, "-lm"], input=program.encode(), check=True)
+        a, b = os.path.join(tmp, "a.jpg"), os.path.join(tmp, "b.jpg")
+        subprocess.run([exe, a, b], check=True)
+        return open(a, "rb").read(), open(b, "rb").read()
+
+
+def main():
+    for name, data in PICKLES.items():
+        put("pickle", name, data)
+    floats = struct.pack("<6f", 1, 2, 3, 4, 5, 6)
+    put("checkpoint", "state_dict.pt", pt_archive(PICKLES["state_dict"], {"0": floats, "1": b"\x00\x3c" * 4}))
+    put("checkpoint", "shared.pt", pt_archive(PICKLES["memo_shared"], {"0": struct.pack("<2q", 7, -7)}))
+    put("checkpoint", "plain_dict.pt", pt_archive(PICKLES["nested_py2"], {}))
+    put("checkpoint", "model.safetensors", safetensors({
+        "w": ("F32", [2, 3], floats), "h": ("F16", [2], b"\x00\x3c\x00\xc0"), "i": ("I64", [1], struct.pack("<q", 3)),
+        "e": ("BF16", [0], b"")}, {"format": "pt"}))
+    put("checkpoint", "bool.safetensors", safetensors({"m": ("BOOL", [2, 2], b"\x01\x00\x00\x01"),
+                                                       "u": ("U8", [3], b"\x01\x02\x03")}))
+    put("npy", "f64.npy", npy("<f8", [2, 3], struct.pack("<6d", 1, 2, 3, 4, 5, 6)))
+    put("npy", "u8.npy", npy("|u1", [4], b"\x00\x01\x02\x03"))
+    put("npy", "i32_v2.npy", npy("<i4", [2, 1, 2], struct.pack("<4i", 1, -1, 2, 3), version=2))
+    put("npy", "scalar.npy", npy("<f4", [], struct.pack("<f", 0.5)))
+    put("npy", "empty.npy", npy("<u2", [0, 5], b""))
+    put("grammar_json", "grammar.json", json.dumps(grammar()))
+    put("grammar_json", "grammar_pretty.json", json.dumps(grammar(), indent=1))
+    put("toml_config", "phase_values.toml", """[grammar]
+v = 8
+classes = 4
+m = 2
+s = 2
+L = [2, 3]
+seeds = 2
+
+[noise]
+channel = "uniform"
+values = [0.0, 0.25, 0.5]
+
+[run]
+samples = 10
+seed = 1
+""")
+    put("toml_config", "phase_schedule.toml", """[grammar]
+v = 4
+classes = 2
+m = 2
+s = 2
+L = 2
+seeds = [3, 9]
+
+[noise]
+channel = "gaussian"
+schedule = "cosine"
+times = [100, 500]
+
+[run]
+samples = 5
+seed = 0
+""")
+    put("toml_config", "image_experiment.toml", """#image experiment
+[diffusion]
+checkpoint = "diffusion.pt"
+model = "adm-256-uncond"
+steps = 250
+precision = "auto"
+batch_size = 16
+
+[classifier]
+checkpoint = "convnext.pth"
+batch_size = 32
+
+[images]
+start = "start"
+reference = "reference"
+reference_limit = 0
+
+[run]
+k = [0, 25, 250]
+seed = 0
+device = "cpu"
+""")
+    put("image", "rgb.png", png(3, 2, 2, [bytes(range(9)), bytes(range(9, 18))]))
+    put("image", "grey.png", png(2, 2, 0, [b"\x00\xff", b"\x80\x10"]))
+    put("image", "rgba.png", png(1, 2, 6, [b"\x01\x02\x03\x04", b"\x05\x06\x07\x08"]))
+    put("image", "palette.png", png(2, 1, 3, [b"\x00\x01"], palette=b"\xff\x00\x00\x00\xff\x00"))
+    colour, grey = jpegs()
+    put("image", "colour.jpg", colour)
+    put("image", "grey.jpg", grey)
+
+
+if __name__ == "__main__":
+    main()

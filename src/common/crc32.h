@@ -1,0 +1,12 @@
+#pragma once
+// The CRC-32 of zip archives and PNG chunks (polynomial 0xEDB88320).
+
+#include <cstdint>
+#include <span>
+
+namespace hdiff {
+
+// CRC-32 of `bytes`, continuing from `crc` (0 to start).
+uint32_t crc32(std::span<const unsigned char> bytes, uint32_t crc = 0);
+
+}  // namespace hdiff

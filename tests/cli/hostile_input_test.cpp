@@ -1,0 +1,145 @@
+// Hostile inputs to the core commands (issue 10), each class crafted here: exit
+// code 2, exactly one stderr line naming the file or option and the problem, no
+// output left behind, no signal.
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <fstream>
+#include <string>
+
+#include "cli/cli_support.h"
+
+namespace hdiff {
+namespace {
+
+using testing::fresh_folder;
+using testing::run_hdiff;
+
+class HostileInput : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    folder = fresh_folder(std::string("hostile-") + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    ASSERT_EQ(run_hdiff("grammar --v 6 --classes 3 --m 2 --s 2 --L 3 --seed 5 --out g.json", folder).exit_code, 0);
+  }
+  void TearDown() override { std::filesystem::remove_all(folder); }
+
+  void write(const std::string& name, const std::string& bytes) {
+    std::ofstream(folder / name, std::ios::binary) << bytes;
+  }
+
+  // Exit 2, one line holding every one of `needles`, and the folder as before.
+  void expect_refused(const std::string& arguments, std::initializer_list<std::string> needles) {
+    const int before = testing::entries_in(folder);
+    const auto result = run_hdiff(arguments, folder);
+    EXPECT_EQ(result.exit_code, 2) << arguments << "\n" << result.err;
+    for (const auto& needle : needles)
+      EXPECT_NE(result.err.find(needle), std::string::npos) << arguments << ": " << result.err;
+    EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << arguments << ": " << result.err;
+    EXPECT_EQ(result.err.rfind("hdiff: error: ", 0), 0u) << result.err;
+    EXPECT_EQ(result.out, "") << arguments;
+    EXPECT_EQ(testing::entries_in(folder), before) << arguments << " left output behind";
+  }
+
+  // An .npy file of 8-byte little-endian integers with the header text `dict`.
+  static std::string npy(const std::string& dict, const std::string& data = std::string(16 * 8, '\0')) {
+    std::string header = dict;
+    header += std::string((64 - (10 + header.size() + 1) % 64) % 64, ' ') + "\n";
+    std::string out("\x93NUMPY\x01\x00", 8);
+    out += static_cast<char>(header.size() & 0xff);
+    out += static_cast<char>(header.size() >> 8);
+    return out + header + data;
+  }
+
+  std::filesystem::path folder;
+};
+
+TEST_F(HostileInput, NpyHeadersAreReadStrictly) {
+  const std::string denoise = "denoise --grammar g.json --noise 0.1 --out out --tokens ";
+  // A well-formed file is accepted, so the refusals below are about the header alone.
+  write("good.npy", npy("{'descr': '<i8', 'fortran_order': False, 'shape': (2, 8), }"));
+  ASSERT_EQ(run_hdiff(denoise + "good.npy", folder).exit_code, 0);
+  std::filesystem::remove_all(folder / "out");
+  const std::pair<const char*, const char*> cases[] = {
+      {"{'descr': '<i8', 'fortran_order': False, 'shape': (-2, 8), }", "non-negative integers"},
+      {"{'descr': '<i8', 'fortran_order': False, 'shape': (2x8junk), }", "non-negative integers"},
+      {"{'descr': '<i8', 'fortran_order': False, 'shape': (2, 8), ", "not closed with '}'"},
+      {"{'descr': '<i8', 'fortran_order': False, 'shape': (2, 8)", "expected ',' or '}'"},
+      {"{'descr': '<i8', 'fortran_order': False, 'shape': , }", "expected '('"},
+      {"{'descr': '<i8', 'fortran_order': False, 'shape': (2, 8), 'shape': (2, 8)}", "repeated key"},
+      {"{'descr': '<i8', 'fortran_order': False, 'shape': (2, 8), } junk", "after the closing"},
+      {"{'descr': '<i8', 'fortran_order': False, 'shape': (4294967296, 4294967296, 4), }", "too large"},
+      {"{'descr': '<i8', 'fortran_order': False, 'shape': (99999999999999999999, 8), }", "too large"},
+      {"{'descr': '<i8', 'fortran_order': False}", "needs the keys"},
+  };
+  for (const auto& [header, problem] : cases) {
+    write("bad.npy", npy(header));
+    expect_refused(denoise + "bad.npy", {"bad.npy", problem});
+  }
+  // An empty shape is a scalar, and zero rows are no observations: clear errors, no internal ones.
+  write("bad.npy", npy("{'descr': '<i8', 'fortran_order': False, 'shape': (), }", std::string(8, '\0')));
+  expect_refused(denoise + "bad.npy", {"bad.npy", "shape () does not fit"});
+  write("bad.npy", npy("{'descr': '<i8', 'fortran_order': False, 'shape': (0, 8), }", ""));
+  expect_refused(denoise + "bad.npy", {"bad.npy", "holds no observations"});
+}
+
+TEST_F(HostileInput, GrammarJsonNumbersAndNesting) {
+  write("big.json", R"({"format": "hdiff-grammar", "version": 1, "v": 1e400})");
+  expect_refused("sample --grammar big.json --n 2 --out out", {"big.json", "not valid JSON", "1e400"});
+  write("deep.json", std::string(100000, '[') + std::string(100000, ']'));
+  expect_refused("sample --grammar deep.json --n 2 --out out", {"deep.json", "nested more than 64 levels"});
+}
+
+TEST_F(HostileInput, SeedsAreNeverWrappedOrSaturated) {
+  for (const char* seed : {"-1", "99999999999999999999", "18446744073709551616", "1e3", "0x10", " 7"})
+    expect_refused(std::string("sample --grammar g.json --n 2 --out out --seed '") + seed + "'", {"--seed"});
+  const auto largest = run_hdiff("sample --grammar g.json --n 2 --out out --seed 18446744073709551615", folder);
+  EXPECT_EQ(largest.exit_code, 0) << largest.err;
+}
+
+TEST_F(HostileInput, ThreadCountsAreRefusedOutsideTheirRange) {
+  write("tokens.npy", npy("{'descr': '<i8', 'fortran_order': False, 'shape': (2, 8), }"));
+  for (const char* threads : {"100000", "-1", "1025", ""}) {
+    const std::string option = std::string(" --threads '") + threads + "'";
+    expect_refused("denoise --grammar g.json --noise 0.1 --tokens tokens.npy --out out" + option, {"--threads"});
+    expect_refused("phase --out out" + option, {"--threads"});
+    expect_refused("theory --v 8 --m 2 --noise 0.1 --out out" + option, {"--threads"});
+  }
+}
+
+TEST_F(HostileInput, EmptyNumbersAreNotZero) {
+  write("tokens.npy", npy("{'descr': '<i8', 'fortran_order': False, 'shape': (2, 8), }"));
+  expect_refused("denoise --grammar g.json --noise '' --tokens tokens.npy --out out", {"--noise", "empty"});
+  expect_refused("sample --grammar g.json --n '' --out out", {"--n", "empty"});
+}
+
+TEST_F(HostileInput, PhaseConfigRefusesRepeatedAndWrappedValues) {
+  const std::string grammar = "[grammar]\nv = 8\nclasses = 4\nm = 2\ns = 2\nseeds = 1\n";
+  const std::string run = "[run]\nsamples = 4\nseed = 0\n";
+  write("twice.toml", grammar + "L = [2]\n" + run + "[noise]\nchannel = \"uniform\"\nvalues = [0.1, 0.2, 0.1]\n");
+  expect_refused("phase --config twice.toml --out out", {"twice.toml", "noise level 0.1 twice"});
+  write("times.toml",
+        grammar + "L = [2]\n" + run + "[noise]\nchannel = \"uniform\"\nschedule = \"linear\"\ntimes = [5, 5]\n");
+  expect_refused("phase --config times.toml --out out", {"times.toml", "twice"});
+  write("wrap.toml", grammar + "L = [4294967298]\n" + run + "[noise]\nchannel = \"uniform\"\nvalues = [0.1]\n");
+  expect_refused("phase --config wrap.toml --out out", {"wrap.toml", "4294967298", "out of range"});
+  // A float far outside int64 where an integer belongs (found by fuzz_toml_config: toml++ converted it with UB).
+  write("float.toml", "[grammar]\nv = 8\nclasses = 4\nm = 2\ns = 2\nseeds = 1\nL = [2]\n"
+                      "[run]\nsamples = 4\nseed = 8.8e86\n[noise]\nchannel = \"uniform\"\nvalues = [0.1]\n");
+  expect_refused("phase --config float.toml --out out", {"float.toml", "run.seed must be an integer"});
+}
+
+TEST_F(HostileInput, KilledPhaseLeavesNoStagingFolder) {
+  write("long.toml",
+        "[grammar]\nv = 16\nclasses = 16\nm = 4\ns = 2\nL = [8]\nseeds = 1\n[noise]\nchannel = \"uniform\"\n"
+        "values = [0.1, 0.2, 0.3]\n[run]\nsamples = 100000000\nseed = 0\n");
+  const int before = testing::entries_in(folder);
+  const std::string command = "cd '" + folder.string() + "' && ('" + HDIFF_BINARY +
+                              "' phase --config long.toml --out out > /dev/null 2>&1 & pid=$!; sleep 2; "
+                              "kill -KILL $pid; wait $pid; true) 2> /dev/null";
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  EXPECT_EQ(testing::entries_in(folder), before) << "a killed phase left a folder behind";
+}
+
+}  // namespace
+}  // namespace hdiff
