@@ -228,8 +228,8 @@ void downward(const BatchLevelPlan& level, int64_t count, const LaneBlock* paren
   }
 }
 
+// __builtin_shufflevector: GCC (12 on) and clang both have it; clang has no __builtin_shuffle.
 typedef float Quad __attribute__((vector_size(16)));
-typedef int32_t QuadIndex __attribute__((vector_size(16)));
 
 // In tiles of 4 lanes × 4 symbols, each transposed in registers.
 static_assert(kBatchLanes % 4 == 0);
@@ -242,14 +242,14 @@ void transpose_rows(const float* const* rows, int n, LaneBlock* out) {
       std::memcpy(&r1, rows[l + 1] + a, sizeof r1);
       std::memcpy(&r2, rows[l + 2] + a, sizeof r2);
       std::memcpy(&r3, rows[l + 3] + a, sizeof r3);
-      const Quad t0 = __builtin_shuffle(r0, r1, QuadIndex{0, 4, 1, 5});
-      const Quad t1 = __builtin_shuffle(r2, r3, QuadIndex{0, 4, 1, 5});
-      const Quad t2 = __builtin_shuffle(r0, r1, QuadIndex{2, 6, 3, 7});
-      const Quad t3 = __builtin_shuffle(r2, r3, QuadIndex{2, 6, 3, 7});
-      const Quad c0 = __builtin_shuffle(t0, t1, QuadIndex{0, 1, 4, 5});
-      const Quad c1 = __builtin_shuffle(t0, t1, QuadIndex{2, 3, 6, 7});
-      const Quad c2 = __builtin_shuffle(t2, t3, QuadIndex{0, 1, 4, 5});
-      const Quad c3 = __builtin_shuffle(t2, t3, QuadIndex{2, 3, 6, 7});
+      const Quad t0 = __builtin_shufflevector(r0, r1, 0, 4, 1, 5);
+      const Quad t1 = __builtin_shufflevector(r2, r3, 0, 4, 1, 5);
+      const Quad t2 = __builtin_shufflevector(r0, r1, 2, 6, 3, 7);
+      const Quad t3 = __builtin_shufflevector(r2, r3, 2, 6, 3, 7);
+      const Quad c0 = __builtin_shufflevector(t0, t1, 0, 1, 4, 5);
+      const Quad c1 = __builtin_shufflevector(t0, t1, 2, 3, 6, 7);
+      const Quad c2 = __builtin_shufflevector(t2, t3, 0, 1, 4, 5);
+      const Quad c3 = __builtin_shufflevector(t2, t3, 2, 3, 6, 7);
       std::memcpy(out[a].value + l, &c0, sizeof c0);
       std::memcpy(out[a + 1].value + l, &c1, sizeof c1);
       std::memcpy(out[a + 2].value + l, &c2, sizeof c2);
