@@ -171,7 +171,7 @@ PhaseConfig parse_phase_config(const std::string& text, const std::string& sourc
       fail("{}: {}", where(source, *node), e.what());
     }
   } else {
-    fail("{}: missing key noise.channel (uniform, mask or gaussian)", source);
+    fail("{}: missing key noise.channel (uniform, mask, gaussian or soft)", source);
   }
   const auto* values = noise.get("values");
   const auto* schedule = noise.get("schedule");
