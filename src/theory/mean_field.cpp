@@ -100,6 +100,16 @@ MeanFieldResult solve_mean_field(const MeanFieldModel& model) {
   return result;
 }
 
+std::vector<ClassPrediction> mean_field_overlay(const ComparedModel& model, std::span<const double> noise,
+                                                std::span<const int> depths) {
+  std::vector<ClassPrediction> curves;
+  if (model.channel != Channel::soft) return curves;
+  const MeanFieldModel sizes{model.v, model.n_classes, model.m, model.s};
+  for (int L : depths)
+    for (double epsilon : noise) curves.push_back({L, epsilon, mean_field_class_belief(sizes, epsilon, L), 0.0});
+  return curves;
+}
+
 nlohmann::json mean_field_json(const MeanFieldModel& model, const MeanFieldResult& result) {
   return {{"v", model.v},
           {"n_classes", model.n_classes},
@@ -132,6 +142,13 @@ std::string mean_field_summary(const MeanFieldModel& model, const MeanFieldResul
       "p* = {:.6f}, critical epsilon* = {:.6f}, F'(p*) = {:.6f}, F'(1) = {:.6f}, nu = {:.6f}\n",
       model.v, model.n_classes, model.m, model.s, existence_ratio(model), fixed, result.p_star,
       result.critical_noise, result.slope_at_p_star, result.slope_at_one, result.nu);
+}
+
+void run_mean_field(const MeanFieldModel& model, OutputDir& out) {
+  const MeanFieldResult result = solve_mean_field(model);
+  out.write("mean_field.json", mean_field_json(model, result).dump(2) + "\n");
+  out.commit();
+  fmt::print("{}wrote {}\n", mean_field_summary(model, result), (out.dir() / "mean_field.json").string());
 }
 
 }  // namespace hdiff

@@ -16,10 +16,14 @@
 // more root p* between them, unstable, whose basin boundary sets the critical
 // noise ε* = (1 − p*)/(1 − 1/v).
 
+#include <span>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "common/output.h"
+#include "theory/comparison.h"
 
 namespace hdiff {
 
@@ -66,10 +70,18 @@ struct MeanFieldResult {
 // Solves the map by bisection (validate()s first, so the transition exists).
 MeanFieldResult solve_mean_field(const MeanFieldModel& model);
 
+// The mean-field class beliefs at every (L, noise) that `hdiff theory --compare`
+// draws beside density evolution; empty unless the model's channel is soft.
+std::vector<ClassPrediction> mean_field_overlay(const ComparedModel& model, std::span<const double> noise,
+                                                std::span<const int> depths);
+
 // The content of mean_field.json: the result's keys, the model and the provenance.
 nlohmann::json mean_field_json(const MeanFieldModel& model, const MeanFieldResult& result);
 
 // The lines `hdiff theory --mean-field` prints.
 std::string mean_field_summary(const MeanFieldModel& model, const MeanFieldResult& result);
+
+// `hdiff theory --mean-field`: solves the map, writes DIR/mean_field.json and prints the summary.
+void run_mean_field(const MeanFieldModel& model, OutputDir& out);
 
 }  // namespace hdiff
