@@ -13,7 +13,8 @@
 
 namespace hdiff {
 
-const char* const kDefaultPhaseConfig = R"(# hdiff phase: the paper's setting
+const char* const kDefaultPhaseConfig = R"(# hdiff phase: the papers' grammar (v = n_c = 32, m = 8, s = 2) under the uniform
+# (resampling) channel; their own noise, the epsilon-process, is channel = "soft"
 [grammar]
 v = 32
 classes = 32
