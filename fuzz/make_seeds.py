@@ -173,6 +173,23 @@ times = [100, 500]
 samples = 5
 seed = 0
 """)
+    put("toml_config", "phase_soft.toml", """[grammar]
+v = 8
+classes = 8
+m = 3
+s = 2
+L = [3]
+seeds = 1
+
+[noise]
+channel = "soft"
+values = [0.5, 0.9]
+
+[run]
+samples = 4
+trajectories = 3
+seed = 2
+""")
     put("toml_config", "image_experiment.toml", """#image experiment
 [diffusion]
 checkpoint = "diffusion.pt"

@@ -16,8 +16,8 @@ struct LaneState {
   int32_t* fallback;  // kBatchLanes
 };
 
-// Channels whose observations are tokens (uniform, mask), as opposed to values.
-inline bool token_channel(Channel channel) { return channel == Channel::uniform || channel == Channel::mask; }
+// Channels whose observations are tokens (uniform, mask, soft), as opposed to values.
+inline bool token_channel(Channel channel) { return channel != Channel::gaussian; }
 
 // A leaf's likelihood c + spike·[a = o] for observed token o (o = v: MASK), normalised.
 struct SpikeLeaf {

@@ -95,7 +95,9 @@ void add_denoise_command(CLI::App& app) {
   command->add_option("--tokens", options->tokens,
                       "observations .npy: tokens N×d (mask: v means MASK), or for gaussian floats N×d×v")
       ->required();
-  command->add_option("--channel", options->channel, "noise channel: uniform, mask or gaussian")->capture_default_str();
+  command->add_option("--channel", options->channel,
+                      "noise channel: uniform, mask, gaussian or soft (soft: --tokens is the clean string)")
+      ->capture_default_str();
   command->add_option("--noise", options->noise, "noise level: epsilon in [0,1] (alpha-bar in [0,1) for gaussian)")
       ->required();
   command->add_option("--posterior-samples", options->posterior_samples, "K exact posterior samples per observation")

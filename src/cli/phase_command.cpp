@@ -64,8 +64,9 @@ void add_phase_command(CLI::App& app) {
       "phase",
       "Forward-backward experiment: noise RHM data, denoise it exactly, measure agreement at every level.\n"
       "Writes DIR/results.csv, conditional.csv, changes.csv, correlations.csv, run.json and figures\n"
-      "(docs/phase.md); without --config runs the paper's setting.");
-  command->add_option("--config", options->config, "experiment config (TOML); default: the embedded paper setting")
+      "(docs/phase.md); without --config runs the papers' grammar under uniform (resampling) noise.");
+  command->add_option("--config", options->config,
+                      "experiment config (TOML); default: the papers' grammar, uniform channel (see --print-default-config)")
       ->check(CLI::ExistingFile);
   command->add_option("--out", options->out, "output folder")->capture_default_str();
   command->add_option("--threads", options->threads, "threads (0 = all cores); results do not depend on it")

@@ -20,6 +20,7 @@
 #include "noise/schedule.h"
 #include "theory/comparison.h"
 #include "theory/density_evolution.h"
+#include "theory/mean_field.h"
 #include "theory/threshold.h"
 #include "common/version.h"
 
@@ -31,9 +32,10 @@ struct TheoryOptions {
   int n_classes = 32;
   int m = 8;
   int s = 2;
-  std::string channel = "uniform";
+  std::string channel;  // empty: uniform, and --mean-field may tell that none was given
   std::vector<double> noise;
   bool threshold = false;
+  bool mean_field = false;
   std::vector<int> depths;
   int64_t population = 100000;
   int replicas = 16;
@@ -173,7 +175,8 @@ void run_predictions(const TheoryParams& params, const TheoryOptions& options, O
 
   if (!options.compare.empty()) {
     const auto points = pair_points(measured, class_predictions);
-    const std::string script = comparison_figure(points, class_predictions, model, out.staged("comparison.dat"));
+    const std::string script = comparison_figure(points, class_predictions, model, out.staged("comparison.dat"),
+                                                 mean_field_overlay(model, noise, depths));
     run_gnuplot(script, out.staged("comparison.dat").parent_path());
     if (points.empty()) {
       fmt::print("no measured point of {} shares an (L, noise) with the predictions; figure drawn, no deviation\n",
@@ -207,21 +210,28 @@ void run_theory(const TheoryOptions& options) {
   params.n_classes = options.n_classes;
   params.m = options.m;
   params.s = options.s;
-  params.channel = parse_channel(options.channel);
+  params.channel = parse_channel(options.channel.empty() ? "uniform" : options.channel);
   params.population = options.population;
   params.replicas = options.replicas;
   params.seed = options.seed;
   validate(params);
   const bool have_noise = !options.noise.empty();
+  if (options.mean_field && (options.threshold || have_noise || !options.compare.empty() || !options.depths.empty()))
+    fail("--mean-field cannot be combined with --threshold, --noise, --depths or --compare; run them separately");
+  if (options.mean_field && !options.channel.empty() && params.channel != Channel::soft)
+    fail("--mean-field is the theory of the soft channel (the papers' epsilon-process), not {}; give --channel soft "
+         "or no --channel", options.channel);
   if (options.threshold && (have_noise || !options.compare.empty()))
     fail("--threshold cannot be combined with --noise or --compare; run them separately");
   if (options.threshold && !options.depths.empty())
     fail("--depths has no effect with --threshold, which iterates --levels levels; drop --depths or set --levels");
-  if (!options.threshold && !have_noise && options.compare.empty())
-    fail("nothing to compute; give --noise E1,E2,... (predictions), --threshold (critical noise) or --compare "
-         "results.csv");
+  if (!options.mean_field && !options.threshold && !have_noise && options.compare.empty())
+    fail("nothing to compute; give --noise E1,E2,... (predictions), --threshold (critical noise), --mean-field or "
+         "--compare results.csv");
   OutputDir out(options.out);  // checks that --out is writable before any work
-  if (options.threshold)
+  if (options.mean_field)
+    run_mean_field({params.v, params.n_classes, params.m, params.s}, out);
+  else if (options.threshold)
     run_threshold(params, options, out);
   else
     run_predictions(params, options, out);
@@ -235,16 +245,19 @@ void add_theory_command(CLI::App& app) {
       "theory",
       "Density evolution on the annealed tree: with --noise, DIR/theory.csv of the predicted posterior mass at every "
       "level; with --threshold, the critical noise and its interval in DIR/threshold.json; with --compare, theory "
-      "over a measured phase experiment in DIR/comparison.png/.svg");
+      "over a measured phase experiment in DIR/comparison.png/.svg; with --mean-field, the soft channel's mean-field "
+      "map in DIR/mean_field.json");
   command->add_option("--v", options->v, "vocabulary size v")->capture_default_str();
   command->add_option("--classes", options->n_classes, "number of classes")->capture_default_str();
   command->add_option("--m", options->m, "productions per symbol m")->capture_default_str();
   command->add_option("--s", options->s, "children per production s")->capture_default_str();
-  command->add_option("--channel", options->channel, "noise channel: uniform, mask or gaussian")->capture_default_str();
+  command->add_option("--channel", options->channel, "noise channel: uniform (the default), mask, gaussian or soft");
   command->add_option("--noise", options->noise,
                       "noise levels: epsilon in [0,1] (alpha-bar in [0,1) for gaussian), comma separated")
       ->delimiter(',');
   command->add_flag("--threshold", options->threshold, "find the critical noise by bisection");
+  command->add_flag("--mean-field", options->mean_field,
+                    "the papers' mean-field map of the soft channel: p*, epsilon*, slopes and nu");
   command->add_option("--depths", options->depths, "tree depths L, comma separated (default 2,4,6,8)")
       ->delimiter(',');
   command->add_option("--population", options->population, "messages per level")->capture_default_str();

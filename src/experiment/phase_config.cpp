@@ -13,7 +13,8 @@
 
 namespace hdiff {
 
-const char* const kDefaultPhaseConfig = R"(# hdiff phase: the paper's setting
+const char* const kDefaultPhaseConfig = R"(# hdiff phase: the papers' grammar (v = n_c = 32, m = 8, s = 2) under the uniform
+# (resampling) channel; their own noise, the epsilon-process, is channel = "soft"
 [grammar]
 v = 32
 classes = 32
@@ -171,7 +172,7 @@ PhaseConfig parse_phase_config(const std::string& text, const std::string& sourc
       fail("{}: {}", where(source, *node), e.what());
     }
   } else {
-    fail("{}: missing key noise.channel (uniform, mask or gaussian)", source);
+    fail("{}: missing key noise.channel (uniform, mask, gaussian or soft)", source);
   }
   const auto* values = noise.get("values");
   const auto* schedule = noise.get("schedule");

@@ -38,8 +38,9 @@ struct PhaseConfig {
   uint64_t seed = 0;                 // seed of samples, noise and posterior draws
 };
 
-// The embedded default: the paper's setting (v = n_c = 32, m = 8, s = 2,
-// L = 2..6, uniform noise at 21 levels in [0, 1], 4 grammar seeds, 2000 samples).
+// The embedded default: the papers' grammar (v = n_c = 32, m = 8, s = 2, L = 2..6)
+// under the uniform (resampling) channel, not their ε-process (soft), at 21 levels
+// in [0, 1], 4 grammar seeds, 2000 samples.
 extern const char* const kDefaultPhaseConfig;
 
 // Parses TOML text; `source` names it in errors ("file.toml", "default").

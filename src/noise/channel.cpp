@@ -11,7 +11,8 @@ Channel parse_channel(const std::string& name) {
   if (name == "uniform") return Channel::uniform;
   if (name == "mask") return Channel::mask;
   if (name == "gaussian") return Channel::gaussian;
-  fail("unknown noise channel \"{}\"; choose uniform, mask or gaussian", name);
+  if (name == "soft") return Channel::soft;
+  fail("unknown noise channel \"{}\"; choose uniform, mask, gaussian or soft", name);
 }
 
 std::string channel_name(Channel channel) {
@@ -19,6 +20,7 @@ std::string channel_name(Channel channel) {
     case Channel::uniform: return "uniform";
     case Channel::mask: return "mask";
     case Channel::gaussian: return "gaussian";
+    case Channel::soft: return "soft";
   }
   return "?";
 }
@@ -34,6 +36,11 @@ void validate(const NoiseSpec& noise) {
 
 void corrupt_tokens(const NoiseSpec& noise, int v, std::span<const uint32_t> clean, RandomStream& random,
                     std::span<uint32_t> observed) {
+  if (noise.channel == Channel::soft) {
+    // The ε-process keeps every token; the noise lives in the likelihood alone.
+    std::copy(clean.begin(), clean.end(), observed.begin());
+    return;
+  }
   for (size_t i = 0; i < clean.size(); ++i) {
     // One uniform draw per decision keeps the stream layout fixed per token.
     const bool hit = random.uniform() < noise.level;

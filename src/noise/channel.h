@@ -10,15 +10,17 @@
 
 namespace hdiff {
 
-// The forward noise processes.
-enum class Channel { uniform, mask, gaussian };
+// The forward noise processes. `soft` is the papers' ε-process: every token is
+// kept and only its evidence softens, so the observation is the clean string
+// and the leaf likelihood is that of `uniform`, (1-ε)[o = a] + ε/v.
+enum class Channel { uniform, mask, gaussian, soft };
 
-// "uniform" | "mask" | "gaussian" → Channel; other names are an Error listing the choices.
+// "uniform" | "mask" | "gaussian" | "soft" → Channel; other names are an Error listing the choices.
 Channel parse_channel(const std::string& name);
 // The channel's name as written in configs and CSV files.
 std::string channel_name(Channel channel);
 
-// A channel at one noise level: ε for uniform and mask, ᾱ for gaussian.
+// A channel at one noise level: ε for uniform, mask and soft, ᾱ for gaussian.
 struct NoiseSpec {
   Channel channel = Channel::uniform;
   double level = 0.0;
@@ -30,7 +32,8 @@ void validate(const NoiseSpec& noise);
 // The observed symbol of a masked token for a vocabulary of size v.
 inline uint32_t mask_token(int v) { return static_cast<uint32_t>(v); }
 
-// Applies a discrete channel (uniform or mask) to `clean` tokens.
+// Applies a discrete channel (uniform, mask or soft) to `clean` tokens; soft copies
+// them and draws nothing from `random`.
 void corrupt_tokens(const NoiseSpec& noise, int v, std::span<const uint32_t> clean, RandomStream& random,
                     std::span<uint32_t> observed);
 

@@ -98,11 +98,12 @@ std::vector<ComparedPoint> pair_points(const std::vector<MeasuredPoint>& measure
 }
 
 std::string comparison_figure(const std::vector<ComparedPoint>& points, const std::vector<ClassPrediction>& predicted,
-                              const ComparedModel& model, const std::filesystem::path& data_path) {
+                              const ComparedModel& model, const std::filesystem::path& data_path,
+                              const std::vector<ClassPrediction>& mean_field) {
   std::set<int> depths;
   for (const auto& prediction : predicted) depths.insert(prediction.L);
   // Block i of the data file: theory for the i-th L; block n + i: its measurements.
-  std::string data = "# noise mass mass_se (theory blocks first, then measured blocks, one per L)\n";
+  std::string data = "# noise mass mass_se (theory blocks first, then measured blocks, then any mean-field blocks, one per L)\n";
   for (int L : depths) {
     std::vector<ClassPrediction> curve;
     for (const auto& prediction : predicted)
@@ -123,6 +124,19 @@ std::string comparison_figure(const std::vector<ComparedPoint>& points, const st
     if (!any) data += "nan nan nan\n";
     data += "\n\n";
   }
+  // Blocks 2n + i: the mean-field curve of the i-th L.
+  for (int L : depths) {
+    if (mean_field.empty()) break;
+    data += fmt::format("# mean field L={}\n", L);
+    bool any = false;
+    for (const auto& prediction : mean_field)
+      if (prediction.L == L) {
+        data += fmt::format("{} {} 0\n", prediction.noise, prediction.mass);
+        any = true;
+      }
+    if (!any) data += "nan nan nan\n";
+    data += "\n\n";
+  }
   write_file_atomic(data_path, data);
 
   const auto n = depths.size();
@@ -135,11 +149,16 @@ std::string comparison_figure(const std::vector<ComparedPoint>& points, const st
       "set key outside right\nset grid\n"
       "set title {}\n"
       "plot for [i=1:{}] '{}' index (i-1) using 1:2 with lines lw 2 lc i title sprintf('theory L=%s', word(depths, i)), \\\n"
-      "     for [i=1:{}] '{}' index ({} + i - 1) using 1:2:3 with yerrorbars pt 7 ps 0.6 lc i title sprintf('measured L=%s', word(depths, i))\n",
+      "     for [i=1:{}] '{}' index ({} + i - 1) using 1:2:3 with yerrorbars pt 7 ps 0.6 lc i title sprintf('measured L=%s', word(depths, i)){}\n",
       titles, gnuplot_quote(x_label),
       gnuplot_quote(fmt::format("v={} classes={} m={} s={} {}", model.v, model.n_classes, model.m, model.s,
                                 channel_name(model.channel))),
-      n, data_path.filename().string(), n, data_path.filename().string(), n);
+      n, data_path.filename().string(), n, data_path.filename().string(), n,
+      mean_field.empty()
+          ? std::string()
+          : fmt::format(", \\\n     for [i=1:{}] '{}' index ({} + i - 1) using 1:2 with lines dt 2 lw 1.5 lc i "
+                        "title sprintf('mean field L=%s', word(depths, i))",
+                        n, data_path.filename().string(), 2 * n));
   return "set terminal pngcairo size 900,600\nset output 'comparison.png'\n" + plot +
          "set terminal svg size 900,600\nset output 'comparison.svg'\nreplot\n";
 }

@@ -75,6 +75,12 @@ void draw_leaf_message(const NoiseSpec& noise, int v, RandomStream& random, std:
       leaf[static_cast<size_t>(observed)] += 1.0 - noise.level;
       return;
     }
+    case Channel::soft: {
+      // The ε-process keeps the true token: every leaf message is the same.
+      std::fill(leaf.begin(), leaf.end(), noise.level / v);
+      leaf[0] += 1.0 - noise.level;
+      return;
+    }
     case Channel::mask: {
       const bool masked = random.uniform() < noise.level;
       std::fill(leaf.begin(), leaf.end(), masked ? 1.0 / v : 0.0);

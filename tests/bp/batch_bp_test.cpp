@@ -112,6 +112,8 @@ TEST(BatchBp, PaperGrammarEqualsReferenceOnEveryChannel) {
   expect_equal_to_reference(grammar, {Channel::gaussian, 0.3}, 12, kBatchLanes);
   expect_equal_to_reference(grammar, {Channel::gaussian, 0.97}, 12, kBatchLanes);  // near-noiseless
   expect_equal_to_reference(grammar, {Channel::gaussian, 0.999}, 12, kBatchLanes);
+  expect_equal_to_reference(grammar, {Channel::soft, 0.73}, 12, kBatchLanes);
+  expect_equal_to_reference(grammar, {Channel::soft, 0.05}, 12, kBatchLanes);  // nearly noiseless
 }
 
 TEST(BatchBp, OtherShapesEqualReference) {
@@ -123,6 +125,7 @@ TEST(BatchBp, OtherShapesEqualReference) {
     expect_equal_to_reference(grammar, {Channel::uniform, 0.3}, 10, 5);
     expect_equal_to_reference(grammar, {Channel::mask, 0.8}, 10, 3);
     expect_equal_to_reference(grammar, {Channel::gaussian, 0.5}, 10, kBatchLanes);
+    expect_equal_to_reference(grammar, {Channel::soft, 0.6}, 10, 7);
   }
 }
 
@@ -139,7 +142,7 @@ TEST(BatchBp, SmallGrammarsEqualEnumeration) {
     const Grammar grammar = make_random_grammar(params);
     const auto& p = grammar.params;
     for (const NoiseSpec noise : {NoiseSpec{Channel::uniform, 0.35}, NoiseSpec{Channel::mask, 0.45},
-                                  NoiseSpec{Channel::gaussian, 0.4}}) {
+                                  NoiseSpec{Channel::gaussian, 0.4}, NoiseSpec{Channel::soft, 0.7}}) {
       const BatchPlan plan(grammar, noise);
       BatchMessages batch(plan);
       std::vector<Observation> observations;
@@ -179,7 +182,7 @@ TEST(BatchBp, PosteriorSamplesFollowTheEnumeratedPosterior) {
     const Grammar grammar = make_random_grammar(params);
     const auto& p = grammar.params;
     for (const NoiseSpec noise : {NoiseSpec{Channel::uniform, 0.35}, NoiseSpec{Channel::mask, 0.45},
-                                  NoiseSpec{Channel::gaussian, 0.4}}) {
+                                  NoiseSpec{Channel::gaussian, 0.4}, NoiseSpec{Channel::soft, 0.7}}) {
       const BatchPlan plan(grammar, noise);
       BatchMessages batch(plan);
       const Observation o = observe(grammar, noise, 3);

@@ -53,8 +53,10 @@ Observed observe(const Grammar& grammar, const NoiseSpec& noise, int64_t index) 
   } else {
     observed.tokens.resize(static_cast<size_t>(d));
     corrupt_tokens(noise, p.v, clean, random, observed.tokens);
-    log_likelihood = [&](int64_t i, uint32_t a) {
-      const uint32_t o = observed.tokens[static_cast<size_t>(i)];
+    if (noise.channel == Channel::soft) EXPECT_TRUE(std::equal(clean.begin(), clean.end(), observed.tokens.begin()));
+    log_likelihood = [&, clean](int64_t i, uint32_t a) {
+      // soft: the evidence is about the clean token itself, whatever corrupt_tokens did.
+      const uint32_t o = noise.channel == Channel::soft ? clean[static_cast<size_t>(i)] : observed.tokens[static_cast<size_t>(i)];
       if (noise.channel == Channel::mask) return o == mask_token(p.v) ? 0.0 : (o == a ? 0.0 : -INFINITY);
       return std::log((1 - noise.level) * (o == a) + noise.level / p.v);
     };
@@ -164,6 +166,7 @@ std::vector<Case> cases() {
     out.push_back({g, Channel::uniform, 0.35});
     out.push_back({g, Channel::mask, 0.45});
     out.push_back({g, Channel::gaussian, 0.4});
+    out.push_back({g, Channel::soft, 0.7});
   }
   return out;
 }

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "cli/cli_support.h"
 #include "common/npy.h"
 #include "grammar/grammar_io.h"
@@ -13,6 +15,13 @@ namespace {
 
 using testing::fresh_folder;
 using testing::run_hdiff;
+
+std::vector<double> doubles(const NpyArray& array) {
+  EXPECT_EQ(array.dtype, DType::f64);
+  std::vector<double> values(static_cast<size_t>(array.size()));
+  std::memcpy(values.data(), array.bytes.data(), values.size() * sizeof(double));
+  return values;
+}
 
 class CoreCommands : public ::testing::Test {
  protected:
@@ -72,6 +81,28 @@ TEST_F(CoreCommands, DenoiseWritesEveryArray) {
   EXPECT_EQ(read_npy(folder / "d/log_evidence.npy").shape, (std::vector<int64_t>{7}));
   EXPECT_EQ(read_npy(folder / "d/posterior_tokens.npy").shape, (std::vector<int64_t>{7, 4, 8}));
   EXPECT_EQ(read_npy(folder / "d/map_tokens.npy").shape, (std::vector<int64_t>{7, 8}));
+}
+
+TEST_F(CoreCommands, DenoiseSoftReadsTheCleanStringThroughTheEpsilonProcess) {
+  // The clean samples themselves are the observation; at ε = 0 they are certain.
+  ASSERT_EQ(run_hdiff("denoise --grammar g.json --tokens samples/tokens.npy --channel soft --noise 0 --out exact", folder)
+                .exit_code, 0);
+  const auto classes = npy_to_u32(read_npy(folder / "samples/latents_0.npy"), "classes", 2);
+  const auto certain = doubles(read_npy(folder / "exact/marginals_0.npy"));
+  // 1 up to the rounding of the batch path, which computes in floats.
+  for (int n = 0; n < 7; ++n)
+    EXPECT_NEAR(certain[static_cast<size_t>(n * 3 + classes[static_cast<size_t>(n)])], 1.0, 1e-6) << n;
+  // At ε = 0.6 the marginals equal those of uniform noise that happened to leave every token in place.
+  ASSERT_EQ(run_hdiff("denoise --grammar g.json --tokens samples/tokens.npy --channel soft --noise 0.6 --out soft", folder)
+                .exit_code, 0);
+  ASSERT_EQ(run_hdiff("denoise --grammar g.json --tokens samples/tokens.npy --channel uniform --noise 0.6 --out same", folder)
+                .exit_code, 0);
+  for (int level = 0; level <= 3; ++level) {
+    const std::string name = "/marginals_" + std::to_string(level) + ".npy";
+    const auto soft = doubles(read_npy(folder / ("soft" + name)));
+    EXPECT_EQ(soft, doubles(read_npy(folder / ("same" + name)))) << level;
+    for (double value : soft) EXPECT_LT(value, 1.0) << "the evidence is soft at level " << level;
+  }
 }
 
 TEST_F(CoreCommands, BadGrammarRequestsFailCleanly) {

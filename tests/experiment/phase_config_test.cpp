@@ -67,6 +67,9 @@ TEST(PhaseConfig, ParsesValuesAndSchedules) {
   EXPECT_NEAR(timed.noise[2].level, 1.0, 1e-3);
   const auto listed = parse_phase_config(replace(kValid, "seeds = 2", "seeds = [5, 9]"), "c.toml");
   EXPECT_EQ(listed.grammar_seeds, (std::vector<uint64_t>{5, 9}));
+  const auto soft = parse_phase_config(replace(kValid, "\"mask\"", "\"soft\""), "c.toml");
+  EXPECT_EQ(soft.channel, Channel::soft);
+  EXPECT_EQ(soft.noise[1].level, 0.5);
 }
 
 TEST(PhaseConfig, ErrorsNameFileLineAndKey) {

@@ -71,23 +71,57 @@ TEST(Phase, ClassCurvesCrossAndLowLevelsSurviveLonger) {
     EXPECT_LT(agreement(5, 1, level).mean, agreement(5, 1, level + 1).mean) << "level " << level;
 }
 
-TEST(Phase, CsvIsIdenticalForAnyThreadCount) {
-  auto config = small_config(Channel::uniform, {0.1, 0.6});
-  config.samples = 200;
-  config.trajectories = 2;
-  auto tables = [&](int threads) {
-    set_thread_count(threads);
-    const auto results = run_phase(config);
-    return std::vector<std::string>{phase_csv(config, results), conditional_csv(config, results),
-                                    changes_csv(config, results), correlations_csv(config, results)};
+TEST(Phase, SoftClassCurvesOfDepthsFourAndEightCrossNearTheMeanFieldThreshold) {
+  // The papers' setting under their ε-process: exact BP's class curves cross near
+  // ε ≈ 0.73 (mean field: 0.731), far above the uniform channel's 0.16.
+  PhaseConfig config = parse_phase_config(kDefaultPhaseConfig, "default");
+  config.channel = Channel::soft;
+  config.depths = {4, 8};
+  config.grammar_seeds = {0, 1, 2, 3};
+  config.noise.clear();
+  const std::vector<double> grid = {0.64, 0.68, 0.72, 0.76, 0.80};
+  for (double level : grid) config.noise.push_back({level, std::nullopt});
+  config.samples = 400;
+  const auto results = run_phase(config);
+  // Where the deep curve falls below the shallow one, by linear interpolation.
+  auto crossing = [&](auto measure) {
+    std::vector<double> difference(grid.size());
+    for (const auto& row : results.rows)
+      if (row.level == 0) difference[row.noise_index] += (row.L == 8 ? 1 : -1) * measure(row).mean;
+    EXPECT_GT(difference.front(), 0) << "the grid starts above the crossing";
+    EXPECT_LT(difference.back(), 0) << "the grid ends below the crossing";
+    for (size_t i = 0; i + 1 < grid.size(); ++i)
+      if (difference[i] > 0 && difference[i + 1] <= 0)
+        return grid[i] + (grid[i + 1] - grid[i]) * difference[i] / (difference[i] - difference[i + 1]);
+    return std::nan("");
   };
-  const auto ones = tables(1);
-  const auto twos = tables(2);
-  set_thread_count(0);
-  EXPECT_EQ(ones, twos);
-  const std::string& one = ones[0];
-  EXPECT_EQ(one.substr(0, one.find('\n')), kPhaseCsvHeader);
-  EXPECT_EQ(std::count(one.begin(), one.end(), '\n'), 1 + 2 * 4);
+  for (const auto& [name, at] : {std::pair<std::string, double>{"posterior mass", crossing([](const PhaseRow& r) { return r.posterior_mass; })},
+                                 std::pair<std::string, double>{"agreement", crossing([](const PhaseRow& r) { return r.agreement; })}}) {
+    EXPECT_GE(at, 0.70) << name;
+    EXPECT_LE(at, 0.77) << name;
+    ::testing::Test::RecordProperty(name + " crossing", std::to_string(at));
+  }
+}
+
+TEST(Phase, CsvIsIdenticalForAnyThreadCount) {
+  for (const Channel channel : {Channel::uniform, Channel::soft}) {
+    auto config = small_config(channel, {0.1, 0.6});
+    config.samples = 200;
+    config.trajectories = 2;
+    auto tables = [&](int threads) {
+      set_thread_count(threads);
+      const auto results = run_phase(config);
+      return std::vector<std::string>{phase_csv(config, results), conditional_csv(config, results),
+                                      changes_csv(config, results), correlations_csv(config, results)};
+    };
+    const auto ones = tables(1);
+    const auto twos = tables(2);
+    set_thread_count(0);
+    EXPECT_EQ(ones, twos) << channel_name(channel);
+    const std::string& one = ones[0];
+    EXPECT_EQ(one.substr(0, one.find('\n')), kPhaseCsvHeader);
+    EXPECT_EQ(std::count(one.begin(), one.end(), '\n'), 1 + 2 * 4);
+  }
 }
 
 // The exact class-outcome fractions and conditional agreements of one noise point,
@@ -116,8 +150,35 @@ ExactOutcomes enumerate_outcomes(const Grammar& grammar, const NoiseSpec& noise)
   exact.agreement_if_changed = exact.agreement_if_kept;
   double changed = 0;
   std::vector<uint32_t> observed(static_cast<size_t>(d));
-  int64_t observations = 1;
-  for (int64_t i = 0; i < d; ++i) observations *= alphabet;
+  // Adds the posterior draws of one observation of one clean tree, with weight `likelihood`.
+  auto add_posterior = [&](const std::vector<uint32_t>& clean, const testing::EnumeratedPosterior& posterior,
+                           double likelihood) {
+    for (size_t t = 0; t < posterior.trees.size(); ++t) {
+      const double weight = likelihood * posterior.probability[t];
+      const bool kept = posterior.trees[t][0] == clean[0];
+      (kept ? exact.kept : changed) += weight;
+      for (int level = 0; level <= p.L; ++level) {
+        int64_t same = 0;
+        for (int64_t i = 0; i < nodes_at_level(p, level); ++i) {
+          const auto node = static_cast<size_t>(level_offset(p, level) + i);
+          same += posterior.trees[t][node] == clean[node];
+        }
+        (kept ? exact.agreement_if_kept : exact.agreement_if_changed)[static_cast<size_t>(level)] +=
+            weight * static_cast<double>(same) / static_cast<double>(nodes_at_level(p, level));
+      }
+    }
+  };
+  if (noise.channel == Channel::soft) {
+    // The ε-process observes the clean string itself; only the evidence is soft.
+    for (const auto& clean : trees) {
+      const auto posterior = testing::enumerate_posterior(grammar, [&](int64_t i, uint32_t a) {
+        return std::log((clean[static_cast<size_t>(leaf_begin + i)] == a ? 1 - noise.level : 0.0) + noise.level / p.v);
+      });
+      add_posterior(clean, posterior, tree_prior);
+    }
+  }
+  int64_t observations = noise.channel == Channel::soft ? 0 : 1;
+  for (int64_t i = 0; i < d && observations > 0; ++i) observations *= alphabet;
   for (int64_t code = 0; code < observations; ++code) {
     for (int64_t i = 0, rest = code; i < d; ++i, rest /= alphabet) observed[static_cast<size_t>(i)] = static_cast<uint32_t>(rest % alphabet);
     const auto posterior = testing::enumerate_posterior(grammar, [&](int64_t i, uint32_t a) {
@@ -127,20 +188,7 @@ ExactOutcomes enumerate_outcomes(const Grammar& grammar, const NoiseSpec& noise)
       double likelihood = tree_prior;
       for (int64_t i = 0; i < d; ++i) likelihood *= channel(observed[static_cast<size_t>(i)], clean[static_cast<size_t>(leaf_begin + i)]);
       if (likelihood == 0) continue;
-      for (size_t t = 0; t < posterior.trees.size(); ++t) {
-        const double weight = likelihood * posterior.probability[t];
-        const bool kept = posterior.trees[t][0] == clean[0];
-        (kept ? exact.kept : changed) += weight;
-        for (int level = 0; level <= p.L; ++level) {
-          int64_t same = 0;
-          for (int64_t i = 0; i < nodes_at_level(p, level); ++i) {
-            const auto node = static_cast<size_t>(level_offset(p, level) + i);
-            same += posterior.trees[t][node] == clean[node];
-          }
-          (kept ? exact.agreement_if_kept : exact.agreement_if_changed)[static_cast<size_t>(level)] +=
-              weight * static_cast<double>(same) / static_cast<double>(nodes_at_level(p, level));
-        }
-      }
+      add_posterior(clean, posterior, likelihood);
     }
   }
   for (double& a : exact.agreement_if_kept) a /= exact.kept;
@@ -149,8 +197,10 @@ ExactOutcomes enumerate_outcomes(const Grammar& grammar, const NoiseSpec& noise)
 }
 
 TEST(Phase, ConditionalAgreementsEqualTheirEnumeratedValues) {
-  // v = 3, two classes, m = 2, s = 2, L = 2: 16 derivations, 81 (uniform) or 256 (mask) observations.
-  for (const auto& [channel, level] : {std::pair{Channel::uniform, 0.6}, std::pair{Channel::mask, 0.55}}) {
+  // v = 3, two classes, m = 2, s = 2, L = 2: 16 derivations, 81 (uniform) or 256 (mask) observations,
+  // or for soft the 16 clean strings themselves.
+  for (const auto& [channel, level] :
+       {std::pair{Channel::uniform, 0.6}, std::pair{Channel::mask, 0.55}, std::pair{Channel::soft, 0.85}}) {
     PhaseConfig config = small_config(channel, {level});
     config.v = 3;
     config.n_classes = 2;

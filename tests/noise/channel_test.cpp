@@ -42,6 +42,19 @@ TEST(Channel, MaskHidesWithProbabilityEpsilon) {
   EXPECT_GT(testing::chi_square_p_value(counts, {0.3, 0.7}), 1e-3);
 }
 
+TEST(Channel, SoftKeepsEveryTokenAndDrawsNothing) {
+  const int v = 6;
+  std::vector<uint32_t> clean = {0, 5, 3, 3, 1, 2, 4, 0}, observed(clean.size(), 99);
+  RandomStream random(4, RandomDomain::noise, 0), untouched(4, RandomDomain::noise, 0);
+  for (double eps : {0.0, 0.5, 1.0}) {
+    corrupt_tokens({Channel::soft, eps}, v, clean, random, observed);
+    EXPECT_EQ(observed, clean) << eps;
+  }
+  EXPECT_EQ(random.next(), untouched.next()) << "the soft channel consumed random draws";
+  EXPECT_EQ(parse_channel("soft"), Channel::soft);
+  EXPECT_EQ(channel_name(Channel::soft), "soft");
+}
+
 TEST(Channel, GaussianHasTheRightMeanAndVariance) {
   const int v = 3;
   const int n = 30000;
@@ -73,6 +86,12 @@ TEST(Channel, LeafLikelihoodsMatchSpec) {
   EXPECT_EQ(out[2], 1.0);
   EXPECT_EQ(out[0], 0.0);
   EXPECT_EQ(out[v + 1], 0.25);
+  // soft: the ε-process puts 1-ε+ε/v on the (clean) token and ε/v on every other one.
+  EXPECT_DOUBLE_EQ(token_likelihoods({Channel::soft, 0.6}, v, std::vector<uint32_t>{0, 2}, out), 0.0);
+  EXPECT_DOUBLE_EQ(out[0], 0.4 + 0.15);
+  EXPECT_DOUBLE_EQ(out[1], 0.15);
+  EXPECT_DOUBLE_EQ(out[v + 2], 0.55);
+  EXPECT_DOUBLE_EQ(out[v + 3], 0.15);
   // gaussian: exp(√ᾱ/(1-ᾱ)·x[a]), normalised, log normaliser returned.
   const std::vector<double> x = {0.5, -1.0, 2.0, 0.0};
   std::vector<double> leaf(v);
@@ -91,6 +110,9 @@ TEST(Channel, BadLevelsAndTokensAreErrors) {
   std::vector<double> out(4);
   EXPECT_THROW(token_likelihoods({Channel::uniform, 0.1}, 4, std::vector<uint32_t>{4}, out), Error);
   EXPECT_THROW(token_likelihoods({Channel::mask, 0.1}, 4, std::vector<uint32_t>{5}, out), Error);
+  EXPECT_THROW(token_likelihoods({Channel::soft, 0.1}, 4, std::vector<uint32_t>{4}, out), Error);
+  EXPECT_THROW(validate(NoiseSpec{Channel::soft, 1.5}), Error);
+  EXPECT_NO_THROW(validate(NoiseSpec{Channel::soft, 1.0}));
 }
 
 TEST(Schedule, LinearAndCosineFollowTheirDefinitions) {

@@ -108,6 +108,78 @@ TEST_F(TheoryCli, CompareOverlaysMeasuredAgreement) {
   }
 }
 
+TEST_F(TheoryCli, MeanFieldWritesTheSoftChannelsCriticalQuantities) {
+  for (const char* channel : {"", " --channel soft"}) {
+    const auto out = dir_ / (std::string("mean_field") + (channel[0] ? "_soft" : ""));
+    const CommandRun result = run(std::string("--mean-field --v 32 --classes 32 --m 8 --s 2") + channel + " --out " + out.string());
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    const auto json = nlohmann::json::parse(read_text(out / "mean_field.json"));
+    EXPECT_NEAR(json["critical_noise"].get<double>(), 0.731, 0.001);
+    EXPECT_NEAR(json["nu"].get<double>(), 1.89, 0.005);
+    EXPECT_GT(json["slope_at_p_star"].get<double>(), 1.0);
+    EXPECT_LT(json["slope_at_one"].get<double>(), 1.0);
+    EXPECT_NEAR(json["p_star"].get<double>(), 1 - json["critical_noise"].get<double>() * (1 - 1.0 / 32), 1e-12);
+    EXPECT_EQ(json["channel"], "soft");
+    EXPECT_EQ(json["m"], 8);
+    EXPECT_NE(result.out.find("critical epsilon* = 0.731"), std::string::npos) << result.out;
+    EXPECT_NE(result.out.find("nu = 1.89"), std::string::npos) << result.out;
+  }
+}
+
+TEST_F(TheoryCli, SoftChannelPredictsAndFindsItsThreshold) {
+  const auto out = dir_ / "soft";
+  const CommandRun predicted = run("--v 8 --classes 4 --m 3 --s 2 --channel soft --noise 0.2,0.6 --depths 2 "
+                                   "--population 500 --out " + out.string());
+  ASSERT_EQ(predicted.exit_code, 0) << predicted.err;
+  EXPECT_NE(read_text(out / "theory.csv").find(",soft,0.6,2,0,"), std::string::npos);
+  const auto threshold = dir_ / "soft_threshold";
+  const CommandRun found = run("--v 32 --m 8 --channel soft --threshold --population 2000 --levels 16 --tolerance 0.01 "
+                               "--out " + threshold.string());
+  ASSERT_EQ(found.exit_code, 0) << found.err;
+  const auto json = nlohmann::json::parse(read_text(threshold / "threshold.json"));
+  EXPECT_EQ(json["channel"], "soft");
+  EXPECT_NEAR(json["critical_noise"].get<double>(), 0.73, 0.03);  // mean field: 0.731
+}
+
+TEST_F(TheoryCli, CompareOverlaysTheMeanFieldForSoft) {
+  const auto results = dir_ / "results.csv";
+  {
+    std::ofstream csv(results);
+    csv << "v,n_classes,m,s,L,channel,schedule,time,noise,level,agreement,agreement_se,posterior_mass,"
+           "posterior_mass_se,samples,grammars\n";
+    for (double noise : {0.7, 0.75})
+      for (int L : {2, 3}) csv << "16,16,4,2," << L << ",soft,,," << noise << ",0,0.3,0.02,0.3,0.01,100,2\n";
+  }
+  for (const std::string channel : {"soft", "uniform"}) {
+    const auto out = dir_ / ("compare_" + channel);
+    if (channel == "uniform") {  // the same rows as uniform ones: no mean field
+      std::string text = read_text(results);
+      for (size_t at = text.find(",soft,"); at != std::string::npos; at = text.find(",soft,"))
+        text.replace(at, 6, ",uniform,");
+      std::ofstream(results) << text;
+    }
+    const CommandRun result = run("--v 16 --classes 16 --m 4 --s 2 --population 500 --channel " + channel +
+                                  " --compare " + results.string() + " --out " + out.string());
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    const std::string data = read_text(out / "comparison.dat");
+    EXPECT_EQ(data.find("# mean field L=3") != std::string::npos, channel == "soft") << channel;
+    if (channel == "soft") {
+      // L = 2 at ε = 0.7: p_2 = 1 − 0.7 + 0.7/16, then two steps of F.
+      const auto F = [](double p) {
+        return (p * p + 3 * (1 - p * p) / 255) / (p * p + 63 * (1 - p * p) / 255);
+      };
+      const double expected = F(F(1 - 0.7 + 0.7 / 16));
+      const auto block = data.find("# mean field L=2\n");
+      ASSERT_NE(block, std::string::npos);
+      std::istringstream line(data.substr(block + 17));
+      double noise = 0, mass = 0;
+      line >> noise >> mass;
+      EXPECT_DOUBLE_EQ(noise, 0.7);
+      EXPECT_NEAR(mass, expected, 1e-12);
+    }
+  }
+}
+
 TEST_F(TheoryCli, ImpossibleRequestsFailOnOneLineWithoutOutput) {
   const auto out = dir_ / "never";
   const char* cases[] = {
@@ -120,6 +192,11 @@ TEST_F(TheoryCli, ImpossibleRequestsFailOnOneLineWithoutOutput) {
       "--noise 0.1 --population 10",              // too small to estimate an error
       "--compare /nonexistent/results.csv",       // unreadable comparison
       "",                                         // nothing asked
+      "--mean-field --v 4 --classes 4 --m 4",     // s·m·(v−1)/(v^s−1) = 1.6: no transition
+      "--mean-field --channel uniform",           // the mean field is soft's
+      "--mean-field --threshold",                 // two modes at once
+      "--mean-field --noise 0.5",
+      "--channel salt --noise 0.1",               // unknown channel
   };
   for (const char* arguments : cases) {
     const CommandRun result = run(std::string(arguments) + " --out " + out.string());
@@ -130,6 +207,9 @@ TEST_F(TheoryCli, ImpossibleRequestsFailOnOneLineWithoutOutput) {
   }
   const CommandRun unwritable = run("--noise 0.1 --out /proc/hdiff_cannot_write_here");
   EXPECT_EQ(unwritable.exit_code, 2);
+  const CommandRun no_transition = run("--mean-field --v 4 --classes 4 --m 4 --out " + out.string());
+  EXPECT_NE(no_transition.err.find("no transition"), std::string::npos) << no_transition.err;
+  EXPECT_NE(no_transition.err.find("1.6"), std::string::npos) << no_transition.err;
 }
 
 }  // namespace
