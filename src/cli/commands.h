@@ -15,12 +15,10 @@ void add_denoise_command(CLI::App& app);
 void add_phase_command(CLI::App& app);
 // `hdiff theory`: density-evolution predictions and the critical noise.
 void add_theory_command(CLI::App& app);
-#ifdef HDIFF_WITH_TORCH
-// `hdiff images ...`: the image diffusion pipeline (LibTorch).
+// `hdiff images ...`: the image diffusion pipeline (LibTorch; in hdiff-images only).
 void add_images_command(CLI::App& app);
 // `hdiff images stats|probe|experiment`: the classifier probe and the whole
 // image experiment; called by add_images_command on its `images` subcommand.
 void add_images_probe_commands(CLI::App& images);
-#endif
 
 }  // namespace hdiff::cli

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstring>
 
 #include "cli/cli_support.h"
@@ -147,6 +148,32 @@ TEST_F(CoreCommands, BadDenoiseInputsFailCleanly) {
   write_npy(folder / "bad.npy", DType::u8, {1, 8}, bad.data());
   expect_failure(base + "--tokens bad.npy --noise 0 --posterior-samples 2", "observation 0: the observation has probability zero");
   expect_failure(base + "--tokens bad.npy --noise 0 --channel mask", "probability zero");
+}
+
+// The core executable holds no image command: `hdiff images` hands over to
+// hdiff-images beside it, and a copy of hdiff without it says how to get one.
+TEST_F(CoreCommands, ImagesWithoutTheImageExecutableFailsCleanly) {
+  const auto lone = folder / "bin";
+  std::filesystem::create_directory(lone);
+  std::filesystem::copy_file(HDIFF_BINARY, lone / "hdiff");
+  const std::string command = "'" + (lone / "hdiff").string() + "' images --help 2>&1 >/dev/null";
+  FILE* pipe = popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string err;
+  char buffer[512];
+  while (fgets(buffer, sizeof buffer, pipe)) err += buffer;
+  const int status = pclose(pipe);
+  EXPECT_EQ(WEXITSTATUS(status), 2) << err;
+  EXPECT_NE(err.find("hdiff-images is missing"), std::string::npos) << err;
+  EXPECT_NE(err.find("HDIFF_WITH_TORCH=ON"), std::string::npos) << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+}
+
+TEST_F(CoreCommands, HelpListsTheImageCommands) {
+  const auto result = run_hdiff("--help", folder);
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_NE(result.out.find("images"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("hdiff-images"), std::string::npos) << result.out;
 }
 
 }  // namespace

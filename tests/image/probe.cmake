@@ -8,4 +8,5 @@ if(HDIFF_WITH_TORCH)
     LIBS hdiff_probe)
   # Runs build/hdiff, so the binary must be built first.
   hdiff_add_test(test_image_experiment ${CMAKE_CURRENT_LIST_DIR}/image_experiment_test.cpp LIBS hdiff_checkpoint)
+  add_dependencies(test_image_experiment hdiff hdiff-images)
 endif()
