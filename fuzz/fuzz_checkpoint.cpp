@@ -7,7 +7,7 @@
 
 #include "common/error.h"
 #include "fuzz_support.h"
-#include "image/checkpoint.h"
+#include "image/checkpoint/checkpoint.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto path = hdiff::fuzz::scratch_file(data, size, ".ckpt");

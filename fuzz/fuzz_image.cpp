@@ -12,7 +12,7 @@
 #include "common/crc32.h"
 #include "common/error.h"
 #include "fuzz_support.h"
-#include "image/image_io.h"
+#include "image/io/image_io.h"
 
 namespace {
 

@@ -9,8 +9,8 @@
 
 #include "common/error.h"
 #include "fuzz_support.h"
-#include "image/checkpoint.h"
-#include "image/pickle.h"
+#include "image/checkpoint/checkpoint.h"
+#include "image/checkpoint/pickle.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace hdiff::ckpt;

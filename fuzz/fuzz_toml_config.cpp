@@ -8,7 +8,7 @@
 #include "common/error.h"
 #include "fuzz_support.h"
 #include "experiment/phase_config.h"
-#include "image/image_experiment_config.h"
+#include "image/experiment/image_experiment_config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);

@@ -10,7 +10,7 @@
 
 #include "cli/commands.h"
 #include "common/error.h"
-#include "image/forward_backward_job.h"
+#include "image/diffusion/forward_backward_job.h"
 
 namespace hdiff::cli {
 namespace {

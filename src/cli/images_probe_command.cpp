@@ -10,8 +10,8 @@
 
 #include "cli/commands.h"
 #include "common/error.h"
-#include "image/image_experiment.h"
-#include "image/probe_job.h"
+#include "image/experiment/image_experiment.h"
+#include "image/probe/probe_job.h"
 
 namespace hdiff::cli {
 

@@ -5,24 +5,19 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include <algorithm>
 #include <chrono>
-#include <cmath>
-#include <set>
 
 #include "cli/commands.h"
 #include "common/error.h"
 #include "common/gnuplot.h"
-#include "common/memory.h"
 #include "common/output.h"
 #include "common/parallel.h"
 #include "common/progress.h"
-#include "noise/schedule.h"
 #include "theory/comparison.h"
 #include "theory/density_evolution.h"
 #include "theory/mean_field.h"
+#include "theory/theory_report.h"
 #include "theory/threshold.h"
-#include "common/version.h"
 
 namespace hdiff::cli {
 namespace {
@@ -51,25 +46,9 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-const char* noise_symbol(Channel channel) { return channel == Channel::gaussian ? "alpha-bar" : "epsilon"; }
-
-nlohmann::json model_json(const TheoryParams& params) {
-  return {{"v", params.v},
-          {"n_classes", params.n_classes},
-          {"m", params.m},
-          {"s", params.s},
-          {"channel", channel_name(params.channel)},
-          {"noise_quantity", params.channel == Channel::gaussian ? "alpha_bar" : "epsilon"},
-          {"population", params.population},
-          {"replicas", params.replicas},
-          {"seed", params.seed},
-          {"hdiff_version", version()},
-          {"git_commit", git_commit()}};
-}
-
 void run_threshold(const TheoryParams& params, const TheoryOptions& options, OutputDir& out) {
   const auto start = std::chrono::steady_clock::now();
-  ThresholdOptions search{options.levels, options.tolerance};
+  const ThresholdOptions search{options.levels, options.tolerance};
   int probes = 0;
   const ThresholdResult result = find_threshold(params, search, [&](const ThresholdProbe& probe) {
     ++probes;
@@ -78,129 +57,55 @@ void run_threshold(const TheoryParams& params, const TheoryOptions& options, Out
                probe.information, probe.information_se);
   });
   const double wall = seconds_since(start);
-
-  nlohmann::json json = model_json(params);
-  json["critical_noise"] = result.critical_noise;
-  json["interval"] = {result.interval_low, result.interval_high};
-  json["levels"] = options.levels;
-  json["tolerance"] = options.tolerance;
-  json["fixed_point_information"] = result.fixed_point_information;
-  json["never_reconstructed"] = result.never_reconstructed;
-  json["interval_definition"] =
-      "low: the noisiest probe at which every replica settled near the informative fixed point within `levels` "
-      "levels; high: the least noisy probe at which every replica settled near the trivial one (for alpha-bar the "
-      "order is reversed); both refined by bisection to `tolerance`";
-  nlohmann::json times;
-  for (const std::string schedule : {"linear", "cosine"}) {
-    const double t = critical_time(params.channel, schedule, result.critical_noise);
-    const double t1 = critical_time(params.channel, schedule, result.interval_low);
-    const double t2 = critical_time(params.channel, schedule, result.interval_high);
-    times[schedule] = {{"time", t}, {"interval", {std::min(t1, t2), std::max(t1, t2)}}};
-  }
-  json["critical_time"] = times;
-  nlohmann::json probe_list = nlohmann::json::array();
-  for (const auto& probe : result.probes)
-    probe_list.push_back({{"noise", probe.noise},
-                          {"outcome", outcome_name(probe.outcome)},
-                          {"levels_run", probe.levels_run},
-                          {"information", probe.information},
-                          {"information_se", probe.information_se}});
-  json["probes"] = probe_list;
-  json["wall_seconds"] = wall;
-  out.write("threshold.json", json.dump(2) + "\n");
+  out.write("threshold.json", threshold_json(params, search, result, wall).dump(2) + "\n");
   out.commit();
-
-  if (result.never_reconstructed)
-    fmt::print("the class is lost even from a nearly noiseless start (fixed-point information {:.4f})\n",
-               result.fixed_point_information);
-  fmt::print("critical {} = {:.6f}, interval [{:.6f}, {:.6f}] ({} levels, population {}, {} probes)\n",
-             noise_symbol(params.channel), result.critical_noise, result.interval_low, result.interval_high,
-             options.levels, params.population, result.probes.size());
-  for (const std::string schedule : {"linear", "cosine"})
-    fmt::print("critical time ({} schedule, T = {}): t* = {:.2f}, interval [{:.2f}, {:.2f}]\n", schedule,
-               kDiffusionSteps, times[schedule]["time"].get<double>(), times[schedule]["interval"][0].get<double>(),
-               times[schedule]["interval"][1].get<double>());
-  fmt::print("wrote {} in {:.1f} s\n", (out.dir() / "threshold.json").string(), wall);
+  fmt::print("{}wrote {} in {:.1f} s\n", threshold_summary(params, search, result),
+             (out.dir() / "threshold.json").string(), wall);
 }
 
 void run_predictions(const TheoryParams& params, const TheoryOptions& options, OutputDir& out) {
-  ComparedModel model{params.v, params.n_classes, params.m, params.s, params.channel};
+  const ComparedModel model{params.v, params.n_classes, params.m, params.s, params.channel};
   std::vector<MeasuredPoint> measured;
   if (!options.compare.empty()) measured = read_phase_results(options.compare, model);
-
-  // Noise levels and depths: as given, else those of the measured experiment.
-  std::vector<double> noise = options.noise;
-  std::vector<int> depths = options.depths;
-  if (noise.empty())
-    for (const auto& point : measured) noise.push_back(point.noise);
-  if (depths.empty()) {
-    for (const auto& point : measured) depths.push_back(point.L);
-    if (depths.empty()) depths = {2, 4, 6, 8};
-  }
-  std::sort(noise.begin(), noise.end());
-  noise.erase(std::unique(noise.begin(), noise.end()), noise.end());
-  std::sort(depths.begin(), depths.end());
-  depths.erase(std::unique(depths.begin(), depths.end()), depths.end());
-  for (double level : noise) validate(NoiseSpec{params.channel, level});
-  for (int L : depths)
-    if (L < 1 || L > 10000) fail("depth L = {} in --depths is out of range; give depths between 1 and 10000", L);
-  check_memory(prediction_bytes(params, depths.back()), "the density-evolution populations",
-               "lower --population or the largest depth");
+  const PredictionGrid grid = prediction_grid(params, options.noise, options.depths, measured);
 
   const auto start = std::chrono::steady_clock::now();
   install_interrupt_handler();
-  std::string csv = "v,n_classes,m,s,channel,noise,L,level,posterior_mass,posterior_mass_se,population\n";
-  std::vector<ClassPrediction> class_predictions;
+  PredictionTable table;
   {
-    ProgressBar progress(static_cast<int64_t>(noise.size()), "hdiff theory");
-    for (double level : noise) {
+    ProgressBar progress(static_cast<int64_t>(grid.noise.size()), "hdiff theory");
+    table = predict_table(params, grid, [&] {
       if (interrupted()) fail("interrupted by Ctrl-C before all noise levels were done; nothing was written");
-      for (const auto& row : predict_levels(params, level, depths)) {
-        csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{}\n", params.v, params.n_classes, params.m, params.s,
-                           channel_name(params.channel), level, row.L, row.level, row.posterior_mass,
-                           row.posterior_mass_se, params.population);
-        if (row.level == 0) class_predictions.push_back({row.L, level, row.posterior_mass, row.posterior_mass_se});
-      }
       progress.advance();
-    }
+    });
     progress.finish();
   }
   const double wall = seconds_since(start);
-  out.write("theory.csv", csv);
-  nlohmann::json run = model_json(params);
-  run["noise"] = noise;
-  run["depths"] = depths;
+  out.write("theory.csv", table.csv);
+  nlohmann::json run = theory_model_json(params);
+  run["noise"] = grid.noise;
+  run["depths"] = grid.depths;
   run["wall_seconds"] = wall;
   run["threads"] = thread_count();
 
   if (!options.compare.empty()) {
-    const auto points = pair_points(measured, class_predictions);
-    const std::string script = comparison_figure(points, class_predictions, model, out.staged("comparison.dat"),
-                                                 mean_field_overlay(model, noise, depths));
+    const auto points = pair_points(measured, table.class_predictions);
+    const std::string script = comparison_figure(points, table.class_predictions, model,
+                                                 out.staged("comparison.dat"),
+                                                 mean_field_overlay(model, grid.noise, grid.depths));
     run_gnuplot(script, out.staged("comparison.dat").parent_path());
-    if (points.empty()) {
+    if (const auto deviation = largest_deviation(points)) {
+      fmt::print("{}", deviation_summary(*deviation, params.channel));
+      run["largest_deviation"] = deviation_json(*deviation);
+    } else {
       fmt::print("no measured point of {} shares an (L, noise) with the predictions; figure drawn, no deviation\n",
                  options.compare);
-    } else {
-      const auto worst = *std::max_element(points.begin(), points.end(), [](const auto& a, const auto& b) {
-        return std::fabs(a.deviation) < std::fabs(b.deviation);
-      });
-      const double combined = std::hypot(worst.measured.agreement_se, worst.predicted.mass_se);
-      fmt::print("largest deviation |theory - measured class agreement| = {:.4f} at L = {}, {} = {} "
-                 "(theory {:.4f} ± {:.4f}, measured {:.4f} ± {:.4f}; {:.1f} standard errors) over {} points\n",
-                 std::fabs(worst.deviation), worst.measured.L, noise_symbol(params.channel), worst.measured.noise,
-                 worst.predicted.mass, worst.predicted.mass_se, worst.measured.agreement, worst.measured.agreement_se,
-                 combined > 0 ? std::fabs(worst.deviation) / combined : 0.0, points.size());
-      run["largest_deviation"] = {{"deviation", std::fabs(worst.deviation)},
-                                  {"L", worst.measured.L},
-                                  {"noise", worst.measured.noise},
-                                  {"points", points.size()}};
     }
   }
   out.write("run.json", run.dump(2) + "\n");
   out.commit();
-  fmt::print("predicted {} noise levels × depths {} (population {}) in {:.2f} s; wrote {}\n", noise.size(),
-             fmt::join(depths, ","), params.population, wall, (out.dir() / "theory.csv").string());
+  fmt::print("predicted {} noise levels × depths {} (population {}) in {:.2f} s; wrote {}\n", grid.noise.size(),
+             fmt::join(grid.depths, ","), params.population, wall, (out.dir() / "theory.csv").string());
 }
 
 void run_theory(const TheoryOptions& options) {

@@ -1,0 +1,172 @@
+#include "image/experiment/image_experiment.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+#include "common/error.h"
+#include "common/output.h"
+#include "common/progress.h"
+#include "image/models/adm_config.h"
+#include "image/models/convnext.h"
+#include "image/diffusion/diffusion_schedule.h"
+#include "image/diffusion/forward_backward_job.h"
+#include "image/experiment/image_experiment_config.h"
+#include "image/io/image_io.h"
+#include "image/probe/probe_figures.h"
+#include "image/probe/probe_job.h"
+#include "image/probe/probe_pairs.h"
+#include "image/probe/probe_stats.h"
+#include "common/version.h"
+
+namespace hdiff::image {
+namespace fs = std::filesystem;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string read_text(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) fail("cannot read experiment file {}; see docs/images.md for an example", file.string());
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void require_file(const fs::path& path, const char* what) {
+  if (!fs::is_regular_file(path))
+    fail("{} {} does not exist; see docs/images.md for where to get it", what, path.string());
+}
+
+bool is_json(const std::string& model) { return model.size() > 5 && model.substr(model.size() - 5) == ".json"; }
+
+// The diffusion's flags, checked, and its number of respaced steps K.
+std::pair<AdmConfig, int64_t> diffusion_config(const ImageExperimentConfig& c, const std::string& source) {
+  auto config = is_json(c.model) ? read_adm_config(c.model) : adm_preset(c.model);
+  config.validate();
+  if (config.class_cond)
+    fail("{}: model '{}' is class-conditional; the experiment runs unconditional models (SPEC §6), e.g. "
+         "model = \"adm-256-uncond\"", source, c.model);
+  if (c.steps > config.diffusion_steps)
+    fail("{}: diffusion.steps = {} exceeds the model's {} diffusion steps", source, c.steps, config.diffusion_steps);
+  const auto K = c.steps > 0 ? c.steps
+                             : static_cast<int64_t>(space_timesteps(config.diffusion_steps, config.timestep_respacing).size());
+  return {config, K};
+}
+
+}  // namespace
+
+bool run_image_experiment(const fs::path& config_file, const fs::path& out, const std::string& device_override) {
+  const auto started = Clock::now();
+  const auto text = read_text(config_file);
+  const auto source = config_file.string();
+  const auto c = parse_image_experiment_config(text, source, config_file.parent_path());
+  const auto device = choose_device(device_override.empty() ? c.device : device_override);
+
+  // Everything that can be checked is checked before the output folder is touched.
+  require_file(c.diffusion_checkpoint, "diffusion checkpoint");
+  require_file(c.classifier, "classifier checkpoint");
+  const auto [config, K] = diffusion_config(c, source);
+  for (auto k : c.ks)
+    if (k > K) fail("{}: run.k holds {}, but the diffusion has K = {} respaced steps", source, k, K);
+  if (!fs::is_directory(c.start)) fail("start image folder {} does not exist or is not a folder", c.start.string());
+  const auto start_files = image_files(c.start);
+  // An unreadable image stops the run here, not hours later.
+  for (const auto& file : start_files) (void)read_image(file);
+  if (!c.reference.empty()) {
+    if (!fs::is_directory(c.reference))
+      fail("reference image folder {} does not exist or is not a folder", c.reference.string());
+    auto reference_files = image_files(c.reference);
+    if (c.reference_limit > 0 && static_cast<size_t>(c.reference_limit) < reference_files.size())
+      reference_files.resize(static_cast<size_t>(c.reference_limit));
+    for (const auto& file : reference_files) (void)read_image(file);
+  }
+  const auto probe_names = load_convnext(c.classifier).probe_names();
+  if (fs::exists(out) && !fs::is_directory(out)) fail("cannot write to {}: it exists and is not a folder", out.string());
+  const auto record = out / "experiment.toml";
+  if (fs::exists(record) && read_text(record) != text)
+    fail("{} holds a run of a different experiment file ({} differs from {}); give another --out, or delete it",
+         out.string(), record.string(), source);
+
+  if (!fs::exists(out) && !fs::is_directory(out.has_parent_path() ? out.parent_path() : fs::path(".")))
+    fail("cannot write to {}: folder {} does not exist; create it first", out.string(), out.parent_path().string());
+
+  ForwardBackwardJob fb;
+  // The folder and its record appear only once the diffusion checkpoint has
+  // loaded: a bad checkpoint leaves nothing behind (docs/images.md).
+  fb.before_writing = [&] {
+    fs::create_directories(out);
+    write_file_atomic(record, text);  // also proves the folder writable before hours of work
+    fmt::print(stderr, "hdiff: forward-backward of {} images at {} values of k (K = {})\n", start_files.size(),
+               c.ks.size(), K);
+  };
+  fb.checkpoint = c.diffusion_checkpoint;
+  if (is_json(c.model))
+    fb.model_config = c.model;
+  else
+    fb.preset = c.model;
+  fb.steps = static_cast<int>(c.steps);
+  for (auto k : c.ks) fb.ks.push_back(static_cast<int>(k));
+  fb.input_dir = c.start;
+  fb.out = out;
+  fb.batch = static_cast<int>(c.diffusion_batch);
+  fb.device = device;
+  fb.precision = c.precision;
+  fb.seed = c.seed;
+  const auto fb_summary = run_forward_backward_job(fb);
+  if (fb_summary.interrupted) {
+    fmt::print(stderr, "hdiff: interrupted: {} finished images are kept in {}; rerun the same command to continue\n",
+               fb_summary.written, out.string());
+    return false;
+  }
+
+  const auto stats_file = out / "stats.bin";
+  if (!fs::exists(stats_file)) {
+    const auto reference = c.reference.empty() ? out / "start" : c.reference;
+    fmt::print(stderr, "hdiff: measuring whitening statistics on {}\n", reference.string());
+    run_stats_job({c.classifier, reference, stats_file, c.classifier_batch,
+                   c.reference.empty() ? 0 : c.reference_limit, device});
+  }
+
+  fmt::print(stderr, "hdiff: probing with the classifier\n");
+  OutputDir results(out);  // the tables, figures and run record appear together
+  ProbeJob probe{c.classifier, stats_file, out / "start", out, {}, {}, K, c.classifier_batch, device};
+  const auto table = compute_probe_table(probe);
+  if (table.ks != c.ks)
+    fail("{} holds k folders other than run.k of {}; remove them or give another --out", out.string(), source);
+  results.write("pairs.csv", pairs_csv(table));
+  results.write("summary.csv", summary_csv(table));
+  results.write("conditional.csv", conditional_csv(table));
+  const bool figures = draw_probe_figures(table, results.staged("pairs.csv").parent_path());
+  const nlohmann::json run = {
+      {"hdiff_version", version()},
+      {"git_commit", git_commit()},
+      {"experiment_file", fs::absolute(config_file).string()},
+      {"device", device},
+      {"diffusion", describe(config)},
+      {"num_steps", K},
+      {"k", c.ks},
+      {"images", table.images.size()},
+      {"probe_points", probe_names},
+      {"seed", c.seed},
+      {"precision", c.precision},
+      {"figures", figures},
+      {"forward_backward_images_written", fb_summary.written},
+      {"forward_backward_seconds", fb_summary.seconds},
+      {"total_seconds", seconds_since(started)}};
+  results.write("run.json", run.dump(2) + "\n");
+  results.commit();
+  fmt::print("{} images at {} values of k (K = {}); results in {}\n", table.images.size(), c.ks.size(), K,
+             out.string());
+  return true;
+}
+
+}  // namespace hdiff::image

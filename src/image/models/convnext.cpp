@@ -1,0 +1,242 @@
+#include "image/models/convnext.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+#include <fmt/format.h>
+
+#include <set>
+
+#include "common/error.h"
+#include "image/checkpoint/checkpoint.h"
+#include "image/probe/probe_convert.h"
+
+namespace hdiff::image {
+namespace {
+
+// torchvision uses LayerNorm(eps=1e-6) throughout ConvNeXt.
+constexpr double kLayerNormEps = 1e-6;
+
+std::string shape_string(at::IntArrayRef shape) {
+  std::string out = "(";
+  for (size_t i = 0; i < shape.size(); ++i) out += fmt::format("{}{}", i ? ", " : "", shape[i]);
+  return out + ")";
+}
+
+// Takes tensors out of a state dict by name, checking shapes, and remembers
+// which were used so that leftovers (a different architecture) are reported.
+class StateReader {
+ public:
+  StateReader(const std::map<std::string, at::Tensor>& state, const std::string& source)
+      : state_(state), source_(source) {}
+
+  bool has(const std::string& name) const { return state_.count(name) != 0; }
+
+  at::Tensor take(const std::string& name, std::vector<int64_t> shape) {
+    auto it = state_.find(name);
+    if (it == state_.end())
+      fail("{}: tensor '{}' is missing; the file must be a torchvision ConvNeXt state dict "
+           "(e.g. convnext_base-6075fbad.pth)", source_, name);
+    if (it->second.sizes() != at::IntArrayRef(shape))
+      fail("{}: tensor '{}' has shape {}, but this ConvNeXt layout needs {}; the file must be "
+           "an unmodified torchvision ConvNeXt state dict", source_, name,
+           shape_string(it->second.sizes()), shape_string(shape));
+    if (!it->second.is_floating_point())
+      fail("{}: tensor '{}' is not floating point", source_, name);
+    used_.insert(name);
+    return it->second.to(at::kFloat).contiguous();
+  }
+
+  int64_t dim(const std::string& name, int64_t axis) const {
+    auto it = state_.find(name);
+    if (it == state_.end())
+      fail("{}: tensor '{}' is missing; the file must be a torchvision ConvNeXt state dict "
+           "(e.g. convnext_base-6075fbad.pth)", source_, name);
+    if (it->second.dim() <= axis)
+      fail("{}: tensor '{}' has shape {}; expected at least {} dimensions", source_, name,
+           shape_string(it->second.sizes()), axis + 1);
+    return it->second.size(axis);
+  }
+
+  void check_all_used() const {
+    for (const auto& [name, tensor] : state_)
+      if (!used_.count(name))
+        fail("{}: unexpected tensor '{}'; the file is not a torchvision ConvNeXt state dict "
+             "or has a layout hdiff does not know", source_, name);
+  }
+
+ private:
+  const std::map<std::string, at::Tensor>& state_;
+  const std::string& source_;
+  std::set<std::string> used_;
+};
+
+at::Tensor layer_norm_2d(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
+  const auto channels = x.size(1);
+  return at::layer_norm(x.permute({0, 2, 3, 1}), {channels}, weight, bias, kLayerNormEps)
+      .permute({0, 3, 1, 2});
+}
+
+// oneDNN on the CPU. LibTorch's default CPU path for 1x1 and strided kernels at
+// small batches is a GEMM in the system BLAS, which for Debian's LibTorch is the
+// reference netlib one: about 20 times slower than oneDNN on ConvNeXt's layers.
+// LibTorch's switch for oneDNN (torch.backends.mkldnn.enabled) is honoured; the
+// tests turn it off to check the other path.
+bool use_onednn(const at::Tensor& x) {
+  return x.is_cpu() && x.scalar_type() == at::kFloat && at::hasMKLDNN() && at::globalContext().userEnabledMkldnn();
+}
+
+at::Tensor conv(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, int64_t stride,
+                int64_t padding, int64_t groups) {
+  if (use_onednn(x))
+    return at::mkldnn_convolution(x, weight, bias, {padding, padding}, {stride, stride}, {1, 1}, groups);
+  return at::conv2d(x, weight, bias, {stride, stride}, {padding, padding}, {1, 1}, groups);
+}
+
+at::Tensor block_forward(const ConvNeXtBlock& block, const at::Tensor& x) {
+  const auto channels = x.size(1);
+  auto y = conv(x, block.dw_weight, block.dw_bias, 1, 3, channels);
+  if (use_onednn(y)) {
+    // The pointwise MLP as 1x1 convolutions on channels-last tensors: the same
+    // sums as torchvision's Linear layers on the permuted tensor.
+    y = layer_norm_2d(y, block.norm_weight, block.norm_bias);
+    y = at::gelu(conv(y, block.fc1_weight.view({4 * channels, channels, 1, 1}), block.fc1_bias, 1, 0, 1));
+    y = conv(y, block.fc2_weight.view({channels, 4 * channels, 1, 1}), block.fc2_bias, 1, 0, 1);
+  } else {
+    y = y.permute({0, 2, 3, 1});
+    y = at::layer_norm(y, {channels}, block.norm_weight, block.norm_bias, kLayerNormEps);
+    y = at::gelu(at::linear(y, block.fc1_weight, block.fc1_bias));
+    y = at::linear(y, block.fc2_weight, block.fc2_bias).permute({0, 3, 1, 2});
+  }
+  return x + block.layer_scale * y;
+}
+
+}  // namespace
+
+ConvNeXt ConvNeXt::from_state_dict(const std::map<std::string, at::Tensor>& state,
+                                   const std::string& source) {
+  StateReader reader(state, source);
+  ConvNeXt net;
+  auto& layout = net.layout_;
+  // Stage i is features.(2i+1), its downsampling layer features.(2i+2).
+  for (int64_t stage = 0;; ++stage) {
+    const auto prefix = fmt::format("features.{}", 2 * stage + 1);
+    if (!reader.has(prefix + ".0.block.0.weight")) break;
+    layout.widths.push_back(reader.dim(prefix + ".0.block.0.weight", 0));
+    int64_t depth = 0;
+    while (reader.has(fmt::format("{}.{}.block.0.weight", prefix, depth))) ++depth;
+    layout.depths.push_back(depth);
+  }
+  if (layout.widths.empty())
+    fail("{}: no ConvNeXt blocks found (no tensor 'features.1.0.block.0.weight'); the file must "
+         "be a torchvision ConvNeXt state dict (e.g. convnext_base-6075fbad.pth)", source);
+  layout.num_classes = reader.dim("classifier.2.weight", 0);
+
+  const auto w0 = layout.widths[0];
+  net.stem_weight_ = reader.take("features.0.0.weight", {w0, 3, 4, 4});
+  net.stem_bias_ = reader.take("features.0.0.bias", {w0});
+  net.stem_norm_weight_ = reader.take("features.0.1.weight", {w0});
+  net.stem_norm_bias_ = reader.take("features.0.1.bias", {w0});
+  net.probe_names_.push_back("features.0");
+  net.probe_channels_.push_back(w0);
+
+  const auto num_stages = static_cast<int64_t>(layout.widths.size());
+  for (int64_t stage = 0; stage < num_stages; ++stage) {
+    const auto c = layout.widths[stage];
+    const auto prefix = fmt::format("features.{}", 2 * stage + 1);
+    std::vector<ConvNeXtBlock> blocks;
+    for (int64_t j = 0; j < layout.depths[stage]; ++j) {
+      const auto p = fmt::format("{}.{}.", prefix, j);
+      ConvNeXtBlock b;
+      b.dw_weight = reader.take(p + "block.0.weight", {c, 1, 7, 7});
+      b.dw_bias = reader.take(p + "block.0.bias", {c});
+      b.norm_weight = reader.take(p + "block.2.weight", {c});
+      b.norm_bias = reader.take(p + "block.2.bias", {c});
+      b.fc1_weight = reader.take(p + "block.3.weight", {4 * c, c});
+      b.fc1_bias = reader.take(p + "block.3.bias", {4 * c});
+      b.fc2_weight = reader.take(p + "block.5.weight", {c, 4 * c});
+      b.fc2_bias = reader.take(p + "block.5.bias", {c});
+      b.layer_scale = reader.take(p + "layer_scale", {c, 1, 1});
+      blocks.push_back(std::move(b));
+      net.probe_names_.push_back(fmt::format("{}.{}", prefix, j));
+      net.probe_channels_.push_back(c);
+    }
+    net.stages_.push_back(std::move(blocks));
+    if (stage + 1 < num_stages) {
+      const auto next = layout.widths[stage + 1];
+      const auto p = fmt::format("features.{}.", 2 * stage + 2);
+      ConvNeXtDownsample d;
+      d.norm_weight = reader.take(p + "0.weight", {c});
+      d.norm_bias = reader.take(p + "0.bias", {c});
+      d.conv_weight = reader.take(p + "1.weight", {next, c, 2, 2});
+      d.conv_bias = reader.take(p + "1.bias", {next});
+      net.downsamples_.push_back(std::move(d));
+      net.probe_names_.push_back(fmt::format("features.{}", 2 * stage + 2));
+      net.probe_channels_.push_back(next);
+    }
+  }
+  const auto last = layout.widths.back();
+  net.head_norm_weight_ = reader.take("classifier.0.weight", {last});
+  net.head_norm_bias_ = reader.take("classifier.0.bias", {last});
+  net.head_weight_ = reader.take("classifier.2.weight", {layout.num_classes, last});
+  net.head_bias_ = reader.take("classifier.2.bias", {layout.num_classes});
+  net.probe_names_.push_back("classifier");
+  net.probe_channels_.push_back(layout.num_classes);
+  reader.check_all_used();
+  return net;
+}
+
+at::Tensor ConvNeXt::forward(const at::Tensor& images, std::vector<at::Tensor>* probes) const {
+  if (images.dim() != 4 || images.size(1) != 3)
+    fail("ConvNeXt input must have shape (N, 3, H, W), got {}", shape_string(images.sizes()));
+  c10::InferenceMode guard;
+  if (probes) probes->clear();
+  auto record = [&](const at::Tensor& t) {
+    if (probes) probes->push_back(t);
+  };
+  auto x = images.to(stem_weight_.device(), at::kFloat).contiguous(at::MemoryFormat::ChannelsLast);
+  x = conv(x, stem_weight_, stem_bias_, 4, 0, 1);
+  x = layer_norm_2d(x, stem_norm_weight_, stem_norm_bias_);
+  record(x);
+  for (size_t stage = 0; stage < stages_.size(); ++stage) {
+    for (const auto& block : stages_[stage]) {
+      x = block_forward(block, x);
+      record(x);
+    }
+    if (stage < downsamples_.size()) {
+      const auto& d = downsamples_[stage];
+      x = layer_norm_2d(x, d.norm_weight, d.norm_bias);
+      x = conv(x, d.conv_weight, d.conv_bias, 2, 0, 1);
+      record(x);
+    }
+  }
+  x = at::adaptive_avg_pool2d(x, {1, 1});
+  x = layer_norm_2d(x, head_norm_weight_, head_norm_bias_).flatten(1);
+  x = at::linear(x, head_weight_, head_bias_);
+  record(x);
+  return x;
+}
+
+void ConvNeXt::to_device(const std::string& device) {
+  const at::Device target(device);
+  auto move = [&](at::Tensor& t) { t = t.to(target); };
+  for (auto* t : {&stem_weight_, &stem_bias_, &stem_norm_weight_, &stem_norm_bias_,
+                  &head_norm_weight_, &head_norm_bias_, &head_weight_, &head_bias_})
+    move(*t);
+  for (auto& stage : stages_)
+    for (auto& b : stage)
+      for (auto* t : {&b.dw_weight, &b.dw_bias, &b.norm_weight, &b.norm_bias, &b.fc1_weight,
+                      &b.fc1_bias, &b.fc2_weight, &b.fc2_bias, &b.layer_scale})
+        move(*t);
+  for (auto& d : downsamples_)
+    for (auto* t : {&d.norm_weight, &d.norm_bias, &d.conv_weight, &d.conv_bias}) move(*t);
+}
+
+ConvNeXt load_convnext(const std::filesystem::path& path) {
+  std::map<std::string, at::Tensor> state;
+  for (auto& [name, tensor] : ckpt::read_tensors(path)) state.emplace(name, to_aten(tensor));
+  return ConvNeXt::from_state_dict(state, path.string());
+}
+
+std::string ConvNeXt::device() const { return stem_weight_.device().str(); }
+
+}  // namespace hdiff::image

@@ -1,0 +1,125 @@
+#include "image/probe/probe_table.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "common/error.h"
+
+namespace hdiff::image {
+
+const char* const kPairsHeader =
+    "image,k,k_over_K,probe,depth,similarity,start_class,generated_class,class_kept";
+const char* const kSummaryHeader =
+    "k,k_over_K,probe,depth,n,similarity_mean,similarity_se,class_kept,class_kept_se";
+const char* const kConditionalHeader = "k,k_over_K,probe,depth,class,n,similarity_mean,similarity_se";
+
+namespace {
+
+std::string k_fraction(const ProbeTable& t, int64_t k) {
+  if (t.num_steps <= 0) return "";
+  return fmt::format("{:.6g}", static_cast<double>(k) / static_cast<double>(t.num_steps));
+}
+
+// Names are relative paths; quote them when they hold CSV's special characters.
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+// Mean and standard error (sample standard deviation / sqrt(n); NaN for n < 2).
+std::pair<double, double> mean_se(const std::vector<double>& v) {
+  double sum = 0;
+  for (double x : v) sum += x;
+  const double n = static_cast<double>(v.size());
+  const double mean = sum / n;
+  if (v.size() < 2) return {mean, std::nan("")};
+  double ss = 0;
+  for (double x : v) ss += (x - mean) * (x - mean);
+  return {mean, std::sqrt(ss / (n - 1) / n)};
+}
+
+void check_shape(const ProbeTable& t) {
+  HDIFF_CHECK(t.results.size() == t.ks.size());
+  for (const auto& row : t.results) {
+    HDIFF_CHECK(row.size() == t.images.size());
+    for (const auto& p : row) HDIFF_CHECK(p.similarity.size() == t.probes.size());
+  }
+}
+
+}  // namespace
+
+std::vector<SummaryRow> summarize(const ProbeTable& table) {
+  check_shape(table);
+  std::vector<SummaryRow> rows;
+  for (size_t s = 0; s < table.ks.size(); ++s) {
+    std::vector<double> kept;
+    for (const auto& p : table.results[s]) kept.push_back(p.start_class == p.generated_class ? 1.0 : 0.0);
+    if (kept.empty()) continue;
+    const auto [kept_mean, kept_se] = mean_se(kept);
+    for (size_t d = 0; d < table.probes.size(); ++d) {
+      std::vector<double> sims;
+      for (const auto& p : table.results[s]) sims.push_back(p.similarity[d]);
+      const auto [m, se] = mean_se(sims);
+      rows.push_back({table.ks[s], d, sims.size(), m, se, kept_mean, kept_se});
+    }
+  }
+  return rows;
+}
+
+std::vector<ClassOutcomeRow> summarize_by_class(const ProbeTable& table) {
+  check_shape(table);
+  std::vector<ClassOutcomeRow> rows;
+  for (size_t s = 0; s < table.ks.size(); ++s)
+    for (size_t d = 0; d < table.probes.size(); ++d)
+      for (bool kept : {true, false}) {
+        std::vector<double> sims;
+        for (const auto& p : table.results[s])
+          if ((p.start_class == p.generated_class) == kept) sims.push_back(p.similarity[d]);
+        ClassOutcomeRow row{table.ks[s], d, kept, sims.size(), std::nullopt, std::nullopt};
+        if (!sims.empty()) {
+          const auto [mean, se] = mean_se(sims);
+          row.similarity_mean = mean;
+          if (sims.size() >= 2) row.similarity_se = se;
+        }
+        rows.push_back(row);
+      }
+  return rows;
+}
+
+std::string pairs_csv(const ProbeTable& table) {
+  check_shape(table);
+  std::string out = std::string(kPairsHeader) + "\n";
+  for (size_t s = 0; s < table.ks.size(); ++s)
+    for (size_t i = 0; i < table.images.size(); ++i) {
+      const auto& p = table.results[s][i];
+      for (size_t d = 0; d < table.probes.size(); ++d)
+        out += fmt::format("{},{},{},{},{},{:.9g},{},{},{}\n", csv_field(table.images[i]),
+                           table.ks[s], k_fraction(table, table.ks[s]), table.probes[d], d,
+                           p.similarity[d], p.start_class, p.generated_class,
+                           p.start_class == p.generated_class ? 1 : 0);
+    }
+  return out;
+}
+
+std::string summary_csv(const ProbeTable& table) {
+  std::string out = std::string(kSummaryHeader) + "\n";
+  for (const auto& r : summarize(table))
+    out += fmt::format("{},{},{},{},{},{:.9g},{:.9g},{:.9g},{:.9g}\n", r.k, k_fraction(table, r.k),
+                       table.probes[r.depth], r.depth, r.n, r.similarity_mean, r.similarity_se,
+                       r.class_kept, r.class_kept_se);
+  return out;
+}
+
+std::string conditional_csv(const ProbeTable& table) {
+  auto field = [](const std::optional<double>& x) { return x ? fmt::format("{:.9g}", *x) : std::string(); };
+  std::string out = std::string(kConditionalHeader) + "\n";
+  for (const auto& r : summarize_by_class(table))
+    out += fmt::format("{},{},{},{},{},{},{},{}\n", r.k, k_fraction(table, r.k), table.probes[r.depth], r.depth,
+                       r.class_kept ? "kept" : "changed", r.n, field(r.similarity_mean), field(r.similarity_se));
+  return out;
+}
+
+}  // namespace hdiff::image

@@ -1,0 +1,74 @@
+#pragma once
+// What `hdiff theory` (and the Python module) reports, computed here so that
+// every front end gives the same numbers and files: the model description of
+// its JSON files, the critical noise as threshold.json, the prediction grid and
+// theory.csv, and the largest deviation from a measured phase experiment.
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "theory/comparison.h"
+#include "theory/density_evolution.h"
+#include "theory/threshold.h"
+
+namespace hdiff {
+
+// "epsilon", or "alpha-bar" for the gaussian channel: the name of the noise axis.
+const char* noise_symbol(Channel channel);
+
+// The model and population keys every theory JSON file starts with (with the hdiff version).
+nlohmann::json theory_model_json(const TheoryParams& params);
+
+// The content of threshold.json: the model, the critical noise, its interval,
+// critical times for the linear and cosine schedules, and every probe.
+nlohmann::json threshold_json(const TheoryParams& params, const ThresholdOptions& options,
+                              const ThresholdResult& result, double wall_seconds);
+
+// The lines `hdiff theory --threshold` prints about `result` (each ends in a newline).
+std::string threshold_summary(const TheoryParams& params, const ThresholdOptions& options,
+                              const ThresholdResult& result);
+
+// Noise levels and depths of a prediction run, sorted and distinct.
+struct PredictionGrid {
+  std::vector<double> noise;
+  std::vector<int> depths;
+};
+
+// The grid: the noise levels and depths given, else those of the measured
+// points, else depths 2,4,6,8; each checked (Error naming the fix), and the
+// memory of the deepest population checked.
+PredictionGrid prediction_grid(const TheoryParams& params, std::vector<double> noise, std::vector<int> depths,
+                               const std::vector<MeasuredPoint>& measured);
+
+// theory.csv and the class-level predictions it holds.
+struct PredictionTable {
+  std::string csv;
+  std::vector<ClassPrediction> class_predictions;
+};
+
+// Predicts every level of every depth at every noise level of `grid`;
+// `after_each_noise` runs after each noise level (progress, interruption).
+PredictionTable predict_table(const TheoryParams& params, const PredictionGrid& grid,
+                              const std::function<void()>& after_each_noise = {});
+
+// The measured point farthest from its prediction.
+struct LargestDeviation {
+  ComparedPoint point;
+  double standard_errors = 0;  // |deviation| over the combined standard error (0 when both are 0)
+  size_t points = 0;           // points compared
+};
+
+// The largest |theory − measured| over `points`; nothing when there are none.
+std::optional<LargestDeviation> largest_deviation(const std::vector<ComparedPoint>& points);
+
+// One line describing `deviation` (ends in a newline).
+std::string deviation_summary(const LargestDeviation& deviation, Channel channel);
+
+// The `largest_deviation` entry of run.json.
+nlohmann::json deviation_json(const LargestDeviation& deviation);
+
+}  // namespace hdiff

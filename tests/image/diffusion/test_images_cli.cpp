@@ -1,0 +1,170 @@
+// `hdiff images forward-backward` end to end: against the PyTorch fixture with
+// given noises, on an image folder (outputs, resume), and its error messages.
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "common/npy.h"
+#include "image/models/adm_unet.h"
+#include "image/models/torch_state.h"
+#include "image/checkpoint/checkpoint.h"
+#include "image/io/image_io.h"
+#include "support/helpers.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const fs::path kAdm = fs::path(HDIFF_FIXTURES_DIR) / "image" / "adm_a";
+
+using hdiff::testing::RunResult;
+using hdiff::testing::run_hdiff_merged;
+
+fs::path fresh_dir(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("hdiff_test_images_" + std::to_string(::getpid())) / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir.parent_path());
+  return dir;
+}
+
+// --device of the runs: HDIFF_TEST_DEVICE (e.g. cuda, set by scripts/gpu-check.sh) or cpu.
+std::string device_arg() {
+  const char* env = std::getenv("HDIFF_TEST_DEVICE");
+  return std::string(" --device ") + (env && *env ? env : "cpu");
+}
+
+std::string model_args() {
+  return "--checkpoint " + (kAdm / "model.pt").string() + " --model-config " + (kAdm / "config.json").string();
+}
+
+hdiff::image::Image test_image(int w, int h, int seed) {
+  hdiff::image::Image img{w, h, std::vector<uint8_t>(static_cast<size_t>(w) * h * 3)};
+  for (size_t i = 0; i < img.rgb.size(); ++i) img.rgb[i] = static_cast<uint8_t>((i * 37 + seed * 101) % 251);
+  return img;
+}
+
+}  // namespace
+
+TEST(ImagesCli, TensorInputReproducesPyTorch) {
+  const fs::path out = fresh_dir("tensor");
+  const std::string fb = (kAdm / "forward_backward.pt").string();
+  const RunResult r = run_hdiff_merged("images forward-backward " + model_args() + " --t 5 --input-tensor " + fb +
+                          ":x0 --noise-tensor " + fb + ":noises --batch 1 --out " + out.string() + device_arg());
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(fs::exists(out / "run.json"));
+  const hdiff::NpyArray sample = hdiff::read_npy(out / "sample.npy");
+  ASSERT_EQ(sample.shape, (std::vector<int64_t>{2, 3, 32, 32}));
+  const auto got = hdiff::npy_to_f64(sample, "sample");
+  const auto want = hdiff::ckpt::read_tensor(kAdm / "forward_backward.pt", "sample").to_f64();
+  double diff = 0;
+  for (size_t i = 0; i < got.size(); ++i) diff = std::max(diff, std::abs(got[i] - want[i]));
+  EXPECT_LT(diff, 1e-3);
+}
+
+TEST(ImagesCli, FolderInputWritesNamedPngsAndResumes) {
+  const fs::path in = fresh_dir("in");
+  const fs::path out = fresh_dir("out");
+  fs::create_directories(in / "n01440764");
+  hdiff::image::write_png(in / "n01440764" / "a.png", test_image(48, 40, 1));
+  hdiff::image::write_png(in / "b.png", test_image(32, 64, 2));
+  const std::string args = "images forward-backward " + model_args() + " --t 2,10 --batch 2" + device_arg() + " --input " +
+                           in.string() + " --out " + out.string();
+  const RunResult first = run_hdiff_merged(args);
+  ASSERT_EQ(first.code, 0) << first.output;
+  EXPECT_NE(first.output.find("wrote 4 outputs"), std::string::npos) << first.output;
+  for (const char* name : {"start/n01440764/a.png", "start/b.png", "k2/n01440764/a.png", "k2/b.png",
+                           "k10/n01440764/a.png", "k10/b.png"}) {
+    ASSERT_TRUE(fs::exists(out / name)) << name;
+    const auto img = hdiff::image::read_image(out / name);
+    EXPECT_EQ(img.width, 32);
+    EXPECT_EQ(img.height, 32);
+  }
+  const RunResult again = run_hdiff_merged(args);
+  ASSERT_EQ(again.code, 0) << again.output;
+  EXPECT_NE(again.output.find("wrote 0 outputs"), std::string::npos) << again.output;
+  EXPECT_NE(again.output.find("(4 existed already)"), std::string::npos) << again.output;
+}
+
+TEST(ImagesCli, BadInputsGiveOneLineErrors) {
+  const fs::path dir = fresh_dir("errors");
+  fs::create_directories(dir);
+  const std::string fb = (kAdm / "forward_backward.pt").string();
+  const std::string tail = " --t 5 --input-tensor " + fb + ":x0 --device cpu --out " + (dir / "o").string();
+
+  // A truncated checkpoint.
+  std::ifstream in(kAdm / "model.pt", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::ofstream(dir / "cut.pt", std::ios::binary) << bytes.substr(0, bytes.size() / 3);
+  RunResult r = run_hdiff_merged("images forward-backward --checkpoint " + (dir / "cut.pt").string() + " --model-config " +
+                    (kAdm / "config.json").string() + tail);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("truncated or corrupted checkpoint archive"), std::string::npos) << r.output;
+
+  // A state dict of another configuration.
+  r = run_hdiff_merged("images forward-backward --checkpoint " + (kAdm / "model.pt").string() + " --preset adm-256-uncond" + tail);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("does not fit the model configuration"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("time_embed.0.weight (expected [1024, 256], found [128, 32])"), std::string::npos);
+
+  // A step outside 0..K and a missing key.
+  r = run_hdiff_merged("images forward-backward " + model_args() + " --t 11 --input-tensor " + fb + ":x0 --out " +
+          (dir / "o").string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("--t 11 is outside 0..10"), std::string::npos) << r.output;
+  r = run_hdiff_merged("images forward-backward " + model_args() + " --t 5 --input-tensor " + fb + ":nope --out " +
+          (dir / "o").string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("no entry 'nope'"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir / "o"));
+}
+
+// A random-weight class-conditional model saved as .safetensors: labels come
+// from numeric class folders, and a flat folder is refused.
+TEST(ImagesCli, ClassConditionalModelTakesLabelsFromFolders) {
+  const fs::path dir = fresh_dir("classcond");
+  fs::create_directories(dir / "in" / "3");
+  fs::create_directories(dir / "in" / "7");
+  fs::create_directories(dir / "flat");
+  std::ifstream config_in(kAdm / "config.json");
+  nlohmann::json config = nlohmann::json::parse(config_in);
+  config["class_cond"] = true;
+  config["num_classes"] = 10;
+  std::ofstream(dir / "config.json") << config.dump();
+
+  hdiff::image::AdmUnet net(hdiff::image::read_adm_config(dir / "config.json"));
+  nlohmann::json header = nlohmann::json::object();
+  std::string data;
+  for (const auto& p : net.module().named_parameters()) {
+    const hdiff::ckpt::Tensor t = hdiff::image::from_torch(p.value());
+    header[p.key()] = {{"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {data.size(), data.size() + t.bytes.size()}}};
+    data.append(reinterpret_cast<const char*>(t.bytes.data()), t.bytes.size());
+  }
+  const std::string head = header.dump();
+  const uint64_t n = head.size();
+  std::ofstream(dir / "model.safetensors", std::ios::binary)
+      << std::string(reinterpret_cast<const char*>(&n), 8) << head << data;
+
+  hdiff::image::write_png(dir / "in" / "3" / "x.png", test_image(40, 40, 3));
+  hdiff::image::write_png(dir / "in" / "7" / "y.png", test_image(40, 40, 4));
+  hdiff::image::write_png(dir / "flat" / "z.png", test_image(40, 40, 5));
+  const std::string model = "images forward-backward --checkpoint " + (dir / "model.safetensors").string() +
+                            " --model-config " + (dir / "config.json").string() + " --t 3" + device_arg();
+  RunResult r = run_hdiff_merged(model + " --input " + (dir / "in").string() + " --out " + (dir / "out").string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(fs::exists(dir / "out" / "k3" / "3" / "x.png"));
+  EXPECT_TRUE(fs::exists(dir / "out" / "k3" / "7" / "y.png"));
+  r = run_hdiff_merged(model + " --input " + (dir / "flat").string() + " --out " + (dir / "out2").string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("class subfolders or give --labels-tensor"), std::string::npos) << r.output;
+}
