@@ -2,6 +2,9 @@
 // The Random Hierarchy Model's grammar (SPEC §1): for every level ℓ = 0..L-1,
 // each symbol of that level has m productions into s-tuples of level ℓ+1 symbols,
 // all distinct within a level, so every tuple has at most one parent.
+// Guarantees: a grammar is a pure function of its parameters and seed (same
+// productions on every machine), and validate() refuses parameters that cannot be
+// drawn (more productions per level than s-tuples exist) with an Error naming the fix.
 
 #include <cstdint>
 #include <span>

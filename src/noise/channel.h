@@ -1,6 +1,9 @@
 #pragma once
 // Forward noise channels acting on every leaf token independently (SPEC §2), and
 // the leaf likelihoods p(obs_i | x_i = a) they imply for belief propagation.
+// Guarantees: every draw comes from the counter-based stream of (seed, item), so
+// a noised sample does not depend on threads or batch sizes; noise levels outside
+// a channel's range are refused by validate().
 
 #include <cstdint>
 #include <span>

@@ -2,6 +2,8 @@
 // Image files and resampling: JPEG/PNG reading, PNG writing, and PIL-compatible
 // resizing (the filters torchvision and guided-diffusion use through PIL), so that
 // preprocessing matches the Python pipelines the models were trained with.
+// Guarantees: declared sizes are bounded before decoding, PNG CRCs and JPEG
+// segments are checked before stb runs, and a bad file is an Error naming it.
 
 #include <cstdint>
 #include <filesystem>
