@@ -18,6 +18,10 @@ packages=(
   libopenblas0-openmp            # OpenBLAS as the system BLAS under LibTorch (1.28x on the ADM U-Net on CPU)
   gnuplot-nox                    # figures (PNG via pngcairo, SVG)
   clang libclang-rt-dev          # clang with its ASan/UBSan and libFuzzer runtimes: scripts/sanitize.sh, scripts/fuzz.sh
+  pybind11-dev python3-dev       # the Python module (python/): pybind11 and the interpreter's headers
+  python3-numpy                  # NumPy: the Python module's arrays
+  python3-pytest                 # pytest: tests/python
+  python3-matplotlib             # matplotlib: examples/phase_transition.py
 )
 
 missing=()

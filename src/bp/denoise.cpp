@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <fmt/ranges.h>
+
 #include "bp/batch_bp.h"
 #include "bp/belief_propagation.h"
 #include "common/error.h"
@@ -10,6 +12,29 @@
 #include "common/random.h"
 
 namespace hdiff {
+
+void validate(const DenoiseRequest& request) {
+  validate(request.noise);
+  if (request.posterior_samples < 0) fail("--posterior-samples must be >= 0");
+}
+
+uint64_t max_observed_token(const GrammarParams& params, Channel channel) {
+  return channel == Channel::mask ? static_cast<uint64_t>(params.v) : static_cast<uint64_t>(params.v - 1);
+}
+
+void check_observation_shape(const GrammarParams& params, Channel channel, const std::vector<int64_t>& shape,
+                             const std::string& what) {
+  const int64_t d = sequence_length(params);
+  const std::string shape_text = fmt::format("({})", fmt::join(shape, ", "));
+  if (channel == Channel::gaussian) {
+    if (shape.size() != 3 || shape[1] != d || shape[2] != params.v)
+      fail("{}: shape {} does not fit; gaussian observations must be N × d × v = N × {} × {} floats", what, shape_text,
+           d, params.v);
+  } else if (shape.size() != 2 || shape[1] != d) {
+    fail("{}: shape {} does not fit; tokens must be N × d = N × {} integers", what, shape_text, d);
+  }
+  if (shape[0] < 1) fail("{}: holds no observations", what);
+}
 
 double observation_likelihoods(const NoiseSpec& noise, int v, const Observations& observations, int64_t n, int64_t d,
                                std::span<double> leaves) {

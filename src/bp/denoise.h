@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "grammar/grammar.h"
@@ -36,6 +37,17 @@ struct Observations {
   std::span<const uint32_t> tokens;
   std::span<const double> values;
 };
+
+// Checks the request's noise and number of posterior samples; Error naming the fix.
+void validate(const DenoiseRequest& request);
+
+// The largest observed token the channel accepts: v - 1, or v (MASK) for mask.
+uint64_t max_observed_token(const GrammarParams& params, Channel channel);
+
+// Checks the shape of an observation array named `what`: N × d integer tokens, or
+// N × d × v floats for gaussian, with N ≥ 1; Error naming the expected shape.
+void check_observation_shape(const GrammarParams& params, Channel channel, const std::vector<int64_t>& shape,
+                             const std::string& what);
 
 // Fills the leaf likelihoods of observation n into `leaves` and returns the
 // sum of the logs of their normalisers.

@@ -27,19 +27,14 @@ struct DenoiseOptions {
   std::string out;
 };
 
-std::string shape_text(const std::vector<int64_t>& shape) {
-  return fmt::format("({})", fmt::join(shape, ", "));
-}
-
 void run_denoise(const DenoiseOptions& options) {
   set_thread_count(options.threads);
   DenoiseRequest request;
   request.noise = {parse_channel(options.channel), options.noise};
-  validate(request.noise);
   request.posterior_samples = options.posterior_samples;
   request.map = options.map;
   request.seed = options.seed;
-  if (options.posterior_samples < 0) fail("--posterior-samples must be >= 0");
+  validate(request);
 
   const Grammar grammar = load_grammar(options.grammar);
   const auto& p = grammar.params;
@@ -47,24 +42,18 @@ void run_denoise(const DenoiseOptions& options) {
   OutputDir out(options.out);
 
   const NpyArray array = read_npy(options.tokens);
+  check_observation_shape(p, request.noise.channel, array.shape, options.tokens);
   Observations observations;
   std::vector<uint32_t> tokens;
   std::vector<double> values;
   if (request.noise.channel == Channel::gaussian) {
-    if (array.shape.size() != 3 || array.shape[1] != d || array.shape[2] != p.v)
-      fail("{}: shape {} does not fit; gaussian observations must be N × d × v = N × {} × {} floats", options.tokens,
-           shape_text(array.shape), d, p.v);
     values = npy_to_f64(array, options.tokens);
     observations.values = values;
   } else {
-    if (array.shape.size() != 2 || array.shape[1] != d)
-      fail("{}: shape {} does not fit; tokens must be N × d = N × {} integers", options.tokens, shape_text(array.shape), d);
-    const uint64_t max_token = request.noise.channel == Channel::mask ? static_cast<uint64_t>(p.v) : static_cast<uint64_t>(p.v - 1);
-    tokens = npy_to_u32(array, options.tokens, max_token);
+    tokens = npy_to_u32(array, options.tokens, max_observed_token(p, request.noise.channel));
     observations.tokens = tokens;
   }
   observations.count = array.shape[0];
-  if (observations.count < 1) fail("{}: holds no observations", options.tokens);
 
   const DenoiseResult result = denoise(grammar, observations, request);
   const int64_t N = result.count;

@@ -20,6 +20,18 @@ template <typename... Args>
   throw Error(fmt::format(format, std::forward<Args>(args)...));
 }
 
+// An Error about a file that cannot be read or written; front ends may report it
+// differently (the Python module raises OSError, other Errors are ValueError).
+struct FileError : Error {
+  using Error::Error;
+};
+
+// Throws FileError with a fmt-formatted message.
+template <typename... Args>
+[[noreturn]] void fail_file(fmt::format_string<Args...> format, Args&&... args) {
+  throw FileError(fmt::format(format, std::forward<Args>(args)...));
+}
+
 // Internal invariant check that names the file and line where it failed; a
 // failure is a bug in hdiff, not bad input.
 #define HDIFF_CHECK(condition)                                                 \

@@ -276,15 +276,16 @@ void write_npy_unsigned(const std::filesystem::path& path, const std::vector<int
 namespace {
 
 template <typename T>
-std::vector<T> load_elements(const NpyArray& array) {
-  std::vector<T> out(array.bytes.size() / sizeof(T));
-  if (!out.empty()) std::memcpy(out.data(), array.bytes.data(), out.size() * sizeof(T));
+std::vector<T> load_elements(const unsigned char* bytes, size_t count) {
+  std::vector<T> out(count);
+  if (count) std::memcpy(out.data(), bytes, count * sizeof(T));
   return out;
 }
 
 template <typename Source>
-std::vector<uint32_t> integers_to_u32(const NpyArray& array, const std::string& what, uint64_t max_value) {
-  const auto source = load_elements<Source>(array);
+std::vector<uint32_t> integers_to_u32(const unsigned char* bytes, size_t count, const std::string& what,
+                                      uint64_t max_value) {
+  const auto source = load_elements<Source>(bytes, count);
   std::vector<uint32_t> out(source.size());
   for (size_t i = 0; i < source.size(); ++i) {
     const auto value = source[i];
@@ -300,33 +301,55 @@ std::vector<uint32_t> integers_to_u32(const NpyArray& array, const std::string& 
 
 }  // namespace
 
-std::vector<uint32_t> npy_to_u32(const NpyArray& array, const std::string& what, uint64_t max_value) {
-  switch (array.dtype) {
-    case DType::u8: return integers_to_u32<uint8_t>(array, what, max_value);
-    case DType::u16: return integers_to_u32<uint16_t>(array, what, max_value);
-    case DType::u32: return integers_to_u32<uint32_t>(array, what, max_value);
-    case DType::u64: return integers_to_u32<uint64_t>(array, what, max_value);
-    case DType::i8: return integers_to_u32<int8_t>(array, what, max_value);
-    case DType::i16: return integers_to_u32<int16_t>(array, what, max_value);
-    case DType::i32: return integers_to_u32<int32_t>(array, what, max_value);
-    case DType::i64: return integers_to_u32<int64_t>(array, what, max_value);
-    default: fail("{}: dtype {} is not an integer type; tokens must be integers", what, dtype_descr(array.dtype));
+std::vector<uint32_t> elements_to_u32(DType dtype, const void* data, size_t count, const std::string& what,
+                                      uint64_t max_value) {
+  const auto* bytes = static_cast<const unsigned char*>(data);
+  switch (dtype) {
+    case DType::u8: return integers_to_u32<uint8_t>(bytes, count, what, max_value);
+    case DType::u16: return integers_to_u32<uint16_t>(bytes, count, what, max_value);
+    case DType::u32: return integers_to_u32<uint32_t>(bytes, count, what, max_value);
+    case DType::u64: return integers_to_u32<uint64_t>(bytes, count, what, max_value);
+    case DType::i8: return integers_to_u32<int8_t>(bytes, count, what, max_value);
+    case DType::i16: return integers_to_u32<int16_t>(bytes, count, what, max_value);
+    case DType::i32: return integers_to_u32<int32_t>(bytes, count, what, max_value);
+    case DType::i64: return integers_to_u32<int64_t>(bytes, count, what, max_value);
+    default: fail("{}: dtype {} is not an integer type; tokens must be integers", what, dtype_descr(dtype));
   }
 }
 
-std::vector<double> npy_to_f64(const NpyArray& array, const std::string& what) {
+std::vector<double> elements_to_f64(DType dtype, const void* data, size_t count, const std::string& what) {
+  const auto* bytes = static_cast<const unsigned char*>(data);
   std::vector<double> out;
-  if (array.dtype == DType::f64) {
-    out = load_elements<double>(array);
-  } else if (array.dtype == DType::f32) {
-    const auto narrow = load_elements<float>(array);
+  if (dtype == DType::f64) {
+    out = load_elements<double>(bytes, count);
+  } else if (dtype == DType::f32) {
+    const auto narrow = load_elements<float>(bytes, count);
     out.assign(narrow.begin(), narrow.end());
   } else {
-    fail("{}: dtype {} is not float32 or float64", what, dtype_descr(array.dtype));
+    fail("{}: dtype {} is not float32 or float64", what, dtype_descr(dtype));
   }
-  for (size_t i = 0; i < out.size(); ++i)
-    if (!std::isfinite(out[i])) fail("{}: element {} is not finite", what, i);
+  check_finite(out, what);
   return out;
+}
+
+void check_token_range(std::span<const uint32_t> values, const std::string& what, uint64_t max_value) {
+  for (size_t i = 0; i < values.size(); ++i)
+    if (values[i] > max_value)
+      fail("{}: element {} is {}, out of range; values must lie in [0, {}]", what, i, values[i], max_value);
+}
+
+void check_finite(std::span<const double> values, const std::string& what) {
+  for (size_t i = 0; i < values.size(); ++i)
+    if (!std::isfinite(values[i])) fail("{}: element {} is not finite", what, i);
+}
+
+std::vector<uint32_t> npy_to_u32(const NpyArray& array, const std::string& what, uint64_t max_value) {
+  return elements_to_u32(array.dtype, array.bytes.data(), array.bytes.size() / dtype_size(array.dtype), what,
+                         max_value);
+}
+
+std::vector<double> npy_to_f64(const NpyArray& array, const std::string& what) {
+  return elements_to_f64(array.dtype, array.bytes.data(), array.bytes.size() / dtype_size(array.dtype), what);
 }
 
 }  // namespace hdiff

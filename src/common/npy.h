@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,6 +47,20 @@ void write_npy(const std::filesystem::path& path, DType dtype, const std::vector
 // Writes unsigned integers with the smallest unsigned dtype that fits max_value.
 void write_npy_unsigned(const std::filesystem::path& path, const std::vector<int64_t>& shape,
                         const std::vector<uint32_t>& values, uint64_t max_value);
+
+// `count` elements of `dtype` at `data` (any alignment) as uint32; `what` names the
+// array in errors. Negative values, values above max_value and non-integer dtypes are errors.
+std::vector<uint32_t> elements_to_u32(DType dtype, const void* data, size_t count, const std::string& what,
+                                      uint64_t max_value);
+
+// `count` float32 or float64 elements at `data` as double; NaN, infinity or another dtype is an error.
+std::vector<double> elements_to_f64(DType dtype, const void* data, size_t count, const std::string& what);
+
+// Checks uint32 values in place: one above max_value is an error naming `what` and the element.
+void check_token_range(std::span<const uint32_t> values, const std::string& what, uint64_t max_value);
+
+// Checks doubles in place: NaN or infinity is an error naming `what` and the element.
+void check_finite(std::span<const double> values, const std::string& what);
 
 // Elements of an integer array as uint32; `what` names the array in errors.
 // Negative values or values above max_value are errors.

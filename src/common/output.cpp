@@ -24,32 +24,32 @@ fs::path parent_or_dot(const fs::path& path) {
 }  // namespace
 
 void write_file_atomic(const fs::path& path, const std::string& content) {
-  if (fs::is_directory(path)) fail("cannot write {}: it is a folder; give a file name", path.string());
+  if (fs::is_directory(path)) fail_file("cannot write {}: it is a folder; give a file name", path.string());
   const fs::path temp = unique_sibling(path.parent_path().empty() ? fs::path(".") / path : path, "tmp");
   {
     std::ofstream out(temp, std::ios::binary);
-    if (!out) fail("cannot write {}: folder {} is missing or not writable", path.string(), parent_or_dot(path).string());
+    if (!out) fail_file("cannot write {}: folder {} is missing or not writable", path.string(), parent_or_dot(path).string());
     out.write(content.data(), static_cast<std::streamsize>(content.size()));
     out.flush();
     if (!out) {
       std::error_code ignored;
       fs::remove(temp, ignored);
-      fail("cannot write {}: write failed (disk full?)", path.string());
+      fail_file("cannot write {}: write failed (disk full?)", path.string());
     }
   }
   std::error_code error;
   fs::rename(temp, path, error);
   if (error) {
     fs::remove(temp, error);
-    fail("cannot write {}: {}", path.string(), error.message());
+    fail_file("cannot write {}: {}", path.string(), error.message());
   }
 }
 
 void check_file_writable(const fs::path& path) {
-  if (fs::is_directory(path)) fail("cannot write {}: it is a folder; give a file name", path.string());
+  if (fs::is_directory(path)) fail_file("cannot write {}: it is a folder; give a file name", path.string());
   const fs::path folder = parent_or_dot(path);
-  if (!fs::is_directory(folder)) fail("cannot write {}: folder {} does not exist; create it first", path.string(), folder.string());
-  if (access(folder.c_str(), W_OK) != 0) fail("cannot write {}: folder {} is not writable", path.string(), folder.string());
+  if (!fs::is_directory(folder)) fail_file("cannot write {}: folder {} does not exist; create it first", path.string(), folder.string());
+  if (access(folder.c_str(), W_OK) != 0) fail_file("cannot write {}: folder {} is not writable", path.string(), folder.string());
 }
 
 OutputDir::OutputDir(fs::path dir) : dir_(std::move(dir)) {

@@ -233,7 +233,7 @@ PhaseConfig parse_phase_config(const std::string& text, const std::string& sourc
 
 PhaseConfig load_phase_config(const std::string& path) {
   std::ifstream in(path);
-  if (!in) fail("cannot read config {}: no such file or not readable", path);
+  if (!in) fail_file("cannot read config {}: no such file or not readable", path);
   std::stringstream text;
   text << in.rdbuf();
   return parse_phase_config(text.str(), path);

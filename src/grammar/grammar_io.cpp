@@ -128,7 +128,7 @@ Grammar load_grammar(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::error_code ec;
   if (!in || std::filesystem::is_directory(path, ec))
-    fail("cannot read grammar {}: no such file or not readable", path.string());
+    fail_file("cannot read grammar {}: no such file or not readable", path.string());
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const json document = parse_json_input(text, path.string(), "write grammars with `hdiff grammar --out`");
   return grammar_from_json(document, path.string());

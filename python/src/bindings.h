@@ -1,0 +1,79 @@
+#pragma once
+// Shared pieces of the Python module's bindings: the registration of each part
+// and the scopes every long call runs in.
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/npy.h"
+#include "grammar/grammar.h"
+
+namespace hdiff::python {
+
+namespace py = pybind11;
+
+// Registers Grammar, Samples, corrupt and sample.
+void register_grammar(py::module_& module);
+// Registers denoise and its result type.
+void register_denoise(py::module_& module);
+// Registers the phase experiment and the theory functions.
+void register_experiment(py::module_& module);
+
+// A NumPy array viewing `values` without a copy: a capsule owns the moved vector
+// and is the array's base, so the array outlives whatever returned it.
+template <typename T>
+py::array owned_array(std::vector<T>&& values, const std::vector<py::ssize_t>& shape) {
+  auto* owner = new std::vector<T>(std::move(values));
+  py::capsule capsule(owner, [](void* pointer) { delete static_cast<std::vector<T>*>(pointer); });
+  return py::array_t<T>(shape, owner->data(), capsule);
+}
+
+// Integer or float input as read by a computation: a view of the caller's array
+// when it already has the fitting layout and dtype, else one converted copy.
+struct InputTokens {
+  py::array keep_alive;            // the array viewed, held while the view is used
+  std::vector<uint32_t> converted; // the copy, when one was needed
+  std::span<const uint32_t> tokens;
+  std::vector<int64_t> shape;
+};
+
+// Floats input, as InputTokens.
+struct InputValues {
+  py::array keep_alive;
+  std::vector<double> converted;
+  std::span<const double> values;
+  std::vector<int64_t> shape;
+};
+
+// `object` as a NumPy array (an array as is, a list converted); `what` names it in errors.
+py::array as_array(const py::object& object, const std::string& what);
+// The shape of a NumPy array.
+std::vector<int64_t> shape_of(const py::array& array);
+// Reads integer tokens (any integer dtype) with values in [0, max_value]; `what` names the array in errors.
+InputTokens read_tokens(const py::array& array, const std::string& what, uint64_t max_value);
+// Reads finite float32 or float64 values; `what` names the array in errors.
+InputValues read_values(const py::array& array, const std::string& what);
+
+// Sets the OpenMP thread count for the life of the scope (0 = the default) and restores it after.
+class ThreadScope {
+ public:
+  // `threads` must lie in [0, 1024], as for --threads.
+  explicit ThreadScope(int threads);
+  ~ThreadScope();
+  ThreadScope(const ThreadScope&) = delete;
+  ThreadScope& operator=(const ThreadScope&) = delete;
+
+ private:
+  int previous_;
+};
+
+// Called by long computations between units of work (GIL released): takes the GIL
+// and throws py::error_already_set when Python has a pending signal (Ctrl-C).
+void check_python_signals();
+
+}  // namespace hdiff::python

@@ -1,0 +1,98 @@
+// The phase experiment and the theory in Python. The tables are produced by the
+// same code that writes the CLI's CSV files, and hdiff/_tables.py turns them into
+// NumPy columns, so that the values are those of the files.
+
+#include <pybind11/stl.h>
+
+#include <chrono>
+
+#include "bindings.h"
+#include "common/error.h"
+#include "experiment/phase.h"
+#include "experiment/phase_report.h"
+#include "theory/theory_report.h"
+
+namespace hdiff::python {
+namespace {
+
+// Runs the experiment of a TOML config (empty: the default) and returns its CSV tables.
+py::dict phase_tables(const std::string& text, const std::string& source, int threads) {
+  const PhaseConfig config = text.empty() ? parse_phase_config(kDefaultPhaseConfig, "default config")
+                                          : parse_phase_config(text, source);
+  ThreadScope thread_scope(threads);
+  PhaseResults results;
+  std::string results_csv, conditional, changes, correlations;
+  {
+    py::gil_scoped_release release;
+    // Ctrl-C is seen between units of work: Python's handler only sets a flag
+    // while the GIL is released, and the hook raises KeyboardInterrupt from it.
+    results = run_phase(config, [](int64_t) { check_python_signals(); });
+    results_csv = phase_csv(config, results);
+    conditional = conditional_csv(config, results);
+    changes = changes_csv(config, results);
+    correlations = correlations_csv(config, results);
+  }
+  py::dict tables;
+  tables["results"] = results_csv;
+  tables["conditional"] = conditional;
+  tables["changes"] = changes;
+  tables["correlations"] = correlations;
+  return tables;
+}
+
+TheoryParams theory_params(int v, int classes, int m, int s, const std::string& channel, int64_t population,
+                           int replicas, uint64_t seed) {
+  TheoryParams params;
+  params.v = v;
+  params.n_classes = classes;
+  params.m = m;
+  params.s = s;
+  params.channel = parse_channel(channel);
+  params.population = population;
+  params.replicas = replicas;
+  params.seed = seed;
+  validate(params);
+  return params;
+}
+
+// theory.csv of `hdiff theory --noise ... --depths ...`.
+std::string theory_predict(std::vector<double> noise, std::vector<int> depths, int v, int classes, int m, int s,
+                           const std::string& channel, int64_t population, int replicas, uint64_t seed, int threads) {
+  const TheoryParams params = theory_params(v, classes, m, s, channel, population, replicas, seed);
+  if (noise.empty())
+    fail("nothing to compute; give --noise E1,E2,... (predictions), --threshold (critical noise), --mean-field or "
+         "--compare results.csv");
+  const PredictionGrid grid = prediction_grid(params, std::move(noise), std::move(depths), {});
+  ThreadScope thread_scope(threads);
+  py::gil_scoped_release release;
+  return predict_table(params, grid, [] { check_python_signals(); }).csv;
+}
+
+// threshold.json of `hdiff theory --threshold`, as JSON text.
+std::string theory_threshold(int v, int classes, int m, int s, const std::string& channel, int64_t population,
+                             int replicas, int levels, double tolerance, uint64_t seed, int threads) {
+  const TheoryParams params = theory_params(v, classes, m, s, channel, population, replicas, seed);
+  const ThresholdOptions options{levels, tolerance};
+  ThreadScope thread_scope(threads);
+  py::gil_scoped_release release;
+  const auto start = std::chrono::steady_clock::now();
+  const ThresholdResult result = find_threshold(params, options, [](const ThresholdProbe&) { check_python_signals(); });
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return threshold_json(params, options, result, wall).dump();
+}
+
+}  // namespace
+
+void register_experiment(py::module_& module) {
+  module.def("_phase_tables", &phase_tables, py::arg("text"), py::arg("source"), py::arg("threads") = 0,
+             "The CSV tables of the phase experiment of a TOML config text (empty: the default); see hdiff.phase.");
+  module.def("_theory_predict", &theory_predict, py::arg("noise"), py::arg("depths"), py::arg("v"), py::arg("classes"),
+             py::arg("m"), py::arg("s"), py::arg("channel"), py::arg("population"), py::arg("replicas"),
+             py::arg("seed"), py::arg("threads"), "theory.csv as text; see hdiff.theory.predict.");
+  module.def("_theory_threshold", &theory_threshold, py::arg("v"), py::arg("classes"), py::arg("m"), py::arg("s"),
+             py::arg("channel"), py::arg("population"), py::arg("replicas"), py::arg("levels"), py::arg("tolerance"),
+             py::arg("seed"), py::arg("threads"), "threshold.json as text; see hdiff.theory.threshold.");
+  module.attr("DEFAULT_PHASE_CONFIG") = kDefaultPhaseConfig;
+}
+
+}  // namespace hdiff::python
