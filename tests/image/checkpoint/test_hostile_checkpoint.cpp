@@ -3,7 +3,6 @@
 // out-of-bounds read, a leak or another exception.
 
 #include <gtest/gtest.h>
-#include <zip.h>
 
 #include <cmath>
 #include <cstring>
@@ -14,6 +13,7 @@
 #include "common/error.h"
 #include "image/checkpoint/checkpoint.h"
 #include "image/checkpoint/pickle.h"
+#include "image/checkpoint/archive_support.h"
 #include "support/helpers.h"
 
 namespace fs = std::filesystem;
@@ -31,20 +31,9 @@ fs::path temp_path(const std::string& name) {
 
 void spit(const fs::path& p, const std::string& s) { std::ofstream(p, std::ios::binary) << s; }
 
+// A PyTorch-layout archive with the given pickle and storages data/0, data/1, ...
 fs::path make_archive(const std::string& name, const std::string& pickle, const std::vector<std::string>& storages) {
-  const fs::path path = temp_path(name);
-  int err = 0;
-  zip_t* z = zip_open(path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &err);
-  EXPECT_NE(z, nullptr);
-  auto add = [&](const std::string& entry, const std::string& data) {
-    char* copy = static_cast<char*>(malloc(data.size() + 1));
-    std::memcpy(copy, data.data(), data.size());
-    zip_file_add(z, entry.c_str(), zip_source_buffer(z, copy, data.size(), 1), ZIP_FL_OVERWRITE);
-  };
-  add("archive/data.pkl", pickle);
-  for (size_t i = 0; i < storages.size(); ++i) add("archive/data/" + std::to_string(i), storages[i]);
-  zip_close(z);
-  return path;
+  return hdiff::testing::write_torch_archive(temp_path(name), pickle, storages);
 }
 
 std::string u32(uint32_t n) { return std::string(reinterpret_cast<const char*>(&n), 4); }
