@@ -134,7 +134,7 @@ void batch_detail::force_generic_kernels(bool force) { generic_forced.store(forc
 BatchMessages::BatchMessages(const BatchPlan& plan) : errors(kBatchLanes), reference(kBatchLanes) {
   const auto& p = plan.grammar->params;
   const auto blocks = static_cast<size_t>(plan.block_offset.back());
-  up.resize(blocks);
+  up.resize(plan.pair_table ? static_cast<size_t>(plan.block_offset[static_cast<size_t>(p.L)]) : blocks);
   down.resize(blocks);
   inverse_mass.resize(static_cast<size_t>(tree_size(p)));
   const int64_t d = sequence_length(p);
@@ -208,11 +208,11 @@ void batch_upward(const BatchPlan& plan, BatchMessages& batch) {
     const auto level = static_cast<size_t>(range.level);
     const BatchLevelPlan& level_plan = plan.levels[level];
     if (range.level == p.L - 1) {
-      fill_leaves(plan, batch, range.first * p.s, range.count * p.s);
       if (plan.pair_table) {
         pair_level(plan, batch, range.first, range.count, pair_log);
         continue;
       }
+      fill_leaves(plan, batch, range.first * p.s, range.count * p.s);
     }
     kernels().upward(level_plan, range.count,
                      batch.up.data() + plan.block_offset[level + 1] + range.first * p.s * level_plan.n_children,
@@ -248,10 +248,20 @@ void downward_root(const BatchPlan& plan, BatchMessages& batch) {
 
 // The downward messages of the children of one range of nodes.
 void downward_range(const BatchPlan& plan, BatchMessages& batch, const NodeRange& range) {
-  const int s = plan.grammar->params.s;
+  const auto& p = plan.grammar->params;
+  const int s = p.s;
   const auto level = static_cast<size_t>(range.level);
   const BatchLevelPlan& level_plan = plan.levels[level];
   const int64_t children = range.first * s * level_plan.n_children;
+  if (plan.pair_table && range.level == p.L - 1) {
+    kernels().downward_spike_leaves(plan, level_plan, range.count,
+                                    batch.down.data() + plan.block_offset[level] + range.first * level_plan.n_parents,
+                                    batch.tokens.data(), sequence_length(p), range.first * s,
+                                    batch.down.data() + plan.block_offset[level + 1] + children,
+                                    batch.inverse_mass.data() + plan.node_offset[level + 1] + range.first * s,
+                                    batch.fallback);
+    return;
+  }
   kernels().downward(level_plan, range.count, batch.down.data() + plan.block_offset[level] + range.first * level_plan.n_parents,
                      batch.up.data() + plan.block_offset[level + 1] + children,
                      batch.down.data() + plan.block_offset[level + 1] + children,
@@ -307,6 +317,50 @@ void batch_marginals(const BatchPlan& plan, const BatchMessages& batch, int lane
 
 namespace {
 
+// The index of the production drawn from cumulative weights `weight` (m of them)
+// by the uniform `u`: the first whose cumulative weight exceeds u·total, counted
+// without branches (a data-dependent exit would be mispredicted at most nodes),
+// and never one of weight zero.
+inline int draw_production(const double* weight, int m, double u) {
+  const double target = u * weight[m - 1];
+  int r = 0;
+  for (int q = 0; q < m - 1; ++q) r += weight[q] <= target;
+  while (r > 0 && weight[r] == weight[r - 1]) --r;
+  return r;
+}
+
+// The draws at the parents of the leaves of `range` (level L-1) under a plan with
+// spike leaves: the children's likelihoods come from the observed tokens.
+void sample_spike_leaves(const BatchPlan& plan, const BatchMessages& batch, std::span<const int> lanes,
+                         std::span<RandomStream* const> randoms, std::span<const std::span<uint32_t>> trees,
+                         const NodeRange& range, std::vector<double>& weight) {
+  const auto& p = plan.grammar->params;
+  const BatchLevelPlan& plan_level = plan.levels[static_cast<size_t>(range.level)];
+  const int m = plan_level.m;
+  const int64_t d = sequence_length(p);
+  const int64_t begin = plan.node_offset[static_cast<size_t>(range.level)];
+  const int64_t children_begin = plan.node_offset[static_cast<size_t>(range.level) + 1];
+  for (int64_t i = range.first; i < range.first + range.count; ++i)
+    for (size_t k = 0; k < lanes.size(); ++k) {
+      const uint32_t* observed = batch.tokens.data() + lanes[k] * d + 2 * i;
+      uint32_t* tree = trees[k].data();
+      const uint32_t* rules = plan_level.rules.data() + static_cast<size_t>(tree[begin + i]) * m * 2;
+      // value[j][c = o_j] without a branch (equality is data-dependent).
+      double value[2][2];
+      for (int j = 0; j < 2; ++j) {
+        value[j][0] = spike_leaf_value(plan, observed[j], observed[j] + 1);
+        value[j][1] = spike_leaf_value(plan, observed[j], observed[j]);
+      }
+      double total = 0;
+      for (int r = 0; r < m; ++r)
+        weight[static_cast<size_t>(r)] = total +=
+            value[0][rules[2 * r] == observed[0]] * value[1][rules[2 * r + 1] == observed[1]];
+      const int r = draw_production(weight.data(), m, randoms[k]->uniform());
+      tree[children_begin + 2 * i] = rules[2 * r];
+      tree[children_begin + 2 * i + 1] = rules[2 * r + 1];
+    }
+}
+
 // Draws the trees of `lanes` (none of them on the double path) node by node, all
 // lanes at each node, so that a node's child messages are read into cache once.
 // Each lane draws from its own stream in the same order as a lane drawn alone.
@@ -337,9 +391,13 @@ void sample_lanes(const BatchPlan& plan, const BatchMessages& batch, std::span<c
     const BatchLevelPlan& plan_level = plan.levels[static_cast<size_t>(level)];
     const int m = plan_level.m, s = plan_level.s, n_children = plan_level.n_children;
     weight.resize(static_cast<size_t>(m));
-    const LaneBlock* child_up = batch.up.data() + plan.block_offset[static_cast<size_t>(level) + 1];
     const int64_t begin = plan.node_offset[static_cast<size_t>(level)];
     const int64_t children_begin = plan.node_offset[static_cast<size_t>(level) + 1];
+    if (plan.pair_table && level == p.L - 1) {
+      sample_spike_leaves(plan, batch, lanes, randoms, trees, range, weight);
+      continue;
+    }
+    const LaneBlock* child_up = batch.up.data() + plan.block_offset[static_cast<size_t>(level) + 1];
     for (int64_t i = range.first; i < range.first + range.count; ++i) {
       const LaneBlock* child = child_up + i * s * n_children;
       for (size_t k = 0; k < lanes.size(); ++k) {
@@ -360,12 +418,7 @@ void sample_lanes(const BatchPlan& plan, const BatchMessages& batch, std::span<c
             weight[static_cast<size_t>(r)] = total += product;
           }
         }
-        // The first r whose cumulative weight exceeds the target, counted without
-        // branches (a data-dependent exit would be mispredicted at most nodes).
-        const double target = randoms[k]->uniform() * total;
-        int r = 0;
-        for (int q = 0; q < m - 1; ++q) r += weight[static_cast<size_t>(q)] <= target;
-        while (r > 0 && weight[static_cast<size_t>(r)] == weight[static_cast<size_t>(r) - 1]) --r;  // never weight zero
+        const int r = draw_production(weight.data(), m, randoms[k]->uniform());
         std::copy(rules + r * s, rules + (r + 1) * s, tree + children_begin + i * s);
       }
     }

@@ -98,14 +98,30 @@ struct BatchPlan {
   std::vector<float> pair_up;         // (v+1)² × n_parents of level L-1
   std::vector<double> pair_log_total;
   std::vector<uint8_t> pair_possible;
+  // With the pair table, leaves are never stored as messages (their half of
+  // `up` is not even allocated): a leaf observed as token o < v has likelihood
+  // leaf_high at a = o and leaf_low elsewhere, and leaf_masked everywhere when
+  // o = MASK (the float values a stored leaf would hold). The downward pass into
+  // the leaves adds the spike's share from spike_pairs: for child position j and
+  // the sibling's token o, the productions (parent a, child j's symbol b) with
+  // sibling o, entries [spike_start[j·(v+1) + o], spike_start[j·(v+1) + o + 1]).
+  float leaf_low = 0, leaf_high = 0, leaf_masked = 0;
+  std::vector<uint32_t> spike_start;
+  std::vector<uint32_t> spike_pairs;
 };
+
+// The likelihood of symbol a at a leaf observed as token o, under a plan with the pair table.
+inline float spike_leaf_value(const BatchPlan& plan, uint32_t o, uint32_t a) {
+  if (o == mask_token(plan.grammar->params.v)) return plan.leaf_masked;
+  return o == a ? plan.leaf_high : plan.leaf_low;
+}
 
 // Messages and per-lane results of one batch; reused from batch to batch.
 struct BatchMessages {
   explicit BatchMessages(const BatchPlan& plan);
 
   int lanes = 0;                    // lanes loaded: load lanes 0, 1, … in order
-  std::vector<LaneBlock> up;        // upward messages, [node][symbol] blocks by level
+  std::vector<LaneBlock> up;        // upward messages, [node][symbol] blocks by level (no leaves with the pair table)
   std::vector<LaneBlock> down;      // downward messages
   std::vector<LaneBlock> inverse_mass;  // per node: 1 / Σ_a u(a)·w(a)
   std::vector<uint32_t> tokens;     // token channels: observed tokens, lane-major (lane·d + i)
@@ -164,7 +180,12 @@ inline double batch_marginal_at(const BatchPlan& plan, const BatchMessages& batc
   if (batch.fallback[lane]) return reference_marginal_at(plan, batch, lane, level, i, a);
   const auto at = static_cast<size_t>(plan.block_offset[static_cast<size_t>(level)] +
                                       i * plan.symbols[static_cast<size_t>(level)] + a);
-  return static_cast<double>(batch.up[at].value[lane]) * batch.down[at].value[lane] *
+  const auto leaf_level = static_cast<int>(plan.symbols.size()) - 1;
+  const int64_t d = plan.node_offset[static_cast<size_t>(leaf_level) + 1] - plan.node_offset[static_cast<size_t>(leaf_level)];
+  const float up = plan.pair_table && level == leaf_level
+                       ? spike_leaf_value(plan, batch.tokens[static_cast<size_t>(lane * d + i)], a)
+                       : batch.up[at].value[lane];
+  return static_cast<double>(up) * batch.down[at].value[lane] *
          batch.inverse_mass[static_cast<size_t>(plan.node_offset[static_cast<size_t>(level)] + i)].value[lane];
 }
 

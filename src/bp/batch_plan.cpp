@@ -120,6 +120,34 @@ void build_pair_table(BatchPlan& plan) {
     }
 }
 
+// The leaf values and production lists of BatchPlan's spike leaves (see there).
+void build_spike_leaves(BatchPlan& plan) {
+  const auto& p = plan.grammar->params;
+  const auto& table = plan.grammar->levels[static_cast<size_t>(p.L - 1)];
+  const int v = p.v;
+  const SpikeLeaf observed = spike_leaf(plan.noise, v, 0), masked = spike_leaf(plan.noise, v, mask_token(v));
+  plan.leaf_low = static_cast<float>(observed.constant);
+  plan.leaf_high = static_cast<float>(observed.constant + observed.spike);
+  plan.leaf_masked = static_cast<float>(masked.constant);
+  const int64_t productions = static_cast<int64_t>(table.n_parents) * table.m;
+  const auto stride = static_cast<size_t>(v + 1);
+  plan.spike_start.assign(2 * stride + 1, 0);
+  for (int j = 0; j < 2; ++j) {
+    for (int o = 0; o < v; ++o) {
+      plan.spike_start[j * stride + static_cast<size_t>(o)] = static_cast<uint32_t>(plan.spike_pairs.size() / 2);
+      for (int64_t q = 0; q < productions; ++q) {
+        const auto rule = table.production(q);
+        if (rule[static_cast<size_t>(1 - j)] != static_cast<uint32_t>(o)) continue;
+        plan.spike_pairs.push_back(static_cast<uint32_t>(q / table.m));
+        plan.spike_pairs.push_back(rule[static_cast<size_t>(j)]);
+      }
+    }
+    // MASK: an empty list.
+    plan.spike_start[j * stride + static_cast<size_t>(v)] = static_cast<uint32_t>(plan.spike_pairs.size() / 2);
+  }
+  plan.spike_start[2 * stride] = static_cast<uint32_t>(plan.spike_pairs.size() / 2);
+}
+
 // Messages of a subtree (both directions) that the blocked passes keep in cache.
 constexpr double kSubtreeBytes = 256.0 * 1024;
 
@@ -173,7 +201,10 @@ BatchPlan::BatchPlan(const Grammar& grammar_, const NoiseSpec& noise_, std::span
   const int n_bottom = symbols_at_level(p, p.L - 1);
   pair_table = token_channel(noise.channel) && p.s == 2 &&
                static_cast<int64_t>(p.v + 1) * (p.v + 1) * n_bottom <= kPairTableLimit;
-  if (pair_table) build_pair_table(*this);
+  if (pair_table) {
+    build_pair_table(*this);
+    build_spike_leaves(*this);
+  }
 }
 
 }  // namespace hdiff
