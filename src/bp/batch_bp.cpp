@@ -134,8 +134,9 @@ void batch_detail::force_generic_kernels(bool force) { generic_forced.store(forc
 BatchMessages::BatchMessages(const BatchPlan& plan) : errors(kBatchLanes), reference(kBatchLanes) {
   const auto& p = plan.grammar->params;
   const auto blocks = static_cast<size_t>(plan.block_offset.back());
-  up.resize(plan.pair_table ? static_cast<size_t>(plan.block_offset[static_cast<size_t>(p.L)]) : blocks);
-  down.resize(blocks);
+  const size_t without_leaves = static_cast<size_t>(plan.block_offset[static_cast<size_t>(p.L)]);
+  up.resize(plan.pair_table ? without_leaves : blocks);
+  down.resize(plan.pair_table ? without_leaves : blocks);
   inverse_mass.resize(static_cast<size_t>(tree_size(p)));
   const int64_t d = sequence_length(p);
   if (token_channel(plan.noise.channel))
@@ -253,15 +254,7 @@ void downward_range(const BatchPlan& plan, BatchMessages& batch, const NodeRange
   const auto level = static_cast<size_t>(range.level);
   const BatchLevelPlan& level_plan = plan.levels[level];
   const int64_t children = range.first * s * level_plan.n_children;
-  if (plan.pair_table && range.level == p.L - 1) {
-    kernels().downward_spike_leaves(plan, level_plan, range.count,
-                                    batch.down.data() + plan.block_offset[level] + range.first * level_plan.n_parents,
-                                    batch.tokens.data(), sequence_length(p), range.first * s,
-                                    batch.down.data() + plan.block_offset[level + 1] + children,
-                                    batch.inverse_mass.data() + plan.node_offset[level + 1] + range.first * s,
-                                    batch.fallback);
-    return;
-  }
+  if (plan.pair_table && range.level == p.L - 1) return;  // leaf marginals are computed when read
   kernels().downward(level_plan, range.count, batch.down.data() + plan.block_offset[level] + range.first * level_plan.n_parents,
                      batch.up.data() + plan.block_offset[level + 1] + children,
                      batch.down.data() + plan.block_offset[level + 1] + children,
@@ -302,6 +295,24 @@ double reference_marginal_at(const BatchPlan& plan, const BatchMessages& batch, 
   double total = 0;
   for (int b = 0; b < n; ++b) total += reference.up[static_cast<size_t>(begin + b)] * reference.down[static_cast<size_t>(begin + b)];
   return reference.up[static_cast<size_t>(begin + a)] * reference.down[static_cast<size_t>(begin + a)] / total;
+}
+
+double spike_leaf_marginal(const BatchPlan& plan, const BatchMessages& batch, int lane, int64_t i, uint32_t a) {
+  const auto& p = plan.grammar->params;
+  const int v = p.v, n = plan.symbols[static_cast<size_t>(p.L - 1)];
+  const int64_t parent = i / 2;
+  const int j = static_cast<int>(i % 2);
+  const uint32_t* observed = batch.tokens.data() + lane * sequence_length(p) + 2 * parent;
+  const uint32_t own = observed[j], sibling = observed[1 - j];
+  const LaneBlock* w = batch.down.data() + plan.block_offset[static_cast<size_t>(p.L - 1)] + parent * n;
+  double sum = 0;
+  const uint32_t* entry = plan.leaf_pairs.data() + 2 * static_cast<size_t>(plan.leaf_start[static_cast<size_t>(j * v) + a]);
+  const uint32_t* end = plan.leaf_pairs.data() + 2 * static_cast<size_t>(plan.leaf_start[static_cast<size_t>(j * v) + a + 1]);
+  for (; entry < end; entry += 2) sum += static_cast<double>(w[entry[0]].value[lane]) * spike_leaf_value(plan, sibling, entry[1]);
+  const size_t pair = static_cast<size_t>(observed[0]) * static_cast<size_t>(v + 1) + observed[1];
+  const double inverse_mass =
+      batch.inverse_mass[static_cast<size_t>(plan.node_offset[static_cast<size_t>(p.L - 1)] + parent)].value[lane];
+  return spike_leaf_value(plan, own, a) * sum * inverse_mass / plan.pair_total[pair];
 }
 
 void batch_marginals(const BatchPlan& plan, const BatchMessages& batch, int lane, int level, std::span<double> out) {

@@ -98,16 +98,18 @@ struct BatchPlan {
   std::vector<float> pair_up;         // (v+1)² × n_parents of level L-1
   std::vector<double> pair_log_total;
   std::vector<uint8_t> pair_possible;
-  // With the pair table, leaves are never stored as messages (their half of
-  // `up` is not even allocated): a leaf observed as token o < v has likelihood
-  // leaf_high at a = o and leaf_low elsewhere, and leaf_masked everywhere when
-  // o = MASK (the float values a stored leaf would hold). The downward pass into
-  // the leaves adds the spike's share from spike_pairs: for child position j and
-  // the sibling's token o, the productions (parent a, child j's symbol b) with
-  // sibling o, entries [spike_start[j·(v+1) + o], spike_start[j·(v+1) + o + 1]).
+  // With the pair table, leaves are never stored as messages (the leaf level of
+  // `up` and `down` is not even allocated): a leaf observed as token o < v has
+  // likelihood leaf_high at a = o and leaf_low elsewhere, and leaf_masked
+  // everywhere when o = MASK (the float values a stored leaf would hold). A leaf's
+  // marginal is computed when it is read, from its parent's downward message:
+  // p(b) = u(b)·Σ_{(a, c)} w(a)·u_sibling(c) / (Σ_a u_parent(a)·w(a) · pair_total),
+  // the sum over leaf_pairs (parent a, sibling's symbol c) of child position j and
+  // symbol b, entries [leaf_start[j·v + b], leaf_start[j·v + b + 1]).
   float leaf_low = 0, leaf_high = 0, leaf_masked = 0;
-  std::vector<uint32_t> spike_start;
-  std::vector<uint32_t> spike_pairs;
+  std::vector<uint32_t> leaf_start;
+  std::vector<uint32_t> leaf_pairs;
+  std::vector<double> pair_total;  // the normaliser of each pair table row
 };
 
 // The likelihood of symbol a at a leaf observed as token o, under a plan with the pair table.
@@ -172,20 +174,19 @@ inline double lane_log_evidence(const BatchMessages& batch, int lane) { return b
 double reference_marginal_at(const BatchPlan& plan, const BatchMessages& batch, int lane, int level, int64_t i,
                              uint32_t a);
 
+// p(z_L,i = a | obs) for a leaf of a lane on the fast path under a plan with the pair table.
+double spike_leaf_marginal(const BatchPlan& plan, const BatchMessages& batch, int lane, int64_t i, uint32_t a);
+
 // p(z_ℓ,i = a | obs) for one node of one lane, after batch_downward (inline: it
 // is read once per node and sample).
 inline double batch_marginal_at(const BatchPlan& plan, const BatchMessages& batch, int lane, int level, int64_t i,
                                 uint32_t a) {
   HDIFF_CHECK(batch.downward_done);
   if (batch.fallback[lane]) return reference_marginal_at(plan, batch, lane, level, i, a);
+  if (plan.pair_table && level == static_cast<int>(plan.symbols.size()) - 1) return spike_leaf_marginal(plan, batch, lane, i, a);
   const auto at = static_cast<size_t>(plan.block_offset[static_cast<size_t>(level)] +
                                       i * plan.symbols[static_cast<size_t>(level)] + a);
-  const auto leaf_level = static_cast<int>(plan.symbols.size()) - 1;
-  const int64_t d = plan.node_offset[static_cast<size_t>(leaf_level) + 1] - plan.node_offset[static_cast<size_t>(leaf_level)];
-  const float up = plan.pair_table && level == leaf_level
-                       ? spike_leaf_value(plan, batch.tokens[static_cast<size_t>(lane * d + i)], a)
-                       : batch.up[at].value[lane];
-  return static_cast<double>(up) * batch.down[at].value[lane] *
+  return static_cast<double>(batch.up[at].value[lane]) * batch.down[at].value[lane] *
          batch.inverse_mass[static_cast<size_t>(plan.node_offset[static_cast<size_t>(level)] + i)].value[lane];
 }
 

@@ -43,12 +43,6 @@ struct Kernels {
   // Downward messages of the children of `count` parents and 1/Σ u·w of every child.
   void (*downward)(const BatchLevelPlan& level, int64_t count, const LaneBlock* parent_down, const LaneBlock* child_up,
                    LaneBlock* child_down, LaneBlock* child_inverse_mass, int32_t* fallback);
-  // The same for `count` level-(L-1) parents under a plan with spike leaves (the
-  // pair table): their children are leaves first_leaf, first_leaf + 1, …, whose
-  // likelihoods come from the tokens (lane-major, d per lane), not from messages.
-  void (*downward_spike_leaves)(const BatchPlan& plan, const BatchLevelPlan& level, int64_t count,
-                                const LaneBlock* parent_down, const uint32_t* tokens, int64_t d, int64_t first_leaf,
-                                LaneBlock* child_down, LaneBlock* child_inverse_mass, int32_t* fallback);
 };
 
 Kernels generic_kernels();

@@ -228,78 +228,6 @@ void downward(const BatchLevelPlan& level, int64_t count, const LaneBlock* paren
   }
 }
 
-// The downward pass into spike leaves. With the sibling's likelihood written as
-// base + spike·[c = o] (base = leaf_low, or leaf_masked when o = MASK), the child's
-// message is base·Σ_{productions with b} w(a) (the same lists as the general
-// kernel, without the sibling's factor) plus spike·w(a) for the few productions
-// whose sibling symbol is o, added lane by lane.
-void downward_spike_leaves(const BatchPlan& plan, const BatchLevelPlan& level, int64_t count,
-                           const LaneBlock* parent_down, const uint32_t* tokens, int64_t d, int64_t first_leaf,
-                           LaneBlock* child_down, LaneBlock* child_inverse_mass, int32_t* fallback) {
-  const int n_parents = level.n_parents, n = level.n_children;
-  const auto mask = static_cast<uint32_t>(n);
-  const auto stride = static_cast<uint32_t>(n + 1);
-  const float spike = plan.leaf_high - plan.leaf_low;
-  // The spike shares, lane by lane, apart from the vector sums: a scalar store
-  // into a block just written by a vector store would stall.
-  std::vector<LaneBlock> spike_share(static_cast<size_t>(n));
-  for (int64_t i = 0; i < count; ++i) {
-    const LaneBlock* w = parent_down + i * n_parents;
-    uint32_t token[2][kBatchLanes];
-    for (int j = 0; j < 2; ++j)
-      for (int l = 0; l < kBatchLanes; ++l) token[j][l] = tokens[l * d + first_leaf + 2 * i + j];
-    const uint32_t* order = level.down_order.data();
-    const uint32_t* run = level.down_runs.data();
-    const uint32_t* pair = level.down_pairs.data();
-    for (int j = 0; j < 2; ++j, run += 2) {
-      const uint32_t* sibling = token[1 - j];
-      const uint32_t* own = token[j];
-      LaneBlock base_block;
-      for (int l = 0; l < kBatchLanes; ++l) base_block.value[l] = sibling[l] == mask ? plan.leaf_masked : plan.leaf_low;
-      const Vector base = load(base_block);
-      for (int b = 0; b < n; ++b) store(spike_share[static_cast<size_t>(b)], Vector{});
-      for (int l = 0; l < kBatchLanes; ++l) {
-        if (sibling[l] == mask) continue;
-        const uint32_t* entry = plan.spike_pairs.data() + 2 * plan.spike_start[j * stride + sibling[l]];
-        const uint32_t* end = plan.spike_pairs.data() + 2 * plan.spike_start[j * stride + sibling[l] + 1];
-        for (; entry < end; entry += 2) spike_share[entry[1]].value[l] += w[entry[0]].value[l];
-      }
-      LaneBlock* out = child_down + (2 * i + j) * n;
-      const Vector spike_vector = broadcast(spike);
-      for (; run[1] != 0; run += 2) {
-        const uint32_t length = run[0];
-        for (uint32_t q = 0; q < run[1]; ++q) {
-          Vector even{}, odd{};
-          uint32_t e = 0;
-          for (; e + 1 < length; e += 2, pair += 4) {
-            even += load(w[pair[0]]);
-            odd += load(w[pair[2]]);
-          }
-          if (e < length) {
-            even += load(w[pair[0]]);
-            pair += 2;
-          }
-          const uint32_t b = *order++;
-          store(out[b], (even + odd) * base + load(spike_share[b]) * spike_vector);
-        }
-      }
-      // Σ_b w(b) and Σ_b w(b)·u(b), the second from the child's own spike.
-      const Vector total = sum_blocks(out, n);
-      mark_small(total, fallback);
-      LaneBlock total_block, mass_block;
-      store(total_block, total);
-      for (int l = 0; l < kBatchLanes; ++l)
-        mass_block.value[l] = own[l] == mask ? plan.leaf_masked * total_block.value[l]
-                                             : plan.leaf_low * total_block.value[l] + spike * out[own[l]].value[l];
-      const Vector inverse = broadcast(1.0f) / total;
-      for (int k = 0; k < n; ++k) store(out[k], load(out[k]) * inverse);
-      const Vector mass = load(mass_block) * inverse;
-      mark_small(mass, fallback);
-      store(child_inverse_mass[i * 2 + j], broadcast(1.0f) / mass);
-    }
-  }
-}
-
 // __builtin_shufflevector: GCC (12 on) and clang both have it; clang has no __builtin_shuffle.
 typedef float Quad __attribute__((vector_size(16)));
 
@@ -333,8 +261,6 @@ void transpose_rows(const float* const* rows, int n, LaneBlock* out) {
 
 }  // namespace
 
-Kernels HDIFF_KERNEL_FUNCTION() {
-  return {HDIFF_KERNEL_NAME, &upward, &transpose_rows, &downward, &downward_spike_leaves};
-}
+Kernels HDIFF_KERNEL_FUNCTION() { return {HDIFF_KERNEL_NAME, &upward, &transpose_rows, &downward}; }
 
 }  // namespace hdiff::batch_detail

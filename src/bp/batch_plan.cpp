@@ -97,6 +97,7 @@ void build_pair_table(BatchPlan& plan) {
   const auto pairs = static_cast<size_t>(tokens) * tokens;
   plan.pair_up.assign(pairs * n, 0.0f);
   plan.pair_log_total.assign(pairs, 0.0);
+  plan.pair_total.assign(pairs, 0.0);
   plan.pair_possible.assign(pairs, 0);
   std::vector<double> row(static_cast<size_t>(n));
   for (int o0 = 0; o0 < tokens; ++o0)
@@ -116,6 +117,7 @@ void build_pair_table(BatchPlan& plan) {
       if (!(total > 0)) continue;
       plan.pair_possible[pair] = 1;
       plan.pair_log_total[pair] = std::log(total);
+      plan.pair_total[pair] = total;
       for (int a = 0; a < n; ++a) plan.pair_up[pair * n + a] = static_cast<float>(row[static_cast<size_t>(a)] / total);
     }
 }
@@ -130,22 +132,19 @@ void build_spike_leaves(BatchPlan& plan) {
   plan.leaf_high = static_cast<float>(observed.constant + observed.spike);
   plan.leaf_masked = static_cast<float>(masked.constant);
   const int64_t productions = static_cast<int64_t>(table.n_parents) * table.m;
-  const auto stride = static_cast<size_t>(v + 1);
-  plan.spike_start.assign(2 * stride + 1, 0);
-  for (int j = 0; j < 2; ++j) {
-    for (int o = 0; o < v; ++o) {
-      plan.spike_start[j * stride + static_cast<size_t>(o)] = static_cast<uint32_t>(plan.spike_pairs.size() / 2);
-      for (int64_t q = 0; q < productions; ++q) {
-        const auto rule = table.production(q);
-        if (rule[static_cast<size_t>(1 - j)] != static_cast<uint32_t>(o)) continue;
-        plan.spike_pairs.push_back(static_cast<uint32_t>(q / table.m));
-        plan.spike_pairs.push_back(rule[static_cast<size_t>(j)]);
-      }
+  plan.leaf_start.assign(static_cast<size_t>(2 * v) + 1, 0);
+  for (int64_t q = 0; q < productions; ++q)
+    for (int j = 0; j < 2; ++j) ++plan.leaf_start[static_cast<size_t>(j * v) + table.production(q)[static_cast<size_t>(j)] + 1];
+  for (size_t k = 1; k < plan.leaf_start.size(); ++k) plan.leaf_start[k] += plan.leaf_start[k - 1];
+  plan.leaf_pairs.resize(2 * static_cast<size_t>(plan.leaf_start.back()));
+  std::vector<uint32_t> next(plan.leaf_start.begin(), plan.leaf_start.end() - 1);
+  for (int64_t q = 0; q < productions; ++q)
+    for (int j = 0; j < 2; ++j) {
+      const auto rule = table.production(q);
+      const uint32_t entry = next[static_cast<size_t>(j * v) + rule[static_cast<size_t>(j)]]++;
+      plan.leaf_pairs[2 * static_cast<size_t>(entry)] = static_cast<uint32_t>(q / table.m);
+      plan.leaf_pairs[2 * static_cast<size_t>(entry) + 1] = rule[static_cast<size_t>(1 - j)];
     }
-    // MASK: an empty list.
-    plan.spike_start[j * stride + static_cast<size_t>(v)] = static_cast<uint32_t>(plan.spike_pairs.size() / 2);
-  }
-  plan.spike_start[2 * stride] = static_cast<uint32_t>(plan.spike_pairs.size() / 2);
 }
 
 // Messages of a subtree (both directions) that the blocked passes keep in cache.

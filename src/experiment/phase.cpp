@@ -94,14 +94,13 @@ UnitMeasures run_phase_unit(const PhaseConfig& config, int L, uint64_t grammar_s
         batch_upward(plan, work.batch);
         for (int l = 0; l < lanes; ++l)
           if (!lane_error(work.batch, l).empty()) fail("{}", lane_error(work.batch, l));
-        batch_downward(plan, work.batch);
         work.posterior_random.clear();
         for (int l = 0; l < lanes; ++l) {
           const int64_t j = first + l;
           work.posterior_random.emplace_back(seed, RandomDomain::posterior, static_cast<uint64_t>(j / T), stream(j));
         }
         std::vector<std::span<uint32_t>> denoised(work.denoised.begin(), work.denoised.begin() + lanes);
-        batch_sample_posteriors(plan, work.batch, work.posterior_random, denoised);
+        batch_downward_and_sample(plan, work.batch, work.posterior_random, denoised);
         for (int l = 0; l < lanes; ++l) {
           const int64_t j = first + l;
           const auto& clean = work.clean[static_cast<size_t>(l)];
