@@ -298,21 +298,29 @@ double reference_marginal_at(const BatchPlan& plan, const BatchMessages& batch, 
 }
 
 double spike_leaf_marginal(const BatchPlan& plan, const BatchMessages& batch, int lane, int64_t i, uint32_t a) {
-  const auto& p = plan.grammar->params;
-  const int v = p.v, n = plan.symbols[static_cast<size_t>(p.L - 1)];
+  const int L = static_cast<int>(plan.symbols.size()) - 1;
+  const int v = plan.symbols[static_cast<size_t>(L)], n = plan.symbols[static_cast<size_t>(L) - 1];
+  const int64_t d = plan.node_offset[static_cast<size_t>(L) + 1] - plan.node_offset[static_cast<size_t>(L)];
   const int64_t parent = i / 2;
   const int j = static_cast<int>(i % 2);
-  const uint32_t* observed = batch.tokens.data() + lane * sequence_length(p) + 2 * parent;
+  const uint32_t* observed = batch.tokens.data() + lane * d + 2 * parent;
   const uint32_t own = observed[j], sibling = observed[1 - j];
-  const LaneBlock* w = batch.down.data() + plan.block_offset[static_cast<size_t>(p.L - 1)] + parent * n;
-  double sum = 0;
+  const LaneBlock* w = batch.down.data() + plan.block_offset[static_cast<size_t>(L) - 1] + parent * n;
+  // The sibling's likelihood as value[c = sibling], without a branch.
+  const float value[2] = {spike_leaf_value(plan, sibling, sibling + 1), spike_leaf_value(plan, sibling, sibling)};
   const uint32_t* entry = plan.leaf_pairs.data() + 2 * static_cast<size_t>(plan.leaf_start[static_cast<size_t>(j * v) + a]);
   const uint32_t* end = plan.leaf_pairs.data() + 2 * static_cast<size_t>(plan.leaf_start[static_cast<size_t>(j * v) + a + 1]);
-  for (; entry < end; entry += 2) sum += static_cast<double>(w[entry[0]].value[lane]) * spike_leaf_value(plan, sibling, entry[1]);
+  // Two chains: the adds' latency, not the loads, bounds a short loop.
+  double even = 0, odd = 0;
+  for (; entry + 2 < end; entry += 4) {
+    even += static_cast<double>(w[entry[0]].value[lane]) * value[entry[1] == sibling];
+    odd += static_cast<double>(w[entry[2]].value[lane]) * value[entry[3] == sibling];
+  }
+  if (entry < end) even += static_cast<double>(w[entry[0]].value[lane]) * value[entry[1] == sibling];
+  const double sum = even + odd;
   const size_t pair = static_cast<size_t>(observed[0]) * static_cast<size_t>(v + 1) + observed[1];
-  const double inverse_mass =
-      batch.inverse_mass[static_cast<size_t>(plan.node_offset[static_cast<size_t>(p.L - 1)] + parent)].value[lane];
-  return spike_leaf_value(plan, own, a) * sum * inverse_mass / plan.pair_total[pair];
+  const double inverse_mass = batch.inverse_mass[static_cast<size_t>(plan.node_offset[static_cast<size_t>(L) - 1] + parent)].value[lane];
+  return spike_leaf_value(plan, own, a) * sum * inverse_mass * plan.pair_inverse_total[pair];
 }
 
 void batch_marginals(const BatchPlan& plan, const BatchMessages& batch, int lane, int level, std::span<double> out) {

@@ -103,13 +103,14 @@ struct BatchPlan {
   // likelihood leaf_high at a = o and leaf_low elsewhere, and leaf_masked
   // everywhere when o = MASK (the float values a stored leaf would hold). A leaf's
   // marginal is computed when it is read, from its parent's downward message:
-  // p(b) = u(b)·Σ_{(a, c)} w(a)·u_sibling(c) / (Σ_a u_parent(a)·w(a) · pair_total),
+  // p(b) = u(b)·Σ_{(a, c)} w(a)·u_sibling(c) / (Σ_a u_parent(a)·w(a) · T), T the
+  // normaliser of the parent's pair table row,
   // the sum over leaf_pairs (parent a, sibling's symbol c) of child position j and
   // symbol b, entries [leaf_start[j·v + b], leaf_start[j·v + b + 1]).
   float leaf_low = 0, leaf_high = 0, leaf_masked = 0;
   std::vector<uint32_t> leaf_start;
   std::vector<uint32_t> leaf_pairs;
-  std::vector<double> pair_total;  // the normaliser of each pair table row
+  std::vector<double> pair_inverse_total;  // 1/T of each pair table row
 };
 
 // The likelihood of symbol a at a leaf observed as token o, under a plan with the pair table.

@@ -97,7 +97,7 @@ void build_pair_table(BatchPlan& plan) {
   const auto pairs = static_cast<size_t>(tokens) * tokens;
   plan.pair_up.assign(pairs * n, 0.0f);
   plan.pair_log_total.assign(pairs, 0.0);
-  plan.pair_total.assign(pairs, 0.0);
+  plan.pair_inverse_total.assign(pairs, 0.0);
   plan.pair_possible.assign(pairs, 0);
   std::vector<double> row(static_cast<size_t>(n));
   for (int o0 = 0; o0 < tokens; ++o0)
@@ -117,7 +117,7 @@ void build_pair_table(BatchPlan& plan) {
       if (!(total > 0)) continue;
       plan.pair_possible[pair] = 1;
       plan.pair_log_total[pair] = std::log(total);
-      plan.pair_total[pair] = total;
+      plan.pair_inverse_total[pair] = 1.0 / total;
       for (int a = 0; a < n; ++a) plan.pair_up[pair * n + a] = static_cast<float>(row[static_cast<size_t>(a)] / total);
     }
 }

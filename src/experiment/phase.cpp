@@ -139,8 +139,12 @@ UnitMeasures run_phase_unit(const PhaseConfig& config, int L, uint64_t grammar_s
         outcome.agreement_sum[static_cast<size_t>(n)] += agreement;
       }
     }
-  for (int level = 0; level <= L; ++level)
-    measures.changes.push_back(change_terms(changed[static_cast<size_t>(level)], N, T, config.s, level));
+  // Levels in parallel: each level's terms are a function of its own patterns.
+  measures.changes.resize(static_cast<size_t>(levels));
+  parallel_for(levels, [&](int64_t level) {
+    measures.changes[static_cast<size_t>(level)] =
+        change_terms(changed[static_cast<size_t>(level)], N, T, config.s, static_cast<int>(level));
+  });
   return measures;
 }
 
