@@ -323,6 +323,57 @@ double spike_leaf_marginal(const BatchPlan& plan, const BatchMessages& batch, in
   return spike_leaf_value(plan, own, a) * sum * inverse_mass * plan.pair_inverse_total[pair];
 }
 
+double batch_level_mass(const BatchPlan& plan, const BatchMessages& batch, int lane, int level,
+                        std::span<const uint32_t> symbols) {
+  HDIFF_CHECK(batch.downward_done && lane < batch.lanes && batch.errors[static_cast<size_t>(lane)].empty());
+  const auto& p = plan.grammar->params;
+  const int64_t count = nodes_at_level(p, level);
+  HDIFF_CHECK(symbols.size() == static_cast<size_t>(count));
+  double mass = 0;
+  if (batch.fallback[lane]) {
+    for (int64_t i = 0; i < count; ++i) mass += batch_marginal_at(plan, batch, lane, level, i, symbols[static_cast<size_t>(i)]);
+    return mass;
+  }
+  if (plan.pair_table && level == p.L) {
+    // spike_leaf_marginal for both children of each level-(L-1) node.
+    const int v = p.v, n = plan.symbols[static_cast<size_t>(p.L) - 1];
+    const uint32_t* observed = batch.tokens.data() + lane * count;
+    const LaneBlock* parent_down = batch.down.data() + plan.block_offset[static_cast<size_t>(p.L) - 1];
+    const LaneBlock* parent_inverse_mass = batch.inverse_mass.data() + plan.node_offset[static_cast<size_t>(p.L) - 1];
+    for (int64_t parent = 0; parent < count / 2; ++parent) {
+      const uint32_t* pair_tokens = observed + 2 * parent;
+      const LaneBlock* w = parent_down + parent * n;
+      const double scale = parent_inverse_mass[parent].value[lane] *
+                           plan.pair_inverse_total[static_cast<size_t>(pair_tokens[0]) * static_cast<size_t>(v + 1) + pair_tokens[1]];
+      for (int j = 0; j < 2; ++j) {
+        const uint32_t a = symbols[static_cast<size_t>(2 * parent + j)];
+        const uint32_t own = pair_tokens[j], sibling = pair_tokens[1 - j];
+        HDIFF_CHECK(a < static_cast<uint32_t>(v));
+        const float value[2] = {spike_leaf_value(plan, sibling, sibling + 1), spike_leaf_value(plan, sibling, sibling)};
+        const uint32_t* entry = plan.leaf_pairs.data() + 2 * static_cast<size_t>(plan.leaf_start[static_cast<size_t>(j * v) + a]);
+        const uint32_t* end = plan.leaf_pairs.data() + 2 * static_cast<size_t>(plan.leaf_start[static_cast<size_t>(j * v) + a + 1]);
+        double even = 0, odd = 0;
+        for (; entry + 2 < end; entry += 4) {
+          even += static_cast<double>(w[entry[0]].value[lane]) * value[entry[1] == sibling];
+          odd += static_cast<double>(w[entry[2]].value[lane]) * value[entry[3] == sibling];
+        }
+        if (entry < end) even += static_cast<double>(w[entry[0]].value[lane]) * value[entry[1] == sibling];
+        mass += spike_leaf_value(plan, own, a) * (even + odd) * scale;
+      }
+    }
+    return mass;
+  }
+  const int n = plan.symbols[static_cast<size_t>(level)];
+  const LaneBlock* up = batch.up.data() + plan.block_offset[static_cast<size_t>(level)];
+  const LaneBlock* down = batch.down.data() + plan.block_offset[static_cast<size_t>(level)];
+  const LaneBlock* inverse_mass = batch.inverse_mass.data() + plan.node_offset[static_cast<size_t>(level)];
+  for (int64_t i = 0; i < count; ++i) {
+    const int64_t at = i * n + symbols[static_cast<size_t>(i)];
+    mass += static_cast<double>(up[at].value[lane]) * down[at].value[lane] * inverse_mass[i].value[lane];
+  }
+  return mass;
+}
+
 void batch_marginals(const BatchPlan& plan, const BatchMessages& batch, int lane, int level, std::span<double> out) {
   const auto& p = plan.grammar->params;
   HDIFF_CHECK(batch.downward_done && lane < batch.lanes && batch.errors[static_cast<size_t>(lane)].empty());

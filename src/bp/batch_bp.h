@@ -191,6 +191,12 @@ inline double batch_marginal_at(const BatchPlan& plan, const BatchMessages& batc
          batch.inverse_mass[static_cast<size_t>(plan.node_offset[static_cast<size_t>(level)] + i)].value[lane];
 }
 
+// Σ_i p(z_ℓ,i = symbols[i] | obs) over the s^ℓ nodes of one level of one lane
+// (e.g. the posterior mass of the true symbols), after batch_downward: the same
+// sum as batch_marginal_at node by node, in node order, without its per-call cost.
+double batch_level_mass(const BatchPlan& plan, const BatchMessages& batch, int lane, int level,
+                        std::span<const uint32_t> symbols);
+
 // All marginals of one level of one lane (s^ℓ × n_ℓ), after batch_downward.
 void batch_marginals(const BatchPlan& plan, const BatchMessages& batch, int lane, int level, std::span<double> out);
 

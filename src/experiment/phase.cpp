@@ -111,14 +111,13 @@ UnitMeasures run_phase_unit(const PhaseConfig& config, int L, uint64_t grammar_s
             const int64_t begin = level_offset(params, level);
             uint8_t* changes = changed[static_cast<size_t>(level)].data() + j * count;
             int64_t same = 0;
-            double mass = 0;
             for (int64_t i = 0; i < count; ++i) {
-              const uint32_t truth = clean[static_cast<size_t>(begin + i)];
-              const bool kept = sample[static_cast<size_t>(begin + i)] == truth;
+              const bool kept = sample[static_cast<size_t>(begin + i)] == clean[static_cast<size_t>(begin + i)];
               same += kept;
               changes[i] = !kept;
-              mass += batch_marginal_at(plan, work.batch, l, level, i, truth);
             }
+            const double mass = batch_level_mass(
+                plan, work.batch, l, level, std::span<const uint32_t>(clean).subspan(static_cast<size_t>(begin), static_cast<size_t>(count)));
             item_agreement[static_cast<size_t>(j * levels + level)] = static_cast<double>(same) / static_cast<double>(count);
             item_mass[static_cast<size_t>(j * levels + level)] = mass / static_cast<double>(count);
           }

@@ -98,6 +98,18 @@ void expect_equal_to_reference(const Grammar& grammar, const NoiseSpec& noise, i
         for (size_t k = 0; k < fast.size(); ++k)
           ASSERT_NEAR(fast[k], slow[k], kMarginalTolerance * slow[k] + kMarginalFloor)
               << "observation " << first + l << " level " << level << " entry " << k;
+        // The level's mass at chosen symbols: the node-by-node sum, and the reference's.
+        std::vector<uint32_t> chosen(static_cast<size_t>(nodes_at_level(p, level)));
+        double by_node = 0, exact_mass = 0;
+        for (size_t i = 0; i < chosen.size(); ++i) {
+          chosen[i] = static_cast<uint32_t>((i * 7 + static_cast<size_t>(level) + static_cast<size_t>(l)) % static_cast<size_t>(n));
+          by_node += batch_marginal_at(plan, batch, l, level, static_cast<int64_t>(i), chosen[i]);
+          exact_mass += slow[i * static_cast<size_t>(n) + chosen[i]];
+        }
+        const double mass = batch_level_mass(plan, batch, l, level, chosen);
+        EXPECT_NEAR(mass, by_node, 1e-12 * by_node + 1e-300) << "observation " << first + l << " level " << level;
+        EXPECT_NEAR(mass, exact_mass, kMarginalTolerance * exact_mass + kMarginalFloor)
+            << "observation " << first + l << " level " << level;
       }
     }
   }
