@@ -478,9 +478,12 @@ void sample_lanes(const BatchPlan& plan, const BatchMessages& batch, std::span<c
         // weight[r] holds the cumulative weight through production r.
         double total = 0;
         if (s == 2) {
+          // The children's values by byte offset from the lane's value in the first child block.
+          const char* base = reinterpret_cast<const char*>(child->value + lane);
+          const uint32_t* offset = plan_level.rule_offsets.data() + static_cast<size_t>(a) * m * 2;
+          auto value = [base](uint32_t bytes) { return *reinterpret_cast<const float*>(base + bytes); };
           for (int r = 0; r < m; ++r)
-            weight[static_cast<size_t>(r)] = total += static_cast<double>(child[rules[2 * r]].value[lane]) *
-                                                      child[n_children + rules[2 * r + 1]].value[lane];
+            weight[static_cast<size_t>(r)] = total += static_cast<double>(value(offset[2 * r])) * value(offset[2 * r + 1]);
         } else {
           for (int r = 0; r < m; ++r) {
             double product = child[rules[r * s]].value[lane];

@@ -56,6 +56,10 @@ struct BatchLevelPlan {
   int m = 0;
   int s = 0;
   std::vector<uint32_t> rules;  // (n_parents·m)·s children, production p = a·m + r (as in ProductionTable)
+  // For s = 2: each production's children as byte offsets of their blocks from
+  // the node's first child block (left b: b·64, right c: (n_children + c)·64), so
+  // that the kernels address them without arithmetic.
+  std::vector<uint32_t> rule_offsets;
   // Downward gather lists for s > 2, per child position j and child symbol b: the
   // productions with b_j = b, entries [start[j·(n_children+1) + b], … + b + 1).
   std::vector<uint32_t> down_start;
@@ -63,11 +67,12 @@ struct BatchLevelPlan {
   // For s = 2, per child position j: the child symbols in order of their list
   // length (down_order, n_children per j), runs of equal length (down_runs: pairs
   // (length, symbols), per j until a run of 0 symbols) and the lists in that
-  // order (down_pairs: (parent a, other child's symbol) per entry). Equal lengths
+  // order (down_pair_offsets: (parent a, other child's symbol) per entry, as byte
+  // offsets a·64 and symbol·64 of their blocks). Equal lengths
   // in a row keep the inner loop's branch predictable.
   std::vector<uint32_t> down_order;
   std::vector<uint32_t> down_runs;
-  std::vector<uint32_t> down_pairs;
+  std::vector<uint32_t> down_pair_offsets;
 };
 
 // Everything the fast path derives from a grammar and a noise setting; built

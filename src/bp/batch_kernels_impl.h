@@ -101,23 +101,21 @@ void upward(const BatchLevelPlan& level, int64_t count, const LaneBlock* childre
     LaneBlock* parent = parents + i * n_parents;
     const uint32_t* rule = level.rules.data();
     if (s == 2) {
-      const LaneBlock* left = child;
-      const LaneBlock* right = child + n_children;
+      // Children by byte offset: no index arithmetic in the loop.
+      const char* base = reinterpret_cast<const char*>(child);
+      const uint32_t* offset = level.rule_offsets.data();
+      auto at = [base](uint32_t bytes) { return load(*reinterpret_cast<const LaneBlock*>(base + bytes)); };
       for (int a = 0; a < n_parents; ++a) {
         // Two chains per parent hide the latency of the multiply-adds.
         Vector even{}, odd{};
         int r = 0;
-        for (; r + 1 < m; r += 2, rule += 4) {
-          // One 64-bit load brings both children of a production.
-          uint64_t first, second;
-          std::memcpy(&first, rule, sizeof first);
-          std::memcpy(&second, rule + 2, sizeof second);
-          even += load(left[static_cast<uint32_t>(first)]) * load(right[first >> 32]);
-          odd += load(left[static_cast<uint32_t>(second)]) * load(right[second >> 32]);
+        for (; r + 1 < m; r += 2, offset += 4) {
+          even += at(offset[0]) * at(offset[1]);
+          odd += at(offset[2]) * at(offset[3]);
         }
         if (r < m) {
-          even += load(left[rule[0]]) * load(right[rule[1]]);
-          rule += 2;
+          even += at(offset[0]) * at(offset[1]);
+          offset += 2;
         }
         store(parent[a], even + odd);
       }
@@ -177,9 +175,14 @@ void downward(const BatchLevelPlan& level, int64_t count, const LaneBlock* paren
       // Gather form, symbol by symbol in runs of equal list length.
       const uint32_t* order = level.down_order.data();
       const uint32_t* run = level.down_runs.data();
-      const uint32_t* pair = level.down_pairs.data();
+      const uint32_t* pair = level.down_pair_offsets.data();
+      const char* parent_base = reinterpret_cast<const char*>(w);
       for (int j = 0; j < 2; ++j, run += 2) {
-        const LaneBlock* other = up + (1 - j) * n_children;
+        const char* other_base = reinterpret_cast<const char*>(up + (1 - j) * n_children);
+        auto product = [parent_base, other_base](const uint32_t* entry) {
+          return load(*reinterpret_cast<const LaneBlock*>(parent_base + entry[0])) *
+                 load(*reinterpret_cast<const LaneBlock*>(other_base + entry[1]));
+        };
         LaneBlock* out = child_down + (2 * i + j) * n_children;
         for (; run[1] != 0; run += 2) {
           const uint32_t length = run[0];
@@ -187,14 +190,11 @@ void downward(const BatchLevelPlan& level, int64_t count, const LaneBlock* paren
             Vector even{}, odd{};
             uint32_t e = 0;
             for (; e + 1 < length; e += 2, pair += 4) {
-              uint64_t first, second;
-              std::memcpy(&first, pair, sizeof first);
-              std::memcpy(&second, pair + 2, sizeof second);
-              even += load(w[static_cast<uint32_t>(first)]) * load(other[first >> 32]);
-              odd += load(w[static_cast<uint32_t>(second)]) * load(other[second >> 32]);
+              even += product(pair);
+              odd += product(pair + 2);
             }
             if (e < length) {
-              even += load(w[pair[0]]) * load(other[pair[1]]);
+              even += product(pair);
               pair += 2;
             }
             store(out[*order++], even + odd);

@@ -26,6 +26,9 @@ BatchLevelPlan level_plan(const ProductionTable& table) {
   level.s = table.s;
   level.rules = table.children;
   if (table.s == 2) {
+    level.rule_offsets.resize(table.children.size());
+    for (size_t k = 0; k < table.children.size(); ++k)
+      level.rule_offsets[k] = static_cast<uint32_t>(((k % 2) * static_cast<size_t>(table.n_children) + table.children[k]) * sizeof(LaneBlock));
     const int n = table.n_children;
     const int64_t productions = static_cast<int64_t>(table.n_parents) * table.m;
     for (int j = 0; j < 2; ++j) {
@@ -45,7 +48,7 @@ BatchLevelPlan level_plan(const ProductionTable& table) {
           level.down_runs.push_back(0);
         }
         ++level.down_runs.back();
-        level.down_pairs.insert(level.down_pairs.end(), lists[order[k]].begin(), lists[order[k]].end());
+        for (uint32_t entry : lists[order[k]]) level.down_pair_offsets.push_back(entry * static_cast<uint32_t>(sizeof(LaneBlock)));
       }
       level.down_runs.push_back(0);
       level.down_runs.push_back(0);
