@@ -470,6 +470,10 @@ void sample_lanes(const BatchPlan& plan, const BatchMessages& batch, std::span<c
     const LaneBlock* child_up = batch.up.data() + plan.block_offset[static_cast<size_t>(level) + 1];
     for (int64_t i = range.first; i < range.first + range.count; ++i) {
       const LaneBlock* child = child_up + i * s * n_children;
+      // The next node's children: read lane by lane in scattered order, and out of
+      // cache on deep trees unless the fused downward pass has just touched them.
+      if (!before_range && i + 1 < range.first + range.count)
+        for (int k = 0; k < s * n_children; ++k) __builtin_prefetch(child + s * n_children + k);
       for (size_t k = 0; k < lanes.size(); ++k) {
         const int lane = lanes[k];
         uint32_t* tree = trees[k].data();

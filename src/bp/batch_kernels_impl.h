@@ -171,6 +171,10 @@ void downward(const BatchLevelPlan& level, int64_t count, const LaneBlock* paren
   for (int64_t i = 0; i < count; ++i) {
     const LaneBlock* w = parent_down + i * n_parents;
     const LaneBlock* up = child_up + i * s * n_children;
+    // The next node's children were written by the upward pass long ago (deep
+    // trees: out of cache) and are read in scattered order: fetch them now.
+    if (i + 1 < count)
+      for (int k = 0; k < s * n_children; ++k) __builtin_prefetch(up + s * n_children + k);
     if (s == 2) {
       // Gather form, symbol by symbol in runs of equal list length.
       const uint32_t* order = level.down_order.data();
