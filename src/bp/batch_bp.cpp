@@ -368,6 +368,7 @@ double batch_level_mass(const BatchPlan& plan, const BatchMessages& batch, int l
   const LaneBlock* down = batch.down.data() + plan.block_offset[static_cast<size_t>(level)];
   const LaneBlock* inverse_mass = batch.inverse_mass.data() + plan.node_offset[static_cast<size_t>(level)];
   for (int64_t i = 0; i < count; ++i) {
+    HDIFF_CHECK(symbols[static_cast<size_t>(i)] < static_cast<uint32_t>(n));
     const int64_t at = i * n + symbols[static_cast<size_t>(i)];
     mass += static_cast<double>(up[at].value[lane]) * down[at].value[lane] * inverse_mass[i].value[lane];
   }

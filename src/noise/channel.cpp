@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "noise/exponentials.h"
 
 namespace hdiff {
 
@@ -98,9 +99,11 @@ double gaussian_likelihoods(const NoiseSpec& noise, int v, std::span<const doubl
     const double* x = observed.data() + i * v;
     double* leaf = out.data() + i * v;
     const double top = *std::max_element(x, x + v);
+    noise_detail::exponentials(x, coupling, top, leaf, static_cast<size_t>(v));
     double sum = 0;
-    for (int a = 0; a < v; ++a) sum += leaf[a] = std::exp(coupling * (x[a] - top));
-    for (int a = 0; a < v; ++a) leaf[a] /= sum;
+    for (int a = 0; a < v; ++a) sum += leaf[a];
+    const double inverse = 1.0 / sum;
+    for (int a = 0; a < v; ++a) leaf[a] *= inverse;
     log_scale += coupling * top + std::log(sum);
   }
   return log_scale;
