@@ -1,0 +1,122 @@
+// Runs across MPI ranks (mpirun --oversubscribe -n 1, 2, 3): byte-identical
+// outputs to a plain one-process run, resumption of a journal with another
+// number of ranks, and errors reported once with no output. Registered only
+// when MPI was found (tests/cluster/CMakeLists.txt).
+
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include "cli/cli_support.h"
+#include "cluster/journal.h"
+#include "cluster/unit_runner.h"
+#include "experiment/phase_units.h"
+
+namespace hdiff {
+namespace {
+
+using testing::CommandResult;
+using testing::fresh_folder;
+using testing::read_text;
+using testing::run_hdiff;
+using testing::run_hdiff_with_prefix;
+
+// `mpirun -n ranks hdiff arguments` in `folder`.
+CommandResult run_ranks(int ranks, const std::string& arguments, const std::filesystem::path& folder) {
+  return run_hdiff_with_prefix(fmt::format("'{}' --oversubscribe -n {} ", HDIFF_MPIEXEC, ranks), arguments, folder);
+}
+
+// A grid of two grammars whose units differ in cost, so that ranks finish out of order.
+const char* kConfig = R"([grammar]
+v = 8
+classes = 8
+m = [2, 3]
+s = 2
+L = [2, 3, 5]
+seeds = 3
+[noise]
+channel = "uniform"
+values = [0.1, 0.4]
+[run]
+samples = 400
+trajectories = 2
+seed = 11
+)";
+
+void expect_same(const std::filesystem::path& a, const std::filesystem::path& b, const std::vector<std::string>& files) {
+  for (const auto& file : files) {
+    ASSERT_TRUE(std::filesystem::exists(a / file)) << a / file;
+    EXPECT_EQ(read_text(a / file), read_text(b / file)) << b / file;
+  }
+}
+
+const std::vector<std::string> kPhaseFiles = {"results.csv", "conditional.csv", "changes.csv", "correlations.csv"};
+
+TEST(MpiRanks, PhaseOutputsAreByteIdenticalForOneTwoAndThreeRanks) {
+  const auto folder = fresh_folder("mpi-phase");
+  std::ofstream(folder / "c.toml") << kConfig;
+  const auto plain = run_hdiff("phase --config c.toml --out plain --threads 1", folder);
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  for (int ranks : {1, 2, 3}) {
+    const auto result = run_ranks(ranks, fmt::format("phase --config c.toml --out r{} --threads 1", ranks), folder);
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    expect_same(folder / "plain", folder / fmt::format("r{}", ranks), kPhaseFiles);
+    // Rank 0 alone prints; the summary is the one-process summary but for the time.
+    EXPECT_EQ(result.out.substr(0, result.out.rfind("wrote")), plain.out.substr(0, plain.out.rfind("wrote"))) << ranks;
+    const auto record = nlohmann::json::parse(read_text(folder / fmt::format("r{}/run.json", ranks)));
+    EXPECT_EQ(record.at("ranks"), ranks);
+    EXPECT_FALSE(std::filesystem::exists(folder / fmt::format(".r{}.unfinished", ranks)));
+  }
+  if (std::system("command -v gnuplot > /dev/null") == 0)
+    expect_same(folder / "plain", folder / "r3", {"v8_classes8_m2_s2/figures.gp", "v8_classes8_m3_s2/figures.gp"});
+  std::filesystem::remove_all(folder);
+}
+
+TEST(MpiRanks, AJournalOfOneProcessIsResumedByThreeRanks) {
+  const auto folder = fresh_folder("mpi-resume");
+  std::ofstream(folder / "c.toml") << kConfig;
+  ASSERT_EQ(run_hdiff("phase --config c.toml --out plain --threads 1", folder).exit_code, 0);
+  // The journal a killed one-process run leaves after units 0, 1 and 7.
+  const auto grid = parse_phase_grid(kConfig, "c.toml");
+  const auto units = phase_units(grid);
+  std::filesystem::create_directories(staging_folder(folder / "resumed"));
+  {
+    auto journal = JournalWriter::create(staging_folder(folder / "resumed") / "journal", phase_run_identity(grid));
+    for (int64_t index : {0, 1, 7}) {
+      const PhaseUnit& unit = units[static_cast<size_t>(index)];
+      const PhaseConfig& config = grid[unit.grid_point];
+      journal.append(index, encode_unit_measures(run_phase_unit(config, unit.L, config.grammar_seeds[unit.seed_index],
+                                                                unit.noise_index)));
+    }
+  }
+  auto result = run_ranks(3, "phase --config c.toml --out resumed --threads 1", folder);
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find("hdiff: error: resumed has an unfinished run (3 of 36 units done)"), std::string::npos) << result.err;
+  result = run_ranks(3, "phase --config c.toml --out resumed --threads 1 --resume", folder);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  expect_same(folder / "plain", folder / "resumed", kPhaseFiles);
+  EXPECT_EQ(nlohmann::json::parse(read_text(folder / "resumed/run.json")).at("units_resumed"), 3);
+  std::filesystem::remove_all(folder);
+}
+
+TEST(MpiRanks, AnErrorIsReportedOnceAndLeavesNoOutput) {
+  const auto folder = fresh_folder("mpi-error");
+  std::string config = kConfig;
+  config.replace(config.find("m = [2, 3]"), 10, "m = [2, 300]");
+  std::ofstream(folder / "c.toml") << config;
+  const auto result = run_ranks(3, "phase --config c.toml --out never --threads 1", folder);
+  EXPECT_EQ(result.exit_code, 2);
+  size_t lines = 0;
+  for (size_t at = result.err.find("hdiff:"); at != std::string::npos; at = result.err.find("hdiff:", at + 1)) ++lines;
+  EXPECT_EQ(lines, 1u) << result.err;
+  EXPECT_NE(result.err.find("hdiff: error: c.toml: 1 of the 2 grammar combinations of the lists are invalid: "
+                            "[v=8 classes=8 m=300 s=2]"), std::string::npos) << result.err;
+  // An unwritable output folder is found by rank 0 alone, and still ends every rank with one message.
+  const auto unwritable = run_ranks(3, "phase --config c.toml --out no/such/folder --threads 1", folder);
+  EXPECT_EQ(unwritable.exit_code, 2);
+  EXPECT_EQ(testing::entries_in(folder), 1) << "nothing but the config";
+  std::filesystem::remove_all(folder);
+}
+
+}  // namespace
+}  // namespace hdiff
