@@ -72,6 +72,23 @@ TEST(MpiRanks, PhaseOutputsAreByteIdenticalForOneTwoAndThreeRanks) {
   std::filesystem::remove_all(folder);
 }
 
+TEST(MpiRanks, ThresholdGridOutputsAreByteIdenticalForOneTwoAndThreeRanks) {
+  const auto folder = fresh_folder("mpi-threshold");
+  const std::string arguments = "theory --v 8,16 --classes 8 --m 2,3 --channel uniform,soft --threshold --population 2000 "
+                                "--replicas 4 --levels 10 --tolerance 0.05 --threads 1 --out ";
+  const auto plain = run_hdiff(arguments + "plain", folder);
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  std::vector<std::string> files = {"threshold.csv"};
+  if (std::system("command -v gnuplot > /dev/null") == 0) files.push_back("phase_diagram.gp");
+  for (int ranks : {1, 2, 3}) {
+    const auto result = run_ranks(ranks, arguments + fmt::format("r{}", ranks), folder);
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    expect_same(folder / "plain", folder / fmt::format("r{}", ranks), files);
+    EXPECT_EQ(result.out.substr(0, result.out.rfind("wrote")), plain.out.substr(0, plain.out.rfind("wrote"))) << ranks;
+  }
+  std::filesystem::remove_all(folder);
+}
+
 TEST(MpiRanks, AJournalOfOneProcessIsResumedByThreeRanks) {
   const auto folder = fresh_folder("mpi-resume");
   std::ofstream(folder / "c.toml") << kConfig;
