@@ -62,6 +62,8 @@ void write_outputs(const std::vector<PhaseConfig>& grid, const std::vector<Phase
   }
   record["ranks"] = cluster::size();
   record["units_resumed"] = outcome.units_from_journal;
+  // What rank 0 received from the other ranks (and broadcast): the run's traffic.
+  record["bytes_communicated"] = cluster::bytes_communicated();
   out.write("run.json", record.dump(2) + "\n");
   if (interrupted) return;
   if (grid.size() == 1) {

@@ -29,6 +29,8 @@ void start(int* argc, char*** argv);
 int rank();
 // Number of ranks; 1 without MPI.
 int size();
+// This process's rank among the ranks on its own machine (to pick one GPU per rank); 0 without MPI.
+int local_rank();
 // True on rank 0, the rank that gathers the results and writes the output.
 inline bool is_root() { return rank() == 0; }
 // True when this build can run across ranks (it was built against MPI).

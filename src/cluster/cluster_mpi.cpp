@@ -23,6 +23,7 @@ constexpr int kResultTag = 14;
 bool active = false;  // MPI was started by start()
 int this_rank = 0;
 int rank_count = 1;
+int this_local_rank = 0;
 int64_t bytes_moved = 0;
 
 // A result on its way to rank 0: the buffer must live until the send completes.
@@ -76,11 +77,17 @@ void start(int* argc, char*** argv) {
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   MPI_Comm_rank(MPI_COMM_WORLD, &this_rank);
   MPI_Comm_size(MPI_COMM_WORLD, &rank_count);
+  MPI_Comm node;
+  if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, this_rank, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
+    MPI_Comm_rank(node, &this_local_rank);
+    MPI_Comm_free(&node);
+  }
   std::atexit(finish);
 }
 
 int rank() { return this_rank; }
 int size() { return rank_count; }
+int local_rank() { return this_local_rank; }
 bool built_with_mpi() { return true; }
 
 void agree(const std::function<void()>& step) {

@@ -34,7 +34,10 @@ fs::path normalised(const fs::path& out) { return out.filename().empty() ? out.p
 
 fs::path staging_folder(const fs::path& out) {
   const fs::path dir = normalised(out);
-  return dir.parent_path() / ("." + dir.filename().string() + ".unfinished");
+  std::string name = ".";
+  name += dir.filename().string();
+  name += ".unfinished";
+  return dir.parent_path() / name;
 }
 
 UnitRunOutcome run_units(const UnitRunPlan& plan, const std::function<std::string(int64_t)>& run_unit,

@@ -182,7 +182,7 @@ std::string phase_diagram_script(const std::vector<TheoryParams>& grid, const st
                          plots.empty() ? "" : ", \\\n  ", channel_order[c], colours[c % 4],
                          gnuplot_quote(channel_order[c] == "gaussian" ? "gaussian (alpha-bar*)" : channel_order[c]));
   }
-  script += "set key outside right\nset grid\nset logscale x\nset xlabel 'f = m / v^(s-1)'\n";
+  script += "set key outside right\nset grid\nset logscale x\nset xlabel 'f = m / v^{s-1}'\n";
   script += fmt::format("set ylabel {}\nset yrange [0:1.02]\n",
                         gnuplot_quote(gaussian ? "critical noise epsilon* (alpha-bar* for gaussian)" : "critical noise epsilon*"));
   script += "set title 'Class reconstruction threshold (density evolution; bars: the undecided interval)'\n";
