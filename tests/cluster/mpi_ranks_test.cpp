@@ -7,10 +7,15 @@
 
 #include <fmt/format.h>
 
+#include <map>
+
 #include "cli/cli_support.h"
 #include "cluster/journal.h"
 #include "cluster/unit_runner.h"
 #include "experiment/phase_units.h"
+#ifdef HDIFF_WITH_IMAGES
+#include "image/io/image_io.h"
+#endif
 
 namespace hdiff {
 namespace {
@@ -134,6 +139,44 @@ TEST(MpiRanks, AnErrorIsReportedOnceAndLeavesNoOutput) {
   EXPECT_EQ(testing::entries_in(folder), 1) << "nothing but the config";
   std::filesystem::remove_all(folder);
 }
+
+#ifdef HDIFF_WITH_IMAGES
+// Every file under `folder` with its bytes, by path relative to it.
+std::map<std::string, std::string> files_under(const std::filesystem::path& folder) {
+  std::map<std::string, std::string> files;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(folder))
+    if (entry.is_regular_file() && entry.path().filename() != "run.json")
+      files[std::filesystem::relative(entry.path(), folder).string()] = read_text(entry.path());
+  return files;
+}
+
+TEST(MpiRanks, ImageForwardBackwardIsByteIdenticalForOneTwoAndThreeRanks) {
+  const auto folder = fresh_folder("mpi-images");
+  std::filesystem::create_directories(folder / "in/n01");
+  for (int i = 0; i < 5; ++i) {
+    image::Image picture{40 + i, 36, std::vector<uint8_t>(static_cast<size_t>((40 + i) * 36 * 3))};
+    for (size_t j = 0; j < picture.rgb.size(); ++j) picture.rgb[j] = static_cast<uint8_t>((j * 37 + i * 101) % 251);
+    image::write_png(folder / (i < 2 ? fmt::format("in/n01/p{}.png", i) : fmt::format("in/p{}.png", i)), picture);
+  }
+  const auto adm = std::filesystem::path(HDIFF_FIXTURES_DIR) / "image/adm_a";
+  // 5 images at 2 values of k in batches of 2: 6 units of different cost.
+  const std::string arguments = fmt::format("images forward-backward --checkpoint {} --model-config {} --t 2,10 --batch 2 "
+                                            "--device cpu --input in --out ", (adm / "model.pt").string(),
+                                            (adm / "config.json").string());
+  const auto plain = run_hdiff(arguments + "plain", folder);
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  const auto expected = files_under(folder / "plain");
+  ASSERT_EQ(expected.size(), 15u) << "5 start images and 5 at each k";
+  for (int ranks : {1, 2, 3}) {
+    const auto result = run_ranks(ranks, arguments + fmt::format("r{}", ranks), folder);
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_EQ(files_under(folder / fmt::format("r{}", ranks)), expected) << ranks << " ranks";
+    EXPECT_NE(result.out.find("wrote 10 outputs"), std::string::npos) << result.out;
+    EXPECT_EQ(nlohmann::json::parse(read_text(folder / fmt::format("r{}/run.json", ranks))).at("written"), 10);
+  }
+  std::filesystem::remove_all(folder);
+}
+#endif
 
 }  // namespace
 }  // namespace hdiff
