@@ -176,6 +176,37 @@ TEST(MpiRanks, ImageForwardBackwardIsByteIdenticalForOneTwoAndThreeRanks) {
   }
   std::filesystem::remove_all(folder);
 }
+
+TEST(MpiRanks, ImageExperimentIsByteIdenticalForOneTwoAndThreeRanks) {
+  const auto folder = fresh_folder("mpi-image-experiment");
+  std::filesystem::create_directories(folder / "start");
+  for (int i = 0; i < 4; ++i) {
+    image::Image picture{40, 36, std::vector<uint8_t>(40 * 36 * 3)};
+    for (size_t j = 0; j < picture.rgb.size(); ++j) picture.rgb[j] = static_cast<uint8_t>((j * 53 + i * 17) % 253);
+    image::write_png(folder / fmt::format("start/img{}.png", i), picture);
+  }
+  const auto fixtures = std::filesystem::path(HDIFF_FIXTURES_DIR) / "image";
+  std::ofstream(folder / "experiment.toml")
+      << fmt::format("[diffusion]\ncheckpoint = \"{}\"\nmodel = \"{}\"\nsteps = 10\nbatch_size = 2\n[classifier]\n"
+                     "checkpoint = \"{}\"\nbatch_size = 2\n[images]\nstart = \"start\"\n[run]\nk = [0, 5, 10]\nseed = 3\n"
+                     "device = \"cpu\"\n", (fixtures / "adm_a/model.pt").string(), (fixtures / "adm_a/config.json").string(),
+                     (fixtures / "convnext/model.pt").string());
+  const auto plain = run_hdiff("images experiment --config experiment.toml --out plain", folder);
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  const auto expected = files_under(folder / "plain");
+  ASSERT_TRUE(expected.count("pairs.csv") && expected.count("summary.csv") && expected.count("k5/img3.png"));
+  for (int ranks : {1, 2, 3}) {
+    const auto result = run_ranks(ranks, fmt::format("images experiment --config experiment.toml --out r{}", ranks), folder);
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    const auto found = files_under(folder / fmt::format("r{}", ranks));
+    EXPECT_EQ(found.size(), expected.size());
+    for (const auto& [name, bytes] : expected) {
+      if (name.ends_with(".svg") || (name.ends_with(".png") && name.find('/') == std::string::npos)) continue;  // gnuplot's
+      EXPECT_TRUE(found.count(name) && found.at(name) == bytes) << name << " with " << ranks << " ranks";
+    }
+  }
+  std::filesystem::remove_all(folder);
+}
 #endif
 
 }  // namespace
