@@ -107,7 +107,7 @@ void run_phase_command(const PhaseOptions& options) {
         [&](int64_t index) {
           const PhaseUnit& unit = units[static_cast<size_t>(index)];
           const PhaseConfig& config = grid[unit.grid_point];
-          return encode_unit_measures(run_phase_unit(config, unit.L, config.grammar_seeds[unit.seed_index], unit.noise_index));
+          return run_phase_unit_result(config, unit);
         },
         [&](int64_t index, const std::string& bytes) {
           const PhaseUnit& unit = units[static_cast<size_t>(index)];

@@ -184,7 +184,9 @@ void JournalWriter::append(int64_t unit, const std::string& payload) {
     if (n <= 0) fail_file("cannot write the journal {}: {} (disk full?)", path_.string(), std::strerror(errno));
     written += static_cast<size_t>(n);
   }
-  // On disk before the unit counts as done: a power loss keeps every journaled unit.
+}
+
+void JournalWriter::sync() {
   if (::fdatasync(descriptor_) != 0) fail_file("cannot write the journal {}: {}", path_.string(), std::strerror(errno));
 }
 

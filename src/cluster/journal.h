@@ -42,7 +42,7 @@ JournalScan scan_journal(const std::filesystem::path& path, const std::string& i
 // The payload of one entry.
 std::string read_journal_payload(const std::filesystem::path& path, const JournalEntry& entry);
 
-// Appends records to a journal; every record is on disk when append() returns.
+// Appends records to a journal; the records appended so far are on disk when sync() returns.
 class JournalWriter {
  public:
   // Creates a journal with no records at `path` (atomically: a crash leaves no half header).
@@ -54,8 +54,11 @@ class JournalWriter {
   JournalWriter(const JournalWriter&) = delete;
   JournalWriter& operator=(const JournalWriter&) = delete;
   ~JournalWriter();
-  // Appends the result of `unit`.
+  // Appends the result of `unit` (written, not yet forced to disk).
   void append(int64_t unit, const std::string& payload);
+  // Forces every appended record to disk: one sync for a group of records, so
+  // that rank 0 keeps up with many ranks on a slow shared file system.
+  void sync();
 
  private:
   JournalWriter(std::filesystem::path path, int descriptor) : path_(std::move(path)), descriptor_(descriptor) {}

@@ -100,16 +100,21 @@ UnitRunOutcome run_units(const UnitRunPlan& plan, const std::function<std::strin
     journal->append(unit, bytes);
     on_result(unit, bytes);
   };
+  // Takes what the other ranks sent (waiting for the first one when `wait`),
+  // then forces the journal to disk once for the whole group.
   const auto drain = [&](bool wait) {
+    bool received = false;
     while (expected_from_others > 0) {
-      auto message = cluster::receive_at_root(wait);
-      if (!message) return;
+      auto message = cluster::receive_at_root(wait && !received);
+      if (!message) break;
+      received = true;
       if (message->unit < 0 || message->unit >= units || done[static_cast<size_t>(message->unit)])
         fail("{}: rank sent unit {} which is not outstanding (internal error)", plan.command, message->unit);
       done[static_cast<size_t>(message->unit)] = true;
       --expected_from_others;
       record(message->unit, message->bytes);
     }
+    journal->sync();
   };
   for (size_t i = 0; i < remaining.size(); ++i) {
     if (owner[i] != cluster::rank()) continue;
@@ -128,7 +133,8 @@ UnitRunOutcome run_units(const UnitRunPlan& plan, const std::function<std::strin
     }
   }
   if (cluster::is_root()) {
-    drain(true);
+    while (expected_from_others > 0) drain(true);
+    journal->sync();
   } else {
     cluster::flush_sends();
   }

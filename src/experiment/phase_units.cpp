@@ -90,9 +90,81 @@ std::string encode_unit_measures(const UnitMeasures& measures) {
   return out;
 }
 
+bool travels_reduced(const PhaseConfig& config) { return config.grammar_seeds.size() > 1; }
+
+UnitMeasures reduce_unit_measures(const UnitMeasures& measures, int64_t samples, int L) {
+  const int levels = L + 1;
+  const auto sum_of = [](const std::vector<double>& values) {
+    double sum = 0;
+    for (double x : values) sum += x;
+    return sum;
+  };
+  // As changes.cpp's mean over clusters: the sum from zero, divided by the count.
+  const auto mean_of = [&](const std::vector<double>& values) {
+    return values.empty() ? 0 : sum_of(values) / static_cast<double>(values.size());
+  };
+  UnitMeasures reduced;
+  for (int level = 0; level < levels; ++level) {
+    double agreement = 0, mass = 0;
+    for (int64_t n = 0; n < samples; ++n) {
+      agreement += measures.agreement[static_cast<size_t>(n * levels + level)];
+      mass += measures.mass[static_cast<size_t>(n * levels + level)];
+    }
+    reduced.agreement.push_back(agreement);
+    reduced.mass.push_back(mass);
+  }
+  for (const auto& [from, to] : {std::pair{&measures.kept, &reduced.kept}, std::pair{&measures.changed, &reduced.changed}})
+    for (const auto& sums : *from) to->push_back({{sum_of(sums.count)}, {sum_of(sums.agreement_sum)}});
+  for (const auto& terms : measures.changes) {
+    ChangeTerms one;
+    one.changed_fraction = terms.changed_fraction;
+    if (!terms.total.empty()) {
+      one.total = {mean_of(terms.total)};
+      one.diagonal = {mean_of(terms.diagonal)};
+    }
+    for (const auto& values : terms.by_lca) one.by_lca.push_back(one.total.empty() ? std::vector<double>{} : std::vector{mean_of(values)});
+    reduced.changes.push_back(std::move(one));
+  }
+  return reduced;
+}
+
+std::vector<PhaseRow> summarise_reduced(int L, size_t noise_index, const std::vector<UnitMeasures>& per_grammar,
+                                        int64_t samples, int trajectories) {
+  HDIFF_CHECK(per_grammar.size() > 1);
+  std::vector<PhaseRow> rows;
+  const auto grammars = static_cast<int64_t>(per_grammar.size());
+  const int64_t total = samples * trajectories * grammars;
+  for (int level = 0; level <= L; ++level) {
+    PhaseRow row;
+    row.L = L;
+    row.noise_index = noise_index;
+    row.level = level;
+    row.samples = samples;
+    row.grammars = grammars;
+    std::vector<double> agreement, mass;
+    std::vector<const OutcomeSums*> kept, changed;
+    std::vector<const ChangeTerms*> changes;
+    for (const auto& unit : per_grammar) {
+      agreement.push_back(unit.agreement[static_cast<size_t>(level)] / static_cast<double>(samples));
+      mass.push_back(unit.mass[static_cast<size_t>(level)] / static_cast<double>(samples));
+      kept.push_back(&unit.kept[static_cast<size_t>(level)]);
+      changed.push_back(&unit.changed[static_cast<size_t>(level)]);
+      changes.push_back(&unit.changes[static_cast<size_t>(level)]);
+    }
+    row.agreement = estimate_mean(agreement);
+    row.posterior_mass = estimate_mean(mass);
+    row.kept = combine_outcome(kept, total);
+    row.changed = combine_outcome(changed, total);
+    row.changes = combine_changes(changes);
+    rows.push_back(row);
+  }
+  return rows;
+}
+
 UnitMeasures decode_unit_measures(const std::string& bytes, const PhaseConfig& config, int L) {
   const auto levels = static_cast<uint64_t>(L + 1);
-  const auto samples = static_cast<uint64_t>(config.samples);
+  const bool reduced = travels_reduced(config);
+  const auto samples = reduced ? uint64_t{1} : static_cast<uint64_t>(config.samples);
   Reader in{bytes};
   UnitMeasures measures;
   measures.agreement = in.values(samples * levels);
@@ -110,6 +182,7 @@ UnitMeasures decode_unit_measures(const std::string& bytes, const PhaseConfig& c
     ChangeTerms terms;
     terms.changed_fraction = in.number();
     terms.total = in.values();
+    if (reduced && terms.total.size() > 1) fail("a phase unit's result has an impossible size; delete the run's staging folder to start over");
     terms.diagonal = in.values(terms.total.size());
     const uint64_t pairs = in.count();
     if (pairs > level) fail("a phase unit's result has an impossible size; delete the run's staging folder to start over");
@@ -118,6 +191,12 @@ UnitMeasures decode_unit_measures(const std::string& bytes, const PhaseConfig& c
   }
   if (in.at != bytes.size()) fail("a phase unit's result has trailing bytes; delete the run's staging folder to start over");
   return measures;
+}
+
+std::string run_phase_unit_result(const PhaseConfig& config, const PhaseUnit& unit) {
+  UnitMeasures measures = run_phase_unit(config, unit.L, config.grammar_seeds[unit.seed_index], unit.noise_index);
+  if (travels_reduced(config)) measures = reduce_unit_measures(measures, config.samples, unit.L);
+  return encode_unit_measures(measures);
 }
 
 std::string phase_run_identity(const std::vector<PhaseConfig>& grid) {
@@ -147,7 +226,9 @@ void PhaseCollector::add(int64_t unit, UnitMeasures measures) {
   arrived[where.seed_index] = 1;
   for (int8_t seen : arrived)
     if (!seen) return;
-  rows_[first] = summarise(where.L, where.noise_index, slots, config.samples, config.trajectories);
+  rows_[first] = travels_reduced(config)
+                     ? summarise_reduced(where.L, where.noise_index, slots, config.samples, config.trajectories)
+                     : summarise(where.L, where.noise_index, slots, config.samples, config.trajectories);
   waiting_.erase(first);
   arrived_.erase(first);
 }

@@ -30,10 +30,29 @@ std::vector<PhaseUnit> phase_units(const std::vector<PhaseConfig>& grid);
 // Relative cost of a unit: trajectories × nodes × the work of one node.
 double phase_unit_cost(const PhaseConfig& config, const PhaseUnit& unit);
 
-// A unit's measures as bytes, and back. decode checks every size against the
-// config (a damaged payload is an Error, never an out-of-bounds read).
+// With several grammar seeds, a point's rows need of each grammar only sums
+// over its samples (the standard errors are over grammars): the unit reduced
+// to them, L² numbers instead of N·L². The sums are taken in sample order from
+// zero, as summarise takes them, so the rows are bit for bit the same.
+// Reduced: agreement and mass hold one sum per level; the outcome sums and the
+// change terms one entry (the mean over clusters; none when there were none).
+UnitMeasures reduce_unit_measures(const UnitMeasures& measures, int64_t samples, int L);
+
+// summarise() for reduced units of several grammars: the same rows.
+std::vector<PhaseRow> summarise_reduced(int L, size_t noise_index, const std::vector<UnitMeasures>& per_grammar,
+                                        int64_t samples, int trajectories);
+
+// What a unit of `config` sends: reduced when the config has several grammar seeds.
+bool travels_reduced(const PhaseConfig& config);
+
+// A unit's measures (full or reduced) as bytes, and back. decode checks every
+// size against the config (a damaged payload is an Error, never an
+// out-of-bounds read).
 std::string encode_unit_measures(const UnitMeasures& measures);
 UnitMeasures decode_unit_measures(const std::string& bytes, const PhaseConfig& config, int L);
+
+// Runs one unit and returns what it sends to rank 0 (reduced when travels_reduced).
+std::string run_phase_unit_result(const PhaseConfig& config, const PhaseUnit& unit);
 
 // What a resumable phase run is, for its journal: the grid, seeds and hdiff build.
 std::string phase_run_identity(const std::vector<PhaseConfig>& grid);

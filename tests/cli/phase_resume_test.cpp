@@ -15,6 +15,7 @@
 #include "cli/cli_support.h"
 #include "cluster/journal.h"
 #include "cluster/unit_runner.h"
+#include "experiment/phase_report.h"
 #include "experiment/phase_units.h"
 
 namespace hdiff {
@@ -112,8 +113,7 @@ void forge_journal(const std::filesystem::path& folder, const std::string& out, 
   std::filesystem::create_directories(staging);
   auto journal = JournalWriter::create(staging / "journal", phase_run_identity(grid));
   for (int64_t unit : {0, 2}) {
-    const PhaseUnit& u = units[static_cast<size_t>(unit)];
-    journal.append(unit, encode_unit_measures(run_phase_unit(grid[0], u.L, grid[0].grammar_seeds[u.seed_index], u.noise_index)));
+    journal.append(unit, run_phase_unit_result(grid[0], units[static_cast<size_t>(unit)]));
   }
 }
 
@@ -159,6 +159,27 @@ TEST(PhaseResume, UnfinishedRunsNeedResumeAndBadJournalsAreRefusedBeforeAnyWork)
       << result.err;
   EXPECT_NE(result.err.find("delete .damaged.unfinished to start over"), std::string::npos) << result.err;
   EXPECT_FALSE(std::filesystem::exists(folder / "damaged"));
+  std::filesystem::remove_all(folder);
+}
+
+// The command (units, transport, journal) gives the rows of the in-process
+// experiment, which is what it ran before units existed (and what Python runs).
+TEST(PhaseResume, TheCommandGivesTheRowsOfTheInProcessExperiment) {
+  const auto folder = fresh_folder("phase-in-process");
+  for (const char* seeds : {"seeds = 1", "seeds = 3"}) {
+    std::string config = kConfig;
+    config.replace(config.find("samples = 3000"), 14, "samples = 150\ntrajectories = 2");
+    config.replace(config.find("seeds = 3"), 9, seeds);
+    std::ofstream(folder / "c.toml") << config;
+    const auto result = run_hdiff("phase --config c.toml --out out", folder);
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    const PhaseConfig parsed = parse_phase_config(config, "c.toml");
+    const PhaseResults in_process = run_phase(parsed);
+    EXPECT_EQ(read_text(folder / "out/results.csv"), phase_csv(parsed, in_process)) << seeds;
+    EXPECT_EQ(read_text(folder / "out/conditional.csv"), conditional_csv(parsed, in_process)) << seeds;
+    EXPECT_EQ(read_text(folder / "out/changes.csv"), changes_csv(parsed, in_process)) << seeds;
+    EXPECT_EQ(read_text(folder / "out/correlations.csv"), correlations_csv(parsed, in_process)) << seeds;
+  }
   std::filesystem::remove_all(folder);
 }
 

@@ -106,9 +106,7 @@ TEST(MpiRanks, AJournalOfOneProcessIsResumedByThreeRanks) {
     auto journal = JournalWriter::create(staging_folder(folder / "resumed") / "journal", phase_run_identity(grid));
     for (int64_t index : {0, 1, 7}) {
       const PhaseUnit& unit = units[static_cast<size_t>(index)];
-      const PhaseConfig& config = grid[unit.grid_point];
-      journal.append(index, encode_unit_measures(run_phase_unit(config, unit.L, config.grammar_seeds[unit.seed_index],
-                                                                unit.noise_index)));
+      journal.append(index, run_phase_unit_result(grid[unit.grid_point], unit));
     }
   }
   auto result = run_ranks(3, "phase --config c.toml --out resumed --threads 1", folder);
