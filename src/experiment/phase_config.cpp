@@ -133,6 +133,12 @@ std::string grammar_name(const PhaseConfig& config) {
 // the invalid ones are listed together in one error.
 std::vector<PhaseConfig> expand_grid(const PhaseConfig& base, const std::vector<int>& vs, const std::vector<int>& classes,
                                      const std::vector<int>& ms, const std::vector<int>& ss, const std::string& source) {
+  // Bounded before anything is allocated: lists of a few hundred values each would otherwise multiply.
+  const double combinations = static_cast<double>(vs.size()) * static_cast<double>(classes.size()) *
+                              static_cast<double>(ms.size()) * static_cast<double>(ss.size());
+  if (combinations > kMaxGrammarGrid)
+    fail("{}: the lists of v, classes, m and s give {:.0f} grammar combinations, more than the {} one run takes; split "
+         "the grid into several configs", source, combinations, kMaxGrammarGrid);
   std::vector<PhaseConfig> grid;
   for (int v : vs)
     for (int n_classes : classes)
@@ -162,6 +168,14 @@ std::vector<PhaseConfig> expand_grid(const PhaseConfig& base, const std::vector<
   if (!invalid.empty())
     fail("{}: {} of the {} grammar combinations of the lists are invalid: {}; remove those values or split the grid",
          source, invalid.size(), grid.size(), fmt::join(invalid, "; "));
+  // The whole grid's work is counted exactly in int64, as one config's is.
+  double trajectories = 0;
+  for (const auto& config : grid)
+    trajectories += static_cast<double>(config.samples) * config.trajectories *
+                    static_cast<double>(config.grammar_seeds.size() * config.noise.size() * config.depths.size());
+  if (trajectories > 0x1p53)
+    fail("{}: the grid asks for {:.3g} forward-backward trajectories, more than can be counted exactly; lower "
+         "run.samples or split the grid", source, trajectories);
   return grid;
 }
 

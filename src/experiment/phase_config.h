@@ -47,6 +47,9 @@ extern const char* const kDefaultPhaseConfig;
 PhaseConfig parse_phase_config(const std::string& text, const std::string& source);
 // Reads and parses a TOML file of one grammar.
 PhaseConfig load_phase_config(const std::string& path);
+// The most grammar combinations one phase config may list.
+inline constexpr int kMaxGrammarGrid = 10000;
+
 // Parses TOML text in which grammar.v, classes, m and s may be lists: one
 // config per combination (v outermost, s innermost), all checked before any
 // work, the invalid combinations named together in one error.

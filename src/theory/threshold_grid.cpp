@@ -46,6 +46,12 @@ void put(std::string& out, T value) {
 }  // namespace
 
 std::vector<TheoryParams> threshold_grid(const TheoryParams& base, const ThresholdGridLists& lists) {
+  const double combinations = static_cast<double>(lists.channels.size()) * static_cast<double>(lists.v.size()) *
+                              static_cast<double>(lists.n_classes.size()) * static_cast<double>(lists.m.size()) *
+                              static_cast<double>(lists.s.size());
+  if (combinations > 10000)
+    fail("the lists of --v, --classes, --m, --s and --channel give {:.0f} models, more than the 10000 one run takes; "
+         "split them into several runs", combinations);
   std::vector<TheoryParams> grid;
   for (Channel channel : lists.channels)
     for (int v : lists.v)

@@ -164,3 +164,26 @@ TEST(PhaseGrid, InvalidCombinationsAreListedInOneError) {
 
 }  // namespace
 }  // namespace hdiff
+
+namespace hdiff {
+namespace {
+
+TEST(PhaseGrid, HugeGridsAreRefusedBeforeAnythingIsAllocated) {
+  std::string list = "[";
+  for (int value = 2; value < 200; ++value) list += std::to_string(value) + (value < 199 ? ", " : "]");
+  // 198 × 198 × 198 combinations: refused by their count, not by running out of memory.
+  const std::string text = replace(replace(replace(kValid, "v = 8", "v = " + list), "classes = 4", "classes = " + list),
+                                   "m = 2", "m = " + list);
+  EXPECT_NE(error_of(text).find("(no error)"), 0u);
+  std::string message;
+  try {
+    parse_phase_grid(text, "c.toml");
+  } catch (const Error& e) {
+    message = e.what();
+  }
+  EXPECT_EQ(message, "c.toml: the lists of v, classes, m and s give 7762392 grammar combinations, more than the 10000 one "
+                     "run takes; split the grid into several configs");
+}
+
+}  // namespace
+}  // namespace hdiff
