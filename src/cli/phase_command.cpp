@@ -87,7 +87,9 @@ void run_phase_command(const PhaseOptions& options) {
                                   : load_phase_grid(options.config);
     if (cluster::is_root()) out.emplace(options.out);  // fails now, before any work, if --out is unwritable
   });
-  install_interrupt_handler();
+  // Ctrl-C keeps what is finished in one process; under a launcher a signal ends the
+  // rank as usual (the launcher ends the job), so a half-done unit can never be recorded.
+  if (cluster::size() == 1) install_interrupt_handler();
   const auto start = std::chrono::steady_clock::now();
   const std::vector<PhaseUnit> units = phase_units(grid);
   UnitRunPlan plan{"hdiff phase", options.out, phase_run_identity(grid), {}, options.resume};

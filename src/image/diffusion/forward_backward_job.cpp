@@ -468,7 +468,7 @@ ForwardBackwardSummary run_forward_backward_job(const ForwardBackwardJob& job) {
   });
   if (!loaded) return {};
   const LoadedModel& m = *loaded;
-  install_interrupt_handler();
+  if (cluster::size() == 1) install_interrupt_handler();  // under a launcher a signal ends the job instead
   torch::InferenceMode inference;
   ForwardBackwardSummary summary = job.input_tensor.empty() ? run_folder_job(job, m) : run_tensor_job(job, m);
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
