@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <tuple>
 
 #include "common/error.h"
 #include "common/gnuplot.h"
@@ -160,34 +161,51 @@ std::string threshold_csv(const std::vector<TheoryParams>& grid, const Threshold
 }
 
 std::string phase_diagram_script(const std::vector<TheoryParams>& grid, const std::vector<ThresholdResult>& results) {
-  // One block per channel, its models sorted by f (ties: by v, then the grid order).
-  std::map<std::string, std::vector<size_t>> by_channel;
-  std::vector<std::string> channel_order;
-  for (size_t i = 0; i < grid.size(); ++i) {
-    const std::string name = channel_name(grid[i].channel);
-    if (!by_channel.count(name)) channel_order.push_back(name);
-    by_channel[name].push_back(i);
+  // One colour per channel. Within a channel, the models of one (v, classes, s)
+  // form one line along f (m varies), marked by a point type per v: models of
+  // equal f but another v are other points, not a zigzag of one line.
+  std::vector<std::string> channels;
+  std::vector<int> vs;
+  for (const auto& params : grid) {
+    const std::string name = channel_name(params.channel);
+    if (std::find(channels.begin(), channels.end(), name) == channels.end()) channels.push_back(name);
+    if (std::find(vs.begin(), vs.end(), params.v) == vs.end()) vs.push_back(params.v);
   }
+  std::map<std::tuple<std::string, int, int, int>, std::vector<size_t>> lines;  // (channel, v, classes, s) -> models
+  for (size_t i = 0; i < grid.size(); ++i)
+    lines[{channel_name(grid[i].channel), grid[i].v, grid[i].n_classes, grid[i].s}].push_back(i);
+  const char* colours[] = {"#1f5fa8", "#c23b22", "#2a8c4a", "#8a4fb0"};
   std::string script = "# hdiff theory --threshold: the phase diagram; run `gnuplot phase_diagram.gp` here to redraw it\n";
   std::string plots;
-  const char* colours[] = {"#1f5fa8", "#c23b22", "#2a8c4a", "#8a4fb0"};
+  const auto add = [&](const std::string& plot) { plots += (plots.empty() ? "" : ", \\\n  ") + plot; };
   bool gaussian = false;
-  for (size_t c = 0; c < channel_order.size(); ++c) {
-    auto& members = by_channel[channel_order[c]];
-    std::stable_sort(members.begin(), members.end(), [&](size_t a, size_t b) {
-      return production_fraction(grid[a]) < production_fraction(grid[b]);
-    });
-    script += fmt::format("$threshold_{} << EOD\n", channel_order[c]);
-    for (size_t i : members)
-      script += fmt::format("{} {} {} {} # v={} classes={} m={} s={}\n", number(production_fraction(grid[i])),
-                            number(results[i].critical_noise), number(results[i].interval_low),
-                            number(results[i].interval_high), grid[i].v, grid[i].n_classes, grid[i].m, grid[i].s);
-    script += "EOD\n";
-    gaussian |= grid[members[0]].channel == Channel::gaussian;
-    plots += fmt::format("{}$threshold_{} using 1:2:3:4 with yerrorlines lw 2 pt 7 ps 0.7 lc rgb '{}' title {}",
-                         plots.empty() ? "" : ", \\\n  ", channel_order[c], colours[c % 4],
-                         gnuplot_quote(channel_order[c] == "gaussian" ? "gaussian (alpha-bar*)" : channel_order[c]));
+  for (size_t c = 0; c < channels.size(); ++c) {
+    bool titled = false;
+    for (auto& [key, members] : lines) {
+      if (std::get<0>(key) != channels[c]) continue;
+      std::stable_sort(members.begin(), members.end(), [&](size_t a, size_t b) {
+        return production_fraction(grid[a]) < production_fraction(grid[b]);
+      });
+      const std::string block =
+          fmt::format("threshold_{}_v{}_classes{}_s{}", channels[c], std::get<1>(key), std::get<2>(key), std::get<3>(key));
+      script += "$" + block + " << EOD\n";
+      for (size_t i : members)
+        script += fmt::format("{} {} {} {} # m={}\n", number(production_fraction(grid[i])), number(results[i].critical_noise),
+                              number(results[i].interval_low), number(results[i].interval_high), grid[i].m);
+      script += "EOD\n";
+      gaussian |= channels[c] == "gaussian";
+      const auto v_index = std::find(vs.begin(), vs.end(), std::get<1>(key)) - vs.begin();
+      add(fmt::format("${} using 1:2:3:4 with yerrorlines lw 2 pt {} ps 0.9 lc rgb '{}' {}", block, 5 + 2 * v_index,
+                      colours[c % 4],
+                      titled ? "notitle"
+                             : "title " + gnuplot_quote(channels[c] == "gaussian" ? "gaussian (alpha-bar*)" : channels[c])));
+      titled = true;
+    }
   }
+  // A key entry per v for the point types.
+  if (vs.size() > 1)
+    for (size_t i = 0; i < vs.size(); ++i)
+      add(fmt::format("NaN with points pt {} ps 0.9 lc rgb '#404040' title 'v = {}'", 5 + 2 * i, vs[i]));
   script += "set key outside right\nset grid\nset logscale x\nset xlabel 'f = m / v^{s-1}'\n";
   script += fmt::format("set ylabel {}\nset yrange [0:1.02]\n",
                         gnuplot_quote(gaussian ? "critical noise epsilon* (alpha-bar* for gaussian)" : "critical noise epsilon*"));

@@ -79,11 +79,16 @@ TEST(ThresholdGrid, ResultsTravelExactlyAndFillTheCsvAndTheDiagram) {
   mask.channel = Channel::mask;
   TheoryParams wide = params;
   wide.v = 16;  // f = 2/16, before v = 8's 0.25 on the axis
-  const std::string script = phase_diagram_script({params, wide, mask}, {result, result, result});
-  const auto uniform_block = script.find("$threshold_uniform << EOD\n");
-  ASSERT_NE(uniform_block, std::string::npos);
-  EXPECT_EQ(script.find("0.125 ", uniform_block), uniform_block + 26) << "sorted by f:\n" << script;
-  EXPECT_NE(script.find("$threshold_mask << EOD\n0.25 "), std::string::npos) << script;
+  TheoryParams denser = params;
+  denser.m = 4;  // f = 0.5: on v = 8's line, after m = 2
+  const std::string script = phase_diagram_script({params, wide, mask, denser}, {result, result, result, result});
+  // One line per (channel, v): v = 8's holds m = 2 and 4 in order of f; v = 16 is another line.
+  const auto v8 = script.find("$threshold_uniform_v8_classes8_s2 << EOD\n0.25 ");
+  ASSERT_NE(v8, std::string::npos) << script;
+  EXPECT_NE(script.find("# m=2\n0.5 ", v8), std::string::npos) << script;
+  EXPECT_NE(script.find("$threshold_uniform_v16_classes8_s2 << EOD\n0.125 "), std::string::npos) << script;
+  EXPECT_NE(script.find("$threshold_mask_v8_classes8_s2 << EOD\n0.25 "), std::string::npos) << script;
+  EXPECT_NE(script.find("title 'v = 16'"), std::string::npos) << script;
   EXPECT_NE(script.find("set output 'phase_diagram.png'"), std::string::npos);
   EXPECT_NE(script.find("set output 'phase_diagram.svg'"), std::string::npos);
   EXPECT_NE(script.find("title " + gnuplot_quote("mask")), std::string::npos);
