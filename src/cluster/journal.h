@@ -1,6 +1,6 @@
 #pragma once
 // The journal of a resumable run: the results of the units completed so far,
-// appended one record at a time (and flushed to disk) by rank 0, so that a run
+// appended one record at a time by rank 0 (and forced to disk now and then), so that a run
 // killed at any point (SIGKILL, power loss, a lost node) continues where it
 // stopped. The journal names the run it belongs to (its identity: command,
 // resolved config, seeds, hdiff version and commit) and is refused for any
