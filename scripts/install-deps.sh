@@ -22,6 +22,7 @@ packages=(
   python3-numpy                  # NumPy: the Python module's arrays
   python3-pytest                 # pytest: tests/python
   python3-matplotlib             # matplotlib: examples/phase_transition.py
+  libopenmpi-dev openmpi-bin     # OpenMPI: phase, theory and images across ranks (mpirun/srun); optional at build time
 )
 
 missing=()

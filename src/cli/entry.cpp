@@ -9,6 +9,7 @@
 #include <exception>
 #include <new>
 
+#include "cluster/cluster.h"
 #include "common/error.h"
 #include "common/version.h"
 
@@ -20,26 +21,34 @@ void configure_app(CLI::App& app) {
 }
 
 int run_app(CLI::App& app, int argc, const char* const* argv) {
+  // Under a launcher every rank parses the same arguments: help, version and
+  // usage errors are printed by rank 0 only, and errors in the work end all ranks.
+  const bool quiet = !cluster::is_root();
+  const auto report = [&](int exit_code, const std::string& kind, const std::string& message) {
+    if (cluster::size() > 1) cluster::abort_all(kind == "error" ? message : kind + ": " + message, exit_code);
+    fmt::print(stderr, "hdiff: {}: {}\n", kind, message);
+    return exit_code;
+  };
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
+    return quiet ? 0 : app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
+    return quiet ? 0 : app.exit(e);
   } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
+    return quiet ? 0 : app.exit(e);
   } catch (const CLI::ParseError& e) {
-    fmt::print(stderr, "hdiff: error: {} (see --help)\n", e.what());
+    if (!quiet) fmt::print(stderr, "hdiff: error: {} (see --help)\n", e.what());
+    return 2;
+  } catch (const cluster::SetupFailed& e) {
+    if (!quiet) fmt::print(stderr, "hdiff: error: {}\n", e.what());
     return 2;
   } catch (const Error& e) {
-    fmt::print(stderr, "hdiff: error: {}\n", e.what());
-    return 2;
+    return report(2, "error", e.what());
   } catch (const std::bad_alloc&) {
-    fmt::print(stderr, "hdiff: error: out of memory; reduce the number of samples or the depth L\n");
-    return 2;
+    return report(2, "error", "out of memory; reduce the number of samples or the depth L");
   } catch (const std::exception& e) {
-    fmt::print(stderr, "hdiff: internal error (please report): {}\n", e.what());
-    return 3;
+    return report(3, "internal error (please report)", e.what());
   }
   return 0;
 }

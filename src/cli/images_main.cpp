@@ -10,8 +10,10 @@
 #include "cli/commands.h"
 #include "cli/entry.h"
 #include "cli/option_checks.h"
+#include "cluster/cluster.h"
 
 int main(int argc, char** argv) {
+  hdiff::cluster::start(&argc, &argv);
   std::vector<const char*> arguments(argv, argv + argc);
   if (argc < 2 || std::strcmp(argv[1], "images") != 0) arguments.insert(arguments.begin() + 1, "images");
   CLI::App app{hdiff::cli::kDescription};

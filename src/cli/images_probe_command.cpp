@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cluster/cluster.h"
 #include "common/error.h"
 #include "image/experiment/image_experiment.h"
 #include "image/probe/probe_job.h"
@@ -30,6 +31,8 @@ void add_stats(CLI::App& images) {
   cmd->add_option("--limit", job->limit, "use only the first N images in name order (0: all)")->capture_default_str();
   cmd->add_option("--device", job->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   cmd->callback([job] {
+    // One process's work: under a launcher rank 0 does it.
+    if (!cluster::is_root()) return;
     image::run_stats_job(*job);
     fmt::print("wrote {}\n", job->out.string());
   });
@@ -53,6 +56,8 @@ void add_probe(CLI::App& images) {
   cmd->add_option("--batch", job->batch_size, "images per classifier call")->capture_default_str();
   cmd->add_option("--device", job->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   cmd->callback([job, k, cmd] {
+    // The classifier is cheap beside the diffusion model: under a launcher rank 0 probes alone.
+    if (!cluster::is_root()) return;
     if (cmd->count("--k")) {
       if (*k < 0) fail("--k must not be negative, got {}", *k);
       job->k = *k;

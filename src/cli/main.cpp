@@ -10,9 +10,12 @@
 #include "cli/entry.h"
 #include "cli/images_handoff.h"
 #include "cli/option_checks.h"
+#include "cluster/cluster.h"
 
 int main(int argc, char** argv) {
   if (argc >= 2 && std::strcmp(argv[1], "images") == 0) return hdiff::cli::hand_over_to_images(argc, argv);
+  // After the hand-over: hdiff-images starts MPI itself when it is launched under mpirun.
+  hdiff::cluster::start(&argc, &argv);
   CLI::App app{hdiff::cli::kDescription};
   hdiff::cli::configure_app(app);
   hdiff::cli::add_grammar_command(app);

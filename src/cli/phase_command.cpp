@@ -1,17 +1,24 @@
-// `hdiff phase`: the forward–backward phase-transition experiment.
+// `hdiff phase`: the forward–backward phase-transition experiment, over a grid
+// of grammars, shared across MPI ranks and resumable (src/cluster).
 
 #include <fmt/format.h>
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <optional>
 
 #include "cli/commands.h"
+#include "cluster/cluster.h"
+#include "cluster/unit_runner.h"
 #include "common/error.h"
 #include "common/output.h"
 #include "common/parallel.h"
 #include "common/progress.h"
+#include "common/version.h"
 #include "experiment/phase.h"
 #include "experiment/phase_report.h"
+#include "experiment/phase_units.h"
 
 namespace hdiff::cli {
 namespace {
@@ -20,37 +27,113 @@ struct PhaseOptions {
   std::string config;
   std::string out = "hdiff-phase";
   int threads = 0;
+  bool resume = false;
 };
+
+// Appends the rows of a CSV table (all lines but the header).
+void append_rows(std::string& csv, const std::string& table) { csv += table.substr(table.find('\n') + 1); }
+
+// The name of a grid point's figure folder.
+std::string grammar_folder(const PhaseConfig& config) {
+  return fmt::format("v{}_classes{}_m{}_s{}", config.v, config.n_classes, config.m, config.s);
+}
+
+void write_outputs(const std::vector<PhaseConfig>& grid, const std::vector<PhaseResults>& results, OutputDir& out,
+                   double wall, const UnitRunOutcome& outcome) {
+  using Table = std::string (*)(const PhaseConfig&, const PhaseResults&);
+  for (const auto& [name, table] : {std::pair<const char*, Table>{"results.csv", phase_csv},
+                                    {"conditional.csv", conditional_csv}, {"changes.csv", changes_csv},
+                                    {"correlations.csv", correlations_csv}}) {
+    std::string csv = table(grid[0], results[0]);
+    for (size_t g = 1; g < grid.size(); ++g) append_rows(csv, table(grid[g], results[g]));
+    out.write(name, csv);
+  }
+  const bool interrupted = results[0].interrupted;
+  nlohmann::json record;
+  if (grid.size() == 1) {
+    record = phase_run_record(grid[0], results[0], wall, thread_count());
+  } else {
+    record = {{"hdiff_version", version()}, {"git_commit", git_commit()}, {"interrupted", interrupted},
+              {"threads", thread_count()}, {"wall_seconds", wall}, {"grid", nlohmann::json::array()}};
+    for (size_t g = 0; g < grid.size(); ++g) {
+      auto point = phase_run_record(grid[g], results[g], wall, thread_count());
+      record["grid"].push_back({{"folder", grammar_folder(grid[g])}, {"config", point["config"]}, {"rows", point["rows"]}});
+    }
+  }
+  record["ranks"] = cluster::size();
+  record["units_resumed"] = outcome.units_from_journal;
+  // What rank 0 received from the other ranks (and broadcast): the run's traffic.
+  record["bytes_communicated"] = cluster::bytes_communicated();
+  out.write("run.json", record.dump(2) + "\n");
+  if (interrupted) return;
+  if (grid.size() == 1) {
+    plot_phase(grid[0], results[0], out);
+  } else {
+    for (size_t g = 0; g < grid.size(); ++g) {
+      const auto folder = out.staged(grammar_folder(grid[g]));
+      std::filesystem::create_directories(folder);
+      plot_phase(grid[g], results[g], folder);
+    }
+  }
+}
 
 void run_phase_command(const PhaseOptions& options) {
   set_thread_count(options.threads);
-  const PhaseConfig config = options.config.empty() ? parse_phase_config(kDefaultPhaseConfig, "default config")
-                                                    : load_phase_config(options.config);
-  OutputDir out(options.out);  // fails now, before any work, if --out is unwritable
-  install_interrupt_handler();
+  std::vector<PhaseConfig> grid;
+  std::optional<OutputDir> out;
+  // Every rank reads the config; rank 0 alone writes, so it alone checks --out.
+  cluster::agree([&] {
+    grid = options.config.empty() ? std::vector{parse_phase_config(kDefaultPhaseConfig, "default config")}
+                                  : load_phase_grid(options.config);
+    if (cluster::is_root()) out.emplace(options.out);  // fails now, before any work, if --out is unwritable
+  });
+  // Ctrl-C keeps what is finished in one process; under a launcher a signal ends the
+  // rank as usual (the launcher ends the job), so a half-done unit can never be recorded.
+  if (cluster::size() == 1) install_interrupt_handler();
   const auto start = std::chrono::steady_clock::now();
-  const int64_t total = config.samples * config.trajectories * static_cast<int64_t>(config.grammar_seeds.size() * config.noise.size() *
-                                                              config.depths.size());
-  PhaseResults results;
-  {
-    ProgressBar progress(total, "hdiff phase");
-    results = run_phase(config, [&](int64_t done) { progress.advance(done); });
+  const std::vector<PhaseUnit> units = phase_units(grid);
+  UnitRunPlan plan{"hdiff phase", options.out, phase_run_identity(grid), {}, options.resume};
+  int64_t total = 0;
+  for (const auto& unit : units) {
+    const PhaseConfig& config = grid[unit.grid_point];
+    plan.costs.push_back(phase_unit_cost(config, unit));
+    total += config.samples * config.trajectories;
   }
+  PhaseCollector collector(grid, units);
+  UnitRunOutcome outcome;
+  {
+    std::optional<ProgressBar> progress;
+    if (cluster::is_root()) progress.emplace(total, "hdiff phase");
+    outcome = run_units(
+        plan,
+        [&](int64_t index) {
+          const PhaseUnit& unit = units[static_cast<size_t>(index)];
+          const PhaseConfig& config = grid[unit.grid_point];
+          return run_phase_unit_result(config, unit);
+        },
+        [&](int64_t index, const std::string& bytes) {
+          const PhaseUnit& unit = units[static_cast<size_t>(index)];
+          const PhaseConfig& config = grid[unit.grid_point];
+          collector.add(index, decode_unit_measures(bytes, config, unit.L));
+          progress->advance(config.samples * config.trajectories);
+        });
+  }
+  if (!cluster::is_root()) return;
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-
-  out.write("results.csv", phase_csv(config, results));
-  out.write("conditional.csv", conditional_csv(config, results));
-  out.write("changes.csv", changes_csv(config, results));
-  out.write("correlations.csv", correlations_csv(config, results));
-  out.write("run.json", phase_run_record(config, results, wall, thread_count()).dump(2) + "\n");
-  if (!results.interrupted) plot_phase(config, results, out);
-  out.commit();
-  fmt::print("{}", class_agreement_table(config, results));
-  fmt::print("{}", susceptibility_summary(config, results));
-  fmt::print("wrote {} rows to {}/results.csv in {:.1f} s\n", results.rows.size(), out.dir().string(), wall);
-  if (results.interrupted) {
-    fmt::print(stderr, "hdiff: interrupted: kept the {} completed rows in {}/results.csv\n", results.rows.size(),
-               out.dir().string());
+  const std::vector<PhaseResults> results = collector.results(outcome.interrupted);
+  write_outputs(grid, results, *out, wall, outcome);
+  out->commit();
+  if (!outcome.interrupted) finish_units(plan);
+  size_t rows = 0;
+  for (size_t g = 0; g < grid.size(); ++g) {
+    fmt::print("{}", class_agreement_table(grid[g], results[g]));
+    fmt::print("{}", susceptibility_summary(grid[g], results[g]));
+    rows += results[g].rows.size();
+  }
+  fmt::print("wrote {} rows to {}/results.csv in {:.1f} s\n", rows, out->dir().string(), wall);
+  if (outcome.interrupted) {
+    fmt::print(stderr, "hdiff: interrupted: kept the {} completed rows in {}/results.csv; the same command with --resume "
+                       "continues the run\n", rows, out->dir().string());
     std::fflush(stdout);
     std::exit(130);
   }
@@ -64,15 +147,19 @@ void add_phase_command(CLI::App& app) {
       "phase",
       "Forward-backward experiment: noise RHM data, denoise it exactly, measure agreement at every level.\n"
       "Writes DIR/results.csv, conditional.csv, changes.csv, correlations.csv, run.json and figures\n"
-      "(docs/phase.md); without --config runs the papers' grammar under uniform (resampling) noise.");
+      "(docs/phase.md); without --config runs the papers' grammar under uniform (resampling) noise.\n"
+      "v, classes, m and s may be lists (a grid of grammars). Under mpirun/srun the units are shared\n"
+      "across ranks (docs/cluster.md); a killed run continues with --resume.");
   command->add_option("--config", options->config,
                       "experiment config (TOML); default: the papers' grammar, uniform channel (see --print-default-config)")
       ->check(CLI::ExistingFile);
   command->add_option("--out", options->out, "output folder")->capture_default_str();
   command->add_option("--threads", options->threads, "threads (0 = all cores); results do not depend on it")
       ->capture_default_str();
+  command->add_flag("--resume", options->resume,
+                    "continue the unfinished run of the same command in --out (its journal in .NAME.unfinished)");
   command->add_flag_callback("--print-default-config", [] {
-    fmt::print("{}", kDefaultPhaseConfig);
+    if (cluster::is_root()) fmt::print("{}", kDefaultPhaseConfig);
     std::exit(0);
   }, "print the embedded default config and exit");
   command->callback([options] { run_phase_command(*options); });

@@ -6,8 +6,11 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <optional>
 
 #include "cli/commands.h"
+#include "cluster/cluster.h"
+#include "cluster/unit_runner.h"
 #include "common/error.h"
 #include "common/gnuplot.h"
 #include "common/output.h"
@@ -18,16 +21,17 @@
 #include "theory/mean_field.h"
 #include "theory/theory_report.h"
 #include "theory/threshold.h"
+#include "theory/threshold_grid.h"
 
 namespace hdiff::cli {
 namespace {
 
 struct TheoryOptions {
-  int v = 32;
-  int n_classes = 32;
-  int m = 8;
-  int s = 2;
-  std::string channel;  // empty: uniform, and --mean-field may tell that none was given
+  std::vector<int> v = {32};          // lists (several values) only with --threshold
+  std::vector<int> n_classes = {32};
+  std::vector<int> m = {8};
+  std::vector<int> s = {2};
+  std::vector<std::string> channel;   // empty: uniform, and --mean-field may tell that none was given
   std::vector<double> noise;
   bool threshold = false;
   bool mean_field = false;
@@ -40,27 +44,70 @@ struct TheoryOptions {
   std::string out = "theory";
   std::string compare;
   int threads = 0;
+  bool resume = false;
 };
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-void run_threshold(const TheoryParams& params, const TheoryOptions& options, OutputDir& out) {
+// One threshold search per model of the grid, each a work unit shared across ranks.
+void run_threshold(const std::vector<TheoryParams>& grid, const TheoryOptions& options, OutputDir* out) {
   const auto start = std::chrono::steady_clock::now();
   const ThresholdOptions search{options.levels, options.tolerance};
-  int probes = 0;
-  const ThresholdResult result = find_threshold(params, search, [&](const ThresholdProbe& probe) {
-    ++probes;
-    fmt::print(stderr, "  probe {:2d}: {} = {:.6f}  {:13s} after {:3d} levels  D = {:.4f} ± {:.4f}\n", probes,
-               noise_symbol(params.channel), probe.noise, outcome_name(probe.outcome), probe.levels_run,
-               probe.information, probe.information_se);
-  });
+  UnitRunPlan plan{"hdiff theory --threshold", options.out, threshold_run_identity(grid, search), {}, options.resume};
+  for (const auto& params : grid)
+    plan.costs.push_back(static_cast<double>(params.population) * params.v * params.m * params.s);
+  std::vector<ThresholdResult> results(grid.size());
+  std::vector<double> walls(grid.size(), 0.0);
+  {
+    std::optional<ProgressBar> progress;
+    if (cluster::is_root() && grid.size() > 1) progress.emplace(static_cast<int64_t>(grid.size()), "hdiff theory");
+    run_units(
+        plan,
+        [&](int64_t unit) {
+          const TheoryParams& params = grid[static_cast<size_t>(unit)];
+          const auto unit_start = std::chrono::steady_clock::now();
+          int probes = 0;
+          const ThresholdResult result = find_threshold(params, search, [&](const ThresholdProbe& probe) {
+            ++probes;
+            // A single model keeps its probe log (it runs on rank 0); a grid shows a progress bar instead.
+            if (grid.size() == 1)
+              fmt::print(stderr, "  probe {:2d}: {} = {:.6f}  {:13s} after {:3d} levels  D = {:.4f} ± {:.4f}\n", probes,
+                         noise_symbol(params.channel), probe.noise, outcome_name(probe.outcome), probe.levels_run,
+                         probe.information, probe.information_se);
+          });
+          return encode_threshold(result, seconds_since(unit_start));
+        },
+        [&](int64_t unit, const std::string& bytes) {
+          results[static_cast<size_t>(unit)] = decode_threshold(bytes, walls[static_cast<size_t>(unit)]);
+          if (progress) progress->advance();
+        });
+  }
+  if (!cluster::is_root()) return;
   const double wall = seconds_since(start);
-  out.write("threshold.json", threshold_json(params, search, result, wall).dump(2) + "\n");
-  out.commit();
-  fmt::print("{}wrote {} in {:.1f} s\n", threshold_summary(params, search, result),
-             (out.dir() / "threshold.json").string(), wall);
+  if (grid.size() == 1) {
+    out->write("threshold.json", threshold_json(grid[0], search, results[0], walls[0]).dump(2) + "\n");
+  } else {
+    nlohmann::json all = nlohmann::json::array();
+    for (size_t i = 0; i < grid.size(); ++i) all.push_back(threshold_json(grid[i], search, results[i], walls[i]));
+    out->write("threshold.json", nlohmann::json{{"thresholds", all}, {"wall_seconds", wall}}.dump(2) + "\n");
+  }
+  out->write("threshold.csv", threshold_csv(grid, search, results));
+  run_gnuplot(phase_diagram_script(grid, results), out->staged(""), "phase_diagram.gp");
+  out->commit();
+  finish_units(plan);
+  if (grid.size() == 1) {
+    fmt::print("{}wrote {} in {:.1f} s\n", threshold_summary(grid[0], search, results[0]),
+               (out->dir() / "threshold.json").string(), walls[0]);
+    return;
+  }
+  for (size_t i = 0; i < grid.size(); ++i)
+    fmt::print("{} v={} classes={} m={} s={} (f = {:.4g}): critical {} = {:.6f}, interval [{:.6f}, {:.6f}]\n",
+               channel_name(grid[i].channel), grid[i].v, grid[i].n_classes, grid[i].m, grid[i].s,
+               production_fraction(grid[i]), noise_symbol(grid[i].channel), results[i].critical_noise,
+               results[i].interval_low, results[i].interval_high);
+  fmt::print("wrote {} thresholds to {} in {:.1f} s\n", grid.size(), (out->dir() / "threshold.csv").string(), wall);
 }
 
 void run_predictions(const TheoryParams& params, const TheoryOptions& options, OutputDir& out) {
@@ -111,35 +158,53 @@ void run_predictions(const TheoryParams& params, const TheoryOptions& options, O
 void run_theory(const TheoryOptions& options) {
   set_thread_count(options.threads);
   TheoryParams params;
-  params.v = options.v;
-  params.n_classes = options.n_classes;
-  params.m = options.m;
-  params.s = options.s;
-  params.channel = parse_channel(options.channel.empty() ? "uniform" : options.channel);
   params.population = options.population;
   params.replicas = options.replicas;
   params.seed = options.seed;
-  validate(params);
-  const bool have_noise = !options.noise.empty();
-  if (options.mean_field && (options.threshold || have_noise || !options.compare.empty() || !options.depths.empty()))
-    fail("--mean-field cannot be combined with --threshold, --noise, --depths or --compare; run them separately");
-  if (options.mean_field && !options.channel.empty() && params.channel != Channel::soft)
-    fail("--mean-field is the theory of the soft channel (the papers' epsilon-process), not {}; give --channel soft "
-         "or no --channel", options.channel);
-  if (options.threshold && (have_noise || !options.compare.empty()))
-    fail("--threshold cannot be combined with --noise or --compare; run them separately");
-  if (options.threshold && !options.depths.empty())
-    fail("--depths has no effect with --threshold, which iterates --levels levels; drop --depths or set --levels");
-  if (!options.mean_field && !options.threshold && !have_noise && options.compare.empty())
-    fail("nothing to compute; give --noise E1,E2,... (predictions), --threshold (critical noise), --mean-field or "
-         "--compare results.csv");
-  OutputDir out(options.out);  // checks that --out is writable before any work
+  std::vector<TheoryParams> grid;
+  std::optional<OutputDir> out;
+  // Every rank checks the request; rank 0 alone writes, so it alone checks --out.
+  cluster::agree([&] {
+    ThresholdGridLists lists{{}, options.v, options.n_classes, options.m, options.s};
+    for (const auto& name : options.channel) lists.channels.push_back(parse_channel(name));
+    if (lists.channels.empty()) lists.channels.push_back(Channel::uniform);
+    const bool several = lists.channels.size() * lists.v.size() * lists.n_classes.size() * lists.m.size() * lists.s.size() > 1;
+    if (several && !options.threshold)
+      fail("lists of --v, --classes, --m, --s or --channel are for --threshold (a phase diagram); give one value each "
+           "for --noise, --compare or --mean-field");
+    params.v = lists.v[0];
+    params.n_classes = lists.n_classes[0];
+    params.m = lists.m[0];
+    params.s = lists.s[0];
+    params.channel = lists.channels[0];
+    if (options.threshold)
+      grid = threshold_grid(params, lists);
+    else
+      validate(params);
+    const bool have_noise = !options.noise.empty();
+    if (options.mean_field && (options.threshold || have_noise || !options.compare.empty() || !options.depths.empty()))
+      fail("--mean-field cannot be combined with --threshold, --noise, --depths or --compare; run them separately");
+    if (options.mean_field && !options.channel.empty() && params.channel != Channel::soft)
+      fail("--mean-field is the theory of the soft channel (the papers' epsilon-process), not {}; give --channel soft "
+           "or no --channel", options.channel[0]);
+    if (options.threshold && (have_noise || !options.compare.empty()))
+      fail("--threshold cannot be combined with --noise or --compare; run them separately");
+    if (options.threshold && !options.depths.empty())
+      fail("--depths has no effect with --threshold, which iterates --levels levels; drop --depths or set --levels");
+    if (options.resume && !options.threshold)
+      fail("--resume continues an unfinished --threshold run; the other modes are quick to rerun");
+    if (!options.mean_field && !options.threshold && !have_noise && options.compare.empty())
+      fail("nothing to compute; give --noise E1,E2,... (predictions), --threshold (critical noise), --mean-field or "
+           "--compare results.csv");
+    if (cluster::is_root()) out.emplace(options.out);  // checks that --out is writable before any work
+  });
+  if (options.threshold) return run_threshold(grid, options, out ? &*out : nullptr);
+  // The other modes are one process's work: rank 0 does it, the others are done.
+  if (!cluster::is_root()) return;
   if (options.mean_field)
-    run_mean_field({params.v, params.n_classes, params.m, params.s}, out);
-  else if (options.threshold)
-    run_threshold(params, options, out);
+    run_mean_field({params.v, params.n_classes, params.m, params.s}, *out);
   else
-    run_predictions(params, options, out);
+    run_predictions(params, options, *out);
 }
 
 }  // namespace
@@ -149,14 +214,22 @@ void add_theory_command(CLI::App& app) {
   auto* command = app.add_subcommand(
       "theory",
       "Density evolution on the annealed tree: with --noise, DIR/theory.csv of the predicted posterior mass at every "
-      "level; with --threshold, the critical noise and its interval in DIR/threshold.json; with --compare, theory "
+      "level; with --threshold, the critical noise and its interval in DIR/threshold.json, threshold.csv and the "
+      "phase diagram (lists of v, classes, m, s, channel: one search per combination, shared across MPI ranks); "
+      "with --compare, theory "
       "over a measured phase experiment in DIR/comparison.png/.svg; with --mean-field, the soft channel's mean-field "
       "map in DIR/mean_field.json");
-  command->add_option("--v", options->v, "vocabulary size v")->capture_default_str();
-  command->add_option("--classes", options->n_classes, "number of classes")->capture_default_str();
-  command->add_option("--m", options->m, "productions per symbol m")->capture_default_str();
-  command->add_option("--s", options->s, "children per production s")->capture_default_str();
-  command->add_option("--channel", options->channel, "noise channel: uniform (the default), mask, gaussian or soft");
+  command->add_option("--v", options->v, "vocabulary size v (with --threshold: a comma-separated list)")
+      ->delimiter(',')->capture_default_str();
+  command->add_option("--classes", options->n_classes, "number of classes (with --threshold: a list)")
+      ->delimiter(',')->capture_default_str();
+  command->add_option("--m", options->m, "productions per symbol m (with --threshold: a list)")
+      ->delimiter(',')->capture_default_str();
+  command->add_option("--s", options->s, "children per production s (with --threshold: a list)")
+      ->delimiter(',')->capture_default_str();
+  command->add_option("--channel", options->channel,
+                      "noise channel: uniform (the default), mask, gaussian or soft (with --threshold: a list)")
+      ->delimiter(',');
   command->add_option("--noise", options->noise,
                       "noise levels: epsilon in [0,1] (alpha-bar in [0,1) for gaussian), comma separated")
       ->delimiter(',');
@@ -176,6 +249,8 @@ void add_theory_command(CLI::App& app) {
   command->add_option("--compare", options->compare,
                       "results.csv of `hdiff phase`: overlay the theory on its class agreement");
   command->add_option("--threads", options->threads, "threads (0 = all cores)")->capture_default_str();
+  command->add_flag("--resume", options->resume,
+                    "continue the unfinished --threshold run in --out (its journal in .NAME.unfinished)");
   command->callback([options] { run_theory(*options); });
 }
 

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include <toml++/toml.h>
+#include <fmt/ranges.h>
 
 #include "common/error.h"
 #include "common/memory.h"
@@ -101,7 +102,86 @@ std::vector<double> number_list(const toml::node& node, const std::string& name,
 
 }  // namespace
 
-PhaseConfig parse_phase_config(const std::string& text, const std::string& source) {
+namespace {
+
+// An integer or a non-empty list of distinct integers, each in [low, high].
+std::vector<int> integer_list(const toml::table& table, const std::string& section_name, const char* key,
+                              const std::string& source, int64_t low, int64_t high) {
+  const auto* node = table.get(key);
+  if (!node) fail("{}: missing key {}.{}", source, section_name, key);
+  if (!node->is_array()) return {static_cast<int>(integer(table, section_name, key, source, low, high))};
+  const auto* array = node->as_array();
+  if (array->empty()) fail("{}: {}.{} is an empty list; give a value or a list of values", where(source, *node), section_name, key);
+  std::vector<int> values;
+  for (const auto& element : *array) {
+    const auto value = element.is_integer() ? element.value<int64_t>() : std::nullopt;
+    if (!value) fail("{}: {}.{} must list integers, found {}", where(source, element), section_name, key, kind_of(element));
+    if (*value < low || *value > high)
+      fail("{}: {}.{} holds {}, out of range; it must lie in [{}, {}]", where(source, element), section_name, key, *value, low, high);
+    values.push_back(static_cast<int>(*value));
+  }
+  if (std::set<int>(values.begin(), values.end()).size() != values.size())
+    fail("{}: {}.{} lists a value twice", where(source, *node), section_name, key);
+  return values;
+}
+
+std::string grammar_name(const PhaseConfig& config) {
+  return fmt::format("v={} classes={} m={} s={}", config.v, config.n_classes, config.m, config.s);
+}
+
+// Every combination of the grammar lists, v outermost and s innermost, each checked;
+// the invalid ones are listed together in one error.
+std::vector<PhaseConfig> expand_grid(const PhaseConfig& base, const std::vector<int>& vs, const std::vector<int>& classes,
+                                     const std::vector<int>& ms, const std::vector<int>& ss, const std::string& source) {
+  // Bounded before anything is allocated: lists of a few hundred values each would otherwise multiply.
+  const double combinations = static_cast<double>(vs.size()) * static_cast<double>(classes.size()) *
+                              static_cast<double>(ms.size()) * static_cast<double>(ss.size());
+  if (combinations > kMaxGrammarGrid)
+    fail("{}: the lists of v, classes, m and s give {:.0f} grammar combinations, more than the {} one run takes; split "
+         "the grid into several configs", source, combinations, kMaxGrammarGrid);
+  std::vector<PhaseConfig> grid;
+  for (int v : vs)
+    for (int n_classes : classes)
+      for (int m : ms)
+        for (int s : ss) {
+          PhaseConfig config = base;
+          config.v = v;
+          config.n_classes = n_classes;
+          config.m = m;
+          config.s = s;
+          grid.push_back(config);
+        }
+  if (grid.size() == 1) {
+    validate(grid[0], source);
+    return grid;
+  }
+  std::vector<std::string> invalid;
+  for (const auto& config : grid) {
+    try {
+      validate(config, source);
+    } catch (const Error& e) {
+      std::string message = e.what();
+      if (message.rfind(source + ": ", 0) == 0) message = message.substr(source.size() + 2);
+      invalid.push_back(fmt::format("[{}] {}", grammar_name(config), message));
+    }
+  }
+  if (!invalid.empty())
+    fail("{}: {} of the {} grammar combinations of the lists are invalid: {}; remove those values or split the grid",
+         source, invalid.size(), grid.size(), fmt::join(invalid, "; "));
+  // The whole grid's work is counted exactly in int64, as one config's is.
+  double trajectories = 0;
+  for (const auto& config : grid)
+    trajectories += static_cast<double>(config.samples) * config.trajectories *
+                    static_cast<double>(config.grammar_seeds.size() * config.noise.size() * config.depths.size());
+  if (trajectories > 0x1p53)
+    fail("{}: the grid asks for {:.3g} forward-backward trajectories, more than can be counted exactly; lower "
+         "run.samples or split the grid", source, trajectories);
+  return grid;
+}
+
+}  // namespace
+
+std::vector<PhaseConfig> parse_phase_grid(const std::string& text, const std::string& source) {
   toml::table root;
   try {
     root = toml::parse(text, source);
@@ -113,10 +193,10 @@ PhaseConfig parse_phase_config(const std::string& text, const std::string& sourc
 
   const auto& grammar = section(root, "grammar", source);
   reject_unknown(grammar, "grammar.", {"v", "classes", "m", "s", "L", "seeds"}, source);
-  config.v = static_cast<int>(integer(grammar, "grammar", "v", source, 2, 1 << 20));
-  config.n_classes = static_cast<int>(integer(grammar, "grammar", "classes", source, 1, 1 << 20));
-  config.m = static_cast<int>(integer(grammar, "grammar", "m", source, 1, 1 << 20));
-  config.s = static_cast<int>(integer(grammar, "grammar", "s", source, 2, 16));
+  const std::vector<int> vs = integer_list(grammar, "grammar", "v", source, 2, 1 << 20);
+  const std::vector<int> classes = integer_list(grammar, "grammar", "classes", source, 1, 1 << 20);
+  const std::vector<int> ms = integer_list(grammar, "grammar", "m", source, 1, 1 << 20);
+  const std::vector<int> ss = integer_list(grammar, "grammar", "s", source, 2, 16);
   {
     const auto* node = grammar.get("L");
     if (!node) fail("{}: missing key grammar.L (a list of depths, e.g. L = [2, 4, 6])", source);
@@ -227,17 +307,32 @@ PhaseConfig parse_phase_config(const std::string& text, const std::string& sourc
   if (run.get("trajectories"))
     config.trajectories = static_cast<int>(integer(run, "run", "trajectories", source, 1, 1000000));
   config.seed = static_cast<uint64_t>(integer(run, "run", "seed", source, 0, INT64_MAX));
-  validate(config, source);
-  return config;
+  return expand_grid(config, vs, classes, ms, ss, source);
 }
 
-PhaseConfig load_phase_config(const std::string& path) {
+PhaseConfig parse_phase_config(const std::string& text, const std::string& source) {
+  std::vector<PhaseConfig> grid = parse_phase_grid(text, source);
+  if (grid.size() != 1)
+    fail("{}: the grammar lists give {} combinations of v, classes, m and s; this runs one grammar: give one value "
+         "each, or run the grid with `hdiff phase --config`", source, grid.size());
+  return grid[0];
+}
+
+namespace {
+
+std::string read_config_text(const std::string& path) {
   std::ifstream in(path);
   if (!in) fail_file("cannot read config {}: no such file or not readable", path);
   std::stringstream text;
   text << in.rdbuf();
-  return parse_phase_config(text.str(), path);
+  return text.str();
 }
+
+}  // namespace
+
+PhaseConfig load_phase_config(const std::string& path) { return parse_phase_config(read_config_text(path), path); }
+
+std::vector<PhaseConfig> load_phase_grid(const std::string& path) { return parse_phase_grid(read_config_text(path), path); }
 
 void validate(const PhaseConfig& config, const std::string& source) {
   // Counts of work are int64 in the experiment and its progress bar.

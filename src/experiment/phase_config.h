@@ -43,10 +43,19 @@ struct PhaseConfig {
 // in [0, 1], 4 grammar seeds, 2000 samples.
 extern const char* const kDefaultPhaseConfig;
 
-// Parses TOML text; `source` names it in errors ("file.toml", "default").
+// Parses TOML text of one grammar; `source` names it in errors ("file.toml", "default").
 PhaseConfig parse_phase_config(const std::string& text, const std::string& source);
-// Reads and parses a TOML file.
+// Reads and parses a TOML file of one grammar.
 PhaseConfig load_phase_config(const std::string& path);
+// The most grammar combinations one phase config may list.
+inline constexpr int kMaxGrammarGrid = 10000;
+
+// Parses TOML text in which grammar.v, classes, m and s may be lists: one
+// config per combination (v outermost, s innermost), all checked before any
+// work, the invalid combinations named together in one error.
+std::vector<PhaseConfig> parse_phase_grid(const std::string& text, const std::string& source);
+// Reads and parses a TOML file that may hold a grid.
+std::vector<PhaseConfig> load_phase_grid(const std::string& path);
 // The resolved config as JSON (for run.json).
 nlohmann::json phase_config_to_json(const PhaseConfig& config);
 // Checks the whole config (grammar bounds at every L, noise range, memory).

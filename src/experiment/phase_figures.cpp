@@ -58,6 +58,10 @@ std::string figure(const std::string& name, const std::string& y_label, const st
 }  // namespace
 
 bool plot_phase(const PhaseConfig& config, const PhaseResults& results, const OutputDir& out) {
+  return plot_phase(config, results, out.staged(""));
+}
+
+bool plot_phase(const PhaseConfig& config, const PhaseResults& results, const std::filesystem::path& folder) {
   if (results.rows.empty()) return false;
   const bool by_time = config.schedule.has_value();
   const std::string x_label = by_time ? fmt::format("diffusion time t ({} schedule)", schedule_name(*config.schedule))
@@ -118,7 +122,7 @@ bool plot_phase(const PhaseConfig& config, const PhaseResults& results, const Ou
                    "New class, old details: " + title, conditional_plots);
   script += figure("token_susceptibility", "token susceptibility chi_L", "[0:*]",
                    "Correlated token changes: " + title, susceptibility_plots);
-  return run_gnuplot(script, out.staged(""), "figures.gp");
+  return run_gnuplot(script, folder, "figures.gp");
 }
 
 }  // namespace hdiff

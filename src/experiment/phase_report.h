@@ -47,6 +47,8 @@ std::string susceptibility_summary(const PhaseConfig& config, const PhaseResults
 // token_susceptibility (.png and .svg) and figures.gp into `out`. Returns false
 // when skipped.
 bool plot_phase(const PhaseConfig& config, const PhaseResults& results, const OutputDir& out);
+// The same figures in `folder` (for the grammars of a grid, one folder each).
+bool plot_phase(const PhaseConfig& config, const PhaseResults& results, const std::filesystem::path& folder);
 
 // The contents of run.json: resolved config, seeds, version, commit, wall time.
 nlohmann::json phase_run_record(const PhaseConfig& config, const PhaseResults& results, double wall_seconds, int threads);

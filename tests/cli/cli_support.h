@@ -27,11 +27,12 @@ inline std::string read_text(const std::filesystem::path& path) {
   return text.str();
 }
 
-// Runs `HDIFF_BINARY arguments` through the shell in `folder`.
-inline CommandResult run_hdiff(const std::string& arguments, const std::filesystem::path& folder) {
+// Runs `prefix HDIFF_BINARY arguments` through the shell in `folder` (prefix: a launcher such as mpirun, or empty).
+inline CommandResult run_hdiff_with_prefix(const std::string& prefix, const std::string& arguments,
+                                           const std::filesystem::path& folder) {
   const auto out = folder / ".stdout", err = folder / ".stderr";
-  const std::string command = "cd '" + folder.string() + "' && '" + HDIFF_BINARY + "' " + arguments + " > '" +
-                              out.string() + "' 2> '" + err.string() + "' < /dev/null";
+  const std::string command = "cd '" + folder.string() + "' && " + prefix + "'" + HDIFF_BINARY + "' " + arguments +
+                              " > '" + out.string() + "' 2> '" + err.string() + "' < /dev/null";
   const int status = std::system(command.c_str());
   CommandResult result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -40,6 +41,11 @@ inline CommandResult run_hdiff(const std::string& arguments, const std::filesyst
   std::filesystem::remove(out);
   std::filesystem::remove(err);
   return result;
+}
+
+// Runs `HDIFF_BINARY arguments` through the shell in `folder`.
+inline CommandResult run_hdiff(const std::string& arguments, const std::filesystem::path& folder) {
+  return run_hdiff_with_prefix("", arguments, folder);
 }
 
 // Names in `folder`, hidden files included, except the test's own captures.

@@ -113,3 +113,77 @@ TEST(PhaseConfig, ErrorsNameFileLineAndKey) {
 
 }  // namespace
 }  // namespace hdiff
+
+namespace hdiff {
+namespace {
+
+TEST(PhaseGrid, ListsOfVClassesMAndSGiveEveryCombination) {
+  const auto grid = parse_phase_grid(replace(replace(kValid, "v = 8", "v = [8, 16]"), "m = 2", "m = [2, 3, 4]"), "c.toml");
+  ASSERT_EQ(grid.size(), 6u);
+  std::vector<std::pair<int, int>> combinations;
+  for (const auto& config : grid) {
+    combinations.emplace_back(config.v, config.m);
+    EXPECT_EQ(config.n_classes, 4);
+    EXPECT_EQ(config.s, 2);
+    EXPECT_EQ(config.depths, (std::vector<int>{2, 3}));
+    EXPECT_EQ(config.channel, Channel::mask);
+  }
+  EXPECT_EQ(combinations, (std::vector<std::pair<int, int>>{{8, 2}, {8, 3}, {8, 4}, {16, 2}, {16, 3}, {16, 4}}))
+      << "v outermost, s innermost";
+  // A single value, written as a one-element list, is the plain config.
+  const auto one = parse_phase_grid(replace(kValid, "s = 2", "s = [2]"), "c.toml");
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(phase_config_to_json(one[0]), phase_config_to_json(parse_phase_config(kValid, "c.toml")));
+  // The one-grammar entry point (the Python module's) refuses a grid.
+  EXPECT_NE(error_of(replace(kValid, "v = 8", "v = [8, 16]")).find("the grammar lists give 2 combinations"), std::string::npos);
+}
+
+TEST(PhaseGrid, InvalidCombinationsAreListedInOneError) {
+  // v = 2, s = 2 has 4 tuples: a level of v = 2 symbols takes 2·m of them, so m = 3 does not fit.
+  const std::string text = replace(replace(replace(kValid, "v = 8", "v = [2, 8]"), "m = 2", "m = [1, 3]"), "classes = 4", "classes = [2, 4]");
+  const std::string message = [&] {
+    try {
+      parse_phase_grid(text, "c.toml");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  }();
+  EXPECT_EQ(message.find("c.toml: 2 of the 8 grammar combinations of the lists are invalid: [v=2 classes=2 m=3 s=2] "), 0u)
+      << message;
+  EXPECT_NE(message.find("; [v=2 classes=4 m=3 s=2] "), std::string::npos) << message;
+  EXPECT_EQ(message.find("v=8"), std::string::npos) << message;
+  EXPECT_EQ(message.find('\n'), std::string::npos) << "one line";
+  EXPECT_NE(message.find("remove those values or split the grid"), std::string::npos);
+  EXPECT_NE(error_of(replace(kValid, "m = 2", "m = [2, 2]")).find("c.toml:4: grammar.m lists a value twice"), std::string::npos);
+  EXPECT_NE(error_of(replace(kValid, "m = 2", "m = []")).find("grammar.m is an empty list"), std::string::npos);
+  EXPECT_NE(error_of(replace(kValid, "m = 2", "m = [2, \"x\"]")).find("grammar.m must list integers, found a string"),
+            std::string::npos);
+  EXPECT_NE(error_of(replace(kValid, "s = 2", "s = [2, 40]")).find("grammar.s holds 40, out of range"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace hdiff
+
+namespace hdiff {
+namespace {
+
+TEST(PhaseGrid, HugeGridsAreRefusedBeforeAnythingIsAllocated) {
+  std::string list = "[";
+  for (int value = 2; value < 200; ++value) list += std::to_string(value) + (value < 199 ? ", " : "]");
+  // 198 × 198 × 198 combinations: refused by their count, not by running out of memory.
+  const std::string text = replace(replace(replace(kValid, "v = 8", "v = " + list), "classes = 4", "classes = " + list),
+                                   "m = 2", "m = " + list);
+  EXPECT_NE(error_of(text).find("(no error)"), 0u);
+  std::string message;
+  try {
+    parse_phase_grid(text, "c.toml");
+  } catch (const Error& e) {
+    message = e.what();
+  }
+  EXPECT_EQ(message, "c.toml: the lists of v, classes, m and s give 7762392 grammar combinations, more than the 10000 one "
+                     "run takes; split the grid into several configs");
+}
+
+}  // namespace
+}  // namespace hdiff

@@ -9,10 +9,13 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <cstring>
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "cluster/cluster.h"
 #include "common/error.h"
 #include "common/npy.h"
 #include "common/output.h"
@@ -258,6 +261,22 @@ ForwardBackwardSummary run_tensor_job(const ForwardBackwardJob& job, const Loade
   return summary;
 }
 
+// One network batch of the folder job: images `items[begin, end)` of the pending list of step k.
+struct FolderBatch {
+  int k = 0;
+  size_t begin = 0, end = 0;
+};
+
+// The counts of a batch as rank 0 receives them.
+std::string encode_count(int64_t written) { return std::string(reinterpret_cast<const char*>(&written), sizeof written); }
+
+int64_t decode_count(const std::string& bytes) {
+  HDIFF_CHECK(bytes.size() == sizeof(int64_t));
+  int64_t written;
+  std::memcpy(&written, bytes.data(), sizeof written);
+  return written;
+}
+
 ForwardBackwardSummary run_folder_job(const ForwardBackwardJob& job, const LoadedModel& m) {
   ForwardBackwardSummary summary;
   const int K = m.diffusion->num_steps();
@@ -266,70 +285,111 @@ ForwardBackwardSummary run_folder_job(const ForwardBackwardJob& job, const Loade
   at::Tensor labels;
   if (!job.labels_tensor.empty()) labels = labels_from_tensor(job.labels_tensor, static_cast<int64_t>(names.size()), m.config);
   else if (m.config.class_cond) labels = labels_from_folders(names, m.config);
-  if (job.before_writing) job.before_writing();
+  if (job.before_writing && cluster::is_root()) job.before_writing();
   make_folder(job.out);
   check_file_writable(job.out / ".hdiff-write-test");
 
   auto output_of = [&](const std::string& sub, const fs::path& name) {
     return job.out / sub / fs::path(name).replace_extension(".png");
   };
-  std::map<int, std::vector<size_t>> pending;
-  int64_t total = 0;
-  for (int k : job.ks)
-    for (size_t i = 0; i < names.size(); ++i) {
-      if (finished_png(output_of(fmt::format("k{}", k), names[i]), S)) {
-        ++summary.skipped;
-      } else {
-        pending[k].push_back(i);
-        total += reverse_steps(k, K);
+  // Rank 0 decides what is left to do and tells the others, so that all ranks
+  // share one list even while some of them already write (or a network file
+  // system shows them different states).
+  std::vector<int64_t> plan;  // k, count, the count pending image indices; and so on
+  if (cluster::is_root())
+    for (int k : job.ks) {
+      std::vector<int64_t> items;
+      for (size_t i = 0; i < names.size(); ++i) {
+        if (finished_png(output_of(fmt::format("k{}", k), names[i]), S))
+          ++summary.skipped;
+        else
+          items.push_back(static_cast<int64_t>(i));
       }
+      if (items.empty()) continue;
+      plan.push_back(k);
+      plan.push_back(static_cast<int64_t>(items.size()));
+      plan.insert(plan.end(), items.begin(), items.end());
     }
+  std::string plan_bytes(reinterpret_cast<const char*>(plan.data()), plan.size() * sizeof(int64_t));
+  cluster::broadcast(plan_bytes);
+  plan.resize(plan_bytes.size() / sizeof(int64_t));
+  if (!plan.empty()) std::memcpy(plan.data(), plan_bytes.data(), plan_bytes.size());
+  std::map<int, std::vector<size_t>> pending;
+  for (size_t at = 0; at < plan.size(); at += 2 + static_cast<size_t>(plan[at + 1]))
+    for (int64_t j = 0; j < plan[at + 1]; ++j)
+      pending[static_cast<int>(plan[at])].push_back(static_cast<size_t>(plan[at + 2 + static_cast<size_t>(j)]));
+  // Batches are formed from the pending lists alone, so every image is computed in
+  // the same batch whatever the number of ranks; each rank runs the batches it owns.
+  std::vector<FolderBatch> batches;
+  std::vector<double> costs;
+  for (const auto& [k, items] : pending)
+    for (size_t b0 = 0; b0 < items.size(); b0 += static_cast<size_t>(job.batch)) {
+      batches.push_back({k, b0, std::min(items.size(), b0 + static_cast<size_t>(job.batch))});
+      costs.push_back(static_cast<double>(reverse_steps(k, K)) * static_cast<double>(batches.back().end - b0));
+    }
+  const std::vector<int> owner = cluster::assign_units(costs, cluster::size());
+  int64_t total = 0;
+  for (size_t i = 0; i < batches.size(); ++i)
+    if (owner[i] == cluster::rank()) total += static_cast<int64_t>(costs[i]);
   SamplerOptions options;
   options.ddim = job.ddim;
   options.eta = job.eta;
   const ModelFn model = model_fn(m);
   ProgressBar progress(total, "forward-backward");
   try {
-    for (const auto& [k, items] : pending) {
-      for (size_t b0 = 0; b0 < items.size(); b0 += static_cast<size_t>(job.batch)) {
-        const size_t b1 = std::min(items.size(), b0 + static_cast<size_t>(job.batch));
-        std::vector<at::Tensor> x0s;
-        std::vector<uint64_t> ids;
-        std::vector<int64_t> label_index;
-        for (size_t b = b0; b < b1; ++b) {
-          const fs::path& name = names[items[b]];
-          const Image start = center_crop_adm(read_image(job.input_dir / name), S);
-          const fs::path start_png = output_of("start", name);
-          if (!finished_png(start_png, S)) {
-            make_folder(start_png.parent_path());
-            write_png(start_png, start);
-          }
-          x0s.push_back(torch::tensor(to_planar_pm1(start)).reshape({3, S, S}));
-          ids.push_back(name_hash(name.generic_string()));
-          label_index.push_back(static_cast<int64_t>(items[b]));
+    for (size_t batch = 0; batch < batches.size(); ++batch) {
+      if (owner[batch] != cluster::rank()) continue;
+      const int k = batches[batch].k;
+      const std::vector<size_t>& items = pending[k];
+      const size_t b0 = batches[batch].begin, b1 = batches[batch].end;
+      std::vector<at::Tensor> x0s;
+      std::vector<uint64_t> ids;
+      std::vector<int64_t> label_index;
+      for (size_t b = b0; b < b1; ++b) {
+        const fs::path& name = names[items[b]];
+        const Image start = center_crop_adm(read_image(job.input_dir / name), S);
+        const fs::path start_png = output_of("start", name);
+        if (!finished_png(start_png, S)) {
+          make_folder(start_png.parent_path());
+          write_png(start_png, start);
         }
-        BatchNoise noise_streams(job.seed, ids, k, {3, S, S});
-        NoiseFn noise = [&](int j) { return noise_streams(j).to(m.device); };
-        const at::Tensor y = labels.defined() ? labels.index_select(0, torch::tensor(label_index)) : at::Tensor();
-        const auto r = forward_backward(*m.diffusion, model, at::stack(x0s).to(m.device), k, y, noise, options,
-                                        false, [&] {
-                                          progress.advance(static_cast<int64_t>(b1 - b0));
-                                          if (interrupted()) throw Interrupted{};
-                                        });
-        const at::Tensor sample = r.sample.to(at::kCPU).to(at::kFloat).contiguous();
-        require_finite(sample, k);
-        for (size_t b = b0; b < b1; ++b) {
-          const fs::path png = output_of(fmt::format("k{}", k), names[items[b]]);
-          make_folder(png.parent_path());
-          write_png(png, from_planar_pm1(sample[static_cast<int64_t>(b - b0)].data_ptr<float>(), S, S));
-          ++summary.written;
-        }
+        x0s.push_back(torch::tensor(to_planar_pm1(start)).reshape({3, S, S}));
+        ids.push_back(name_hash(name.generic_string()));
+        label_index.push_back(static_cast<int64_t>(items[b]));
       }
+      BatchNoise noise_streams(job.seed, ids, k, {3, S, S});
+      NoiseFn noise = [&](int j) { return noise_streams(j).to(m.device); };
+      const at::Tensor y = labels.defined() ? labels.index_select(0, torch::tensor(label_index)) : at::Tensor();
+      const auto r = forward_backward(*m.diffusion, model, at::stack(x0s).to(m.device), k, y, noise, options,
+                                      false, [&] {
+                                        progress.advance(static_cast<int64_t>(b1 - b0));
+                                        // Ctrl-C stops one process; under a launcher the launcher ends the job.
+                                        if (cluster::size() == 1 && interrupted()) throw Interrupted{};
+                                      });
+      const at::Tensor sample = r.sample.to(at::kCPU).to(at::kFloat).contiguous();
+      require_finite(sample, k);
+      for (size_t b = b0; b < b1; ++b) {
+        const fs::path png = output_of(fmt::format("k{}", k), names[items[b]]);
+        make_folder(png.parent_path());
+        write_png(png, from_planar_pm1(sample[static_cast<int64_t>(b - b0)].data_ptr<float>(), S, S));
+      }
+      if (cluster::is_root())
+        summary.written += static_cast<int64_t>(b1 - b0);
+      else
+        cluster::send_to_root(static_cast<int64_t>(batch), encode_count(static_cast<int64_t>(b1 - b0)));
     }
   } catch (const Interrupted&) {
     summary.interrupted = true;
   }
   progress.finish();
+  // Rank 0 returns once every rank's images are written; the others once rank 0 has their counts.
+  if (cluster::is_root()) {
+    int64_t others = 0;
+    for (int rank : owner) others += rank != 0;
+    for (; others > 0; --others) summary.written += decode_count(cluster::receive_at_root(true)->bytes);
+  } else {
+    cluster::flush_sends();
+  }
   return summary;
 }
 
@@ -361,7 +421,12 @@ nlohmann::json run_record(const ForwardBackwardJob& job, const LoadedModel& m, c
 }  // namespace
 
 std::string choose_device(const std::string& choice) {
-  if (choice == "auto") return torch::cuda::is_available() ? "cuda" : "cpu";
+  // Several ranks on one machine share its GPUs: each takes the next one in turn.
+  const auto per_rank = [](const std::string& cuda) {
+    if (cluster::size() == 1 || cuda != "cuda") return cuda;
+    return fmt::format("cuda:{}", cluster::local_rank() % static_cast<int>(torch::cuda::device_count()));
+  };
+  if (choice == "auto") return torch::cuda::is_available() ? per_rank("cuda") : "cpu";
   if (choice == "cpu") return choice;
   if (choice.rfind("cuda", 0) == 0) {
     if (!torch::cuda::is_available())
@@ -372,34 +437,43 @@ std::string choose_device(const std::string& choice) {
     } catch (const std::exception&) {
       fail("--device '{}' is not a device name; use cpu, cuda or cuda:N", choice);
     }
-    return choice;
+    return per_rank(choice);
   }
   fail("--device '{}' is not a device name; use auto, cpu, cuda or cuda:N", choice);
 }
 
 ForwardBackwardSummary run_forward_backward_job(const ForwardBackwardJob& job) {
-  if (job.input_dir.empty() == job.input_tensor.empty()) fail("give exactly one of --input DIR and --input-tensor F.pt:key");
-  if (job.batch < 1) fail("--batch must be at least 1, got {}", job.batch);
-  if (job.checkpoint.empty()) fail("give the model's state dict with --checkpoint F.pt");
   const auto start = std::chrono::steady_clock::now();
-  // Check the cheap things before loading the model.
-  const AdmConfig config = job_config(job.model_config, job.preset);
-  const int K = job.steps > 0 ? job.steps
-                              : static_cast<int>(space_timesteps(config.diffusion_steps, config.timestep_respacing).size());
-  check_ks(job.ks, K);
-  if (!(job.eta >= 0.0 && job.eta <= 1.0)) fail("--eta must lie in [0, 1], got {}", job.eta);
-  if (!job.input_dir.empty()) {
-    if (!job.noise_tensor.empty()) fail("--noise-tensor goes with --input-tensor, not with --input DIR");
-    // Every image is decoded once before the model loads: a bad one fails the run
-    // before anything is written, not after half the outputs.
-    for (const auto& name : list_images(job.input_dir)) (void)read_image(job.input_dir / name);
-  }
-  const LoadedModel m = load_model(job);
-  install_interrupt_handler();
+  std::optional<LoadedModel> loaded;
+  // Every rank checks the job and loads the model; an error on any rank stops all of them, reported once.
+  cluster::agree([&] {
+    if (job.input_dir.empty() == job.input_tensor.empty()) fail("give exactly one of --input DIR and --input-tensor F.pt:key");
+    if (job.batch < 1) fail("--batch must be at least 1, got {}", job.batch);
+    if (job.checkpoint.empty()) fail("give the model's state dict with --checkpoint F.pt");
+    // Check the cheap things before loading the model.
+    const AdmConfig config = job_config(job.model_config, job.preset);
+    const int K = job.steps > 0 ? job.steps
+                                : static_cast<int>(space_timesteps(config.diffusion_steps, config.timestep_respacing).size());
+    check_ks(job.ks, K);
+    if (!(job.eta >= 0.0 && job.eta <= 1.0)) fail("--eta must lie in [0, 1], got {}", job.eta);
+    if (!job.input_dir.empty()) {
+      if (!job.noise_tensor.empty()) fail("--noise-tensor goes with --input-tensor, not with --input DIR");
+      // Every image is decoded once before the model loads: a bad one fails the run
+      // before anything is written, not after half the outputs.
+      for (const auto& name : list_images(job.input_dir)) (void)read_image(job.input_dir / name);
+    }
+    // Tensor inputs are one all-or-nothing file: rank 0 makes it, the other ranks have nothing to do.
+    if (!job.input_tensor.empty() && !cluster::is_root()) return;
+    loaded.emplace(load_model(job));
+  });
+  if (!loaded) return {};
+  const LoadedModel& m = *loaded;
+  if (cluster::size() == 1) install_interrupt_handler();  // under a launcher a signal ends the job instead
   torch::InferenceMode inference;
   ForwardBackwardSummary summary = job.input_tensor.empty() ? run_folder_job(job, m) : run_tensor_job(job, m);
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (fs::is_directory(job.out)) write_file_atomic(job.out / "run.json", run_record(job, m, summary).dump(2) + "\n");
+  if (cluster::is_root() && fs::is_directory(job.out))
+    write_file_atomic(job.out / "run.json", run_record(job, m, summary).dump(2) + "\n");
   return summary;
 }
 

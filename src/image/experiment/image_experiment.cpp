@@ -1,12 +1,16 @@
 #include "image/experiment/image_experiment.h"
 
 #include <fmt/format.h>
+
+#include <optional>
+#include <tuple>
 #include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <fstream>
 #include <sstream>
 
+#include "cluster/cluster.h"
 #include "common/error.h"
 #include "common/output.h"
 #include "common/progress.h"
@@ -66,38 +70,50 @@ std::pair<AdmConfig, int64_t> diffusion_config(const ImageExperimentConfig& c, c
 
 bool run_image_experiment(const fs::path& config_file, const fs::path& out, const std::string& device_override) {
   const auto started = Clock::now();
-  const auto text = read_text(config_file);
-  const auto source = config_file.string();
-  const auto c = parse_image_experiment_config(text, source, config_file.parent_path());
-  const auto device = choose_device(device_override.empty() ? c.device : device_override);
+  std::string text, source, device;
+  std::optional<ImageExperimentConfig> parsed;
+  std::vector<std::string> probe_names;
+  std::vector<fs::path> start_files;
+  AdmConfig config;
+  int64_t K = 0;
+  fs::path record;
+  // Every rank checks the same things; an error on any rank stops all of them, reported once.
+  cluster::agree([&] {
+    text = read_text(config_file);
+    source = config_file.string();
+    parsed.emplace(parse_image_experiment_config(text, source, config_file.parent_path()));
+    const auto& c = *parsed;
+    device = choose_device(device_override.empty() ? c.device : device_override);
 
-  // Everything that can be checked is checked before the output folder is touched.
-  require_file(c.diffusion_checkpoint, "diffusion checkpoint");
-  require_file(c.classifier, "classifier checkpoint");
-  const auto [config, K] = diffusion_config(c, source);
-  for (auto k : c.ks)
-    if (k > K) fail("{}: run.k holds {}, but the diffusion has K = {} respaced steps", source, k, K);
-  if (!fs::is_directory(c.start)) fail("start image folder {} does not exist or is not a folder", c.start.string());
-  const auto start_files = image_files(c.start);
-  // An unreadable image stops the run here, not hours later.
-  for (const auto& file : start_files) (void)read_image(file);
-  if (!c.reference.empty()) {
-    if (!fs::is_directory(c.reference))
-      fail("reference image folder {} does not exist or is not a folder", c.reference.string());
-    auto reference_files = image_files(c.reference);
-    if (c.reference_limit > 0 && static_cast<size_t>(c.reference_limit) < reference_files.size())
-      reference_files.resize(static_cast<size_t>(c.reference_limit));
-    for (const auto& file : reference_files) (void)read_image(file);
-  }
-  const auto probe_names = load_convnext(c.classifier).probe_names();
-  if (fs::exists(out) && !fs::is_directory(out)) fail("cannot write to {}: it exists and is not a folder", out.string());
-  const auto record = out / "experiment.toml";
-  if (fs::exists(record) && read_text(record) != text)
-    fail("{} holds a run of a different experiment file ({} differs from {}); give another --out, or delete it",
-         out.string(), record.string(), source);
+    // Everything that can be checked is checked before the output folder is touched.
+    require_file(c.diffusion_checkpoint, "diffusion checkpoint");
+    require_file(c.classifier, "classifier checkpoint");
+    std::tie(config, K) = diffusion_config(c, source);
+    for (auto k : c.ks)
+      if (k > K) fail("{}: run.k holds {}, but the diffusion has K = {} respaced steps", source, k, K);
+    if (!fs::is_directory(c.start)) fail("start image folder {} does not exist or is not a folder", c.start.string());
+    start_files = image_files(c.start);
+    // An unreadable image stops the run here, not hours later.
+    for (const auto& file : start_files) (void)read_image(file);
+    if (!c.reference.empty()) {
+      if (!fs::is_directory(c.reference))
+        fail("reference image folder {} does not exist or is not a folder", c.reference.string());
+      auto reference_files = image_files(c.reference);
+      if (c.reference_limit > 0 && static_cast<size_t>(c.reference_limit) < reference_files.size())
+        reference_files.resize(static_cast<size_t>(c.reference_limit));
+      for (const auto& file : reference_files) (void)read_image(file);
+    }
+    probe_names = load_convnext(c.classifier).probe_names();
+    if (fs::exists(out) && !fs::is_directory(out)) fail("cannot write to {}: it exists and is not a folder", out.string());
+    record = out / "experiment.toml";
+    if (fs::exists(record) && read_text(record) != text)
+      fail("{} holds a run of a different experiment file ({} differs from {}); give another --out, or delete it",
+           out.string(), record.string(), source);
 
-  if (!fs::exists(out) && !fs::is_directory(out.has_parent_path() ? out.parent_path() : fs::path(".")))
-    fail("cannot write to {}: folder {} does not exist; create it first", out.string(), out.parent_path().string());
+    if (!fs::exists(out) && !fs::is_directory(out.has_parent_path() ? out.parent_path() : fs::path(".")))
+      fail("cannot write to {}: folder {} does not exist; create it first", out.string(), out.parent_path().string());
+  });
+  const auto& c = *parsed;
 
   ForwardBackwardJob fb;
   // The folder and its record appear only once the diffusion checkpoint has
@@ -122,6 +138,8 @@ bool run_image_experiment(const fs::path& config_file, const fs::path& out, cons
   fb.precision = c.precision;
   fb.seed = c.seed;
   const auto fb_summary = run_forward_backward_job(fb);
+  // The images are shared across ranks; the statistics and the probe are rank 0's.
+  if (!cluster::is_root()) return true;
   if (fb_summary.interrupted) {
     fmt::print(stderr, "hdiff: interrupted: {} finished images are kept in {}; rerun the same command to continue\n",
                fb_summary.written, out.string());

@@ -1,0 +1,162 @@
+#include "cluster/unit_runner.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstring>
+#include <optional>
+
+#include "cluster/cluster.h"
+#include "cluster/journal.h"
+#include "common/error.h"
+#include "common/progress.h"
+
+namespace hdiff {
+namespace fs = std::filesystem;
+
+namespace {
+
+// The list of completed units, as rank 0 sends it to the others.
+std::string encode_units(const std::vector<int64_t>& units) {
+  std::string bytes(units.size() * sizeof(int64_t), '\0');
+  if (!units.empty()) std::memcpy(bytes.data(), units.data(), bytes.size());
+  return bytes;
+}
+
+std::vector<int64_t> decode_units(const std::string& bytes) {
+  std::vector<int64_t> units(bytes.size() / sizeof(int64_t));
+  if (!units.empty()) std::memcpy(units.data(), bytes.data(), units.size() * sizeof(int64_t));
+  return units;
+}
+
+fs::path normalised(const fs::path& out) { return out.filename().empty() ? out.parent_path() : out; }
+
+}  // namespace
+
+fs::path staging_folder(const fs::path& out) {
+  const fs::path dir = normalised(out);
+  std::string name = ".";
+  name += dir.filename().string();
+  name += ".unfinished";
+  return dir.parent_path() / name;
+}
+
+UnitRunOutcome run_units(const UnitRunPlan& plan, const std::function<std::string(int64_t)>& run_unit,
+                         const std::function<void(int64_t, const std::string&)>& on_result) {
+  const auto units = static_cast<int64_t>(plan.costs.size());
+  const fs::path folder = staging_folder(plan.out);
+  const fs::path journal_path = folder / "journal";
+  const std::string hint = folder.string();
+  UnitRunOutcome outcome;
+  JournalScan scan;
+  std::optional<JournalWriter> journal;
+  std::string done_bytes;
+  cluster::agree([&] {
+    if (!cluster::is_root()) return;
+    const bool unfinished = fs::exists(journal_path);
+    if (unfinished && !plan.resume) {
+      // Only the count is needed for the message; a damaged journal still gets the advice.
+      std::string count;
+      try {
+        count = fmt::format(" ({} of {} units done)", scan_journal(journal_path, plan.identity, units, hint).entries.size(), units);
+      } catch (const Error&) {
+      }
+      fail("{} has an unfinished run{} in {}; add --resume to continue it, or delete {} to start over",
+           normalised(plan.out).string(), count, hint, hint);
+    }
+    if (unfinished) {
+      scan = scan_journal(journal_path, plan.identity, units, hint);
+      journal.emplace(JournalWriter::reopen(journal_path, scan.valid_length));
+    } else {
+      std::error_code error;
+      fs::create_directories(folder, error);
+      if (error) fail_file("cannot create the staging folder {}: {}", hint, error.message());
+      journal.emplace(JournalWriter::create(journal_path, plan.identity));
+    }
+    std::vector<int64_t> done;
+    for (const auto& entry : scan.entries) done.push_back(entry.unit);
+    done_bytes = encode_units(done);
+  });
+  cluster::broadcast(done_bytes);
+  std::vector<bool> done(static_cast<size_t>(units), false);
+  for (int64_t unit : decode_units(done_bytes)) done[static_cast<size_t>(unit)] = true;
+  outcome.units_from_journal = static_cast<int64_t>(decode_units(done_bytes).size());
+  if (cluster::is_root())
+    for (const auto& entry : scan.entries) on_result(entry.unit, read_journal_payload(journal_path, entry));
+
+  // Ownership of what is left, the same on every rank.
+  std::vector<int64_t> remaining;
+  std::vector<double> remaining_costs;
+  for (int64_t unit = 0; unit < units; ++unit)
+    if (!done[static_cast<size_t>(unit)]) {
+      remaining.push_back(unit);
+      remaining_costs.push_back(plan.costs[static_cast<size_t>(unit)]);
+    }
+  const std::vector<int> owner = cluster::assign_units(remaining_costs, cluster::size());
+  int64_t expected_from_others = 0;
+  for (int rank : owner) expected_from_others += rank != cluster::rank() && cluster::is_root();
+
+  const bool alone = cluster::size() == 1;
+  const auto record = [&](int64_t unit, const std::string& bytes) {
+    journal->append(unit, bytes);
+    on_result(unit, bytes);
+  };
+  // A record is in the operating system's hands once written, so it survives a
+  // killed process or rank; against a power loss the journal is forced to disk
+  // at most once a second (a sync per unit cost 1 s of the 4 s default run), so
+  // such a loss costs at most the last second's units, which are then redone.
+  auto last_sync = std::chrono::steady_clock::now();
+  const auto sync_now_and_then = [&] {
+    if (std::chrono::steady_clock::now() - last_sync < std::chrono::seconds(1)) return;
+    journal->sync();
+    last_sync = std::chrono::steady_clock::now();
+  };
+  // Takes what the other ranks sent (waiting for the first one when `wait`).
+  const auto drain = [&](bool wait) {
+    bool received = false;
+    while (expected_from_others > 0) {
+      auto message = cluster::receive_at_root(wait && !received);
+      if (!message) break;
+      received = true;
+      if (message->unit < 0 || message->unit >= units || done[static_cast<size_t>(message->unit)])
+        fail("{}: rank sent unit {} which is not outstanding (internal error)", plan.command, message->unit);
+      done[static_cast<size_t>(message->unit)] = true;
+      --expected_from_others;
+      record(message->unit, message->bytes);
+    }
+    sync_now_and_then();
+  };
+  for (size_t i = 0; i < remaining.size(); ++i) {
+    if (owner[i] != cluster::rank()) continue;
+    // Ctrl-C stops a single process between units; under a launcher the launcher ends the job.
+    if (alone && interrupted()) break;
+    const int64_t unit = remaining[i];
+    std::string bytes = run_unit(unit);
+    if (alone && interrupted()) break;  // the unit may be incomplete: it is not recorded
+    ++outcome.units_computed_here;
+    if (cluster::is_root()) {
+      done[static_cast<size_t>(unit)] = true;
+      record(unit, bytes);
+      drain(false);
+    } else {
+      cluster::send_to_root(unit, std::move(bytes));
+    }
+  }
+  if (cluster::is_root()) {
+    while (expected_from_others > 0) drain(true);
+    journal->sync();
+  } else {
+    cluster::flush_sends();
+  }
+  if (alone)
+    for (bool unit_done : done) outcome.interrupted |= !unit_done;
+  return outcome;
+}
+
+void finish_units(const UnitRunPlan& plan) {
+  if (!cluster::is_root()) return;
+  std::error_code ignored;
+  fs::remove_all(staging_folder(plan.out), ignored);
+}
+
+}  // namespace hdiff

@@ -1,0 +1,244 @@
+#include "experiment/phase_units.h"
+
+#include <cstring>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "common/version.h"
+#include "grammar/grammar.h"
+
+namespace hdiff {
+namespace {
+
+// Little-endian by construction on the machines hdiff runs on (x86-64, arm64);
+// both ends of a transfer are the same build.
+void put_count(std::string& out, uint64_t count) { out.append(reinterpret_cast<const char*>(&count), sizeof count); }
+
+void put_values(std::string& out, const std::vector<double>& values) {
+  put_count(out, values.size());
+  out.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(double));
+}
+
+// Reads what put_* wrote, checking every length against what is left.
+struct Reader {
+  const std::string& bytes;
+  size_t at = 0;
+
+  uint64_t count() {
+    if (bytes.size() - at < sizeof(uint64_t)) fail("a phase unit's result is cut short; delete the run's staging folder to start over");
+    uint64_t value;
+    std::memcpy(&value, bytes.data() + at, sizeof value);
+    at += sizeof value;
+    return value;
+  }
+  double number() {
+    if (bytes.size() - at < sizeof(double)) fail("a phase unit's result is cut short; delete the run's staging folder to start over");
+    double value;
+    std::memcpy(&value, bytes.data() + at, sizeof value);
+    at += sizeof value;
+    return value;
+  }
+  std::vector<double> values(std::optional<uint64_t> expected = std::nullopt) {
+    const uint64_t n = count();
+    if ((expected && n != *expected) || n > (bytes.size() - at) / sizeof(double))
+      fail("a phase unit's result has an impossible size; delete the run's staging folder to start over");
+    std::vector<double> out(n);
+    std::memcpy(out.data(), bytes.data() + at, n * sizeof(double));
+    at += n * sizeof(double);
+    return out;
+  }
+};
+
+}  // namespace
+
+std::vector<PhaseUnit> phase_units(const std::vector<PhaseConfig>& grid) {
+  std::vector<PhaseUnit> units;
+  for (size_t g = 0; g < grid.size(); ++g)
+    for (int L : grid[g].depths)
+      for (size_t k = 0; k < grid[g].noise.size(); ++k)
+        for (size_t seed = 0; seed < grid[g].grammar_seeds.size(); ++seed) units.push_back({g, L, k, seed});
+  return units;
+}
+
+double phase_unit_cost(const PhaseConfig& config, const PhaseUnit& unit) {
+  const GrammarParams params{config.v, config.n_classes, config.m, config.s, unit.L, 0};
+  double work = 0;
+  for (int level = 0; level < unit.L; ++level)
+    work += static_cast<double>(nodes_at_level(params, level)) * symbols_at_level(params, level) * config.m * config.s;
+  return static_cast<double>(config.samples) * config.trajectories * (work + static_cast<double>(sequence_length(params)));
+}
+
+std::string encode_unit_measures(const UnitMeasures& measures) {
+  std::string out;
+  put_values(out, measures.agreement);
+  put_values(out, measures.mass);
+  put_count(out, measures.kept.size());
+  for (const auto* outcomes : {&measures.kept, &measures.changed})
+    for (const auto& sums : *outcomes) {
+      put_values(out, sums.count);
+      put_values(out, sums.agreement_sum);
+    }
+  put_count(out, measures.changes.size());
+  for (const auto& terms : measures.changes) {
+    out.append(reinterpret_cast<const char*>(&terms.changed_fraction), sizeof(double));
+    put_values(out, terms.total);
+    put_values(out, terms.diagonal);
+    put_count(out, terms.by_lca.size());
+    for (const auto& values : terms.by_lca) put_values(out, values);
+  }
+  return out;
+}
+
+bool travels_reduced(const PhaseConfig& config) { return config.grammar_seeds.size() > 1; }
+
+UnitMeasures reduce_unit_measures(const UnitMeasures& measures, int64_t samples, int L) {
+  const int levels = L + 1;
+  const auto sum_of = [](const std::vector<double>& values) {
+    double sum = 0;
+    for (double x : values) sum += x;
+    return sum;
+  };
+  // As changes.cpp's mean over clusters: the sum from zero, divided by the count.
+  const auto mean_of = [&](const std::vector<double>& values) {
+    return values.empty() ? 0 : sum_of(values) / static_cast<double>(values.size());
+  };
+  UnitMeasures reduced;
+  for (int level = 0; level < levels; ++level) {
+    double agreement = 0, mass = 0;
+    for (int64_t n = 0; n < samples; ++n) {
+      agreement += measures.agreement[static_cast<size_t>(n * levels + level)];
+      mass += measures.mass[static_cast<size_t>(n * levels + level)];
+    }
+    reduced.agreement.push_back(agreement);
+    reduced.mass.push_back(mass);
+  }
+  for (const auto& [from, to] : {std::pair{&measures.kept, &reduced.kept}, std::pair{&measures.changed, &reduced.changed}})
+    for (const auto& sums : *from) to->push_back({{sum_of(sums.count)}, {sum_of(sums.agreement_sum)}});
+  for (const auto& terms : measures.changes) {
+    ChangeTerms one;
+    one.changed_fraction = terms.changed_fraction;
+    if (!terms.total.empty()) {
+      one.total = {mean_of(terms.total)};
+      one.diagonal = {mean_of(terms.diagonal)};
+    }
+    for (const auto& values : terms.by_lca) one.by_lca.push_back(one.total.empty() ? std::vector<double>{} : std::vector{mean_of(values)});
+    reduced.changes.push_back(std::move(one));
+  }
+  return reduced;
+}
+
+std::vector<PhaseRow> summarise_reduced(int L, size_t noise_index, const std::vector<UnitMeasures>& per_grammar,
+                                        int64_t samples, int trajectories) {
+  HDIFF_CHECK(per_grammar.size() > 1);
+  std::vector<PhaseRow> rows;
+  const auto grammars = static_cast<int64_t>(per_grammar.size());
+  const int64_t total = samples * trajectories * grammars;
+  for (int level = 0; level <= L; ++level) {
+    PhaseRow row;
+    row.L = L;
+    row.noise_index = noise_index;
+    row.level = level;
+    row.samples = samples;
+    row.grammars = grammars;
+    std::vector<double> agreement, mass;
+    std::vector<const OutcomeSums*> kept, changed;
+    std::vector<const ChangeTerms*> changes;
+    for (const auto& unit : per_grammar) {
+      agreement.push_back(unit.agreement[static_cast<size_t>(level)] / static_cast<double>(samples));
+      mass.push_back(unit.mass[static_cast<size_t>(level)] / static_cast<double>(samples));
+      kept.push_back(&unit.kept[static_cast<size_t>(level)]);
+      changed.push_back(&unit.changed[static_cast<size_t>(level)]);
+      changes.push_back(&unit.changes[static_cast<size_t>(level)]);
+    }
+    row.agreement = estimate_mean(agreement);
+    row.posterior_mass = estimate_mean(mass);
+    row.kept = combine_outcome(kept, total);
+    row.changed = combine_outcome(changed, total);
+    row.changes = combine_changes(changes);
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+UnitMeasures decode_unit_measures(const std::string& bytes, const PhaseConfig& config, int L) {
+  const auto levels = static_cast<uint64_t>(L + 1);
+  const bool reduced = travels_reduced(config);
+  const auto samples = reduced ? uint64_t{1} : static_cast<uint64_t>(config.samples);
+  Reader in{bytes};
+  UnitMeasures measures;
+  measures.agreement = in.values(samples * levels);
+  measures.mass = in.values(samples * levels);
+  if (in.count() != levels) fail("a phase unit's result has the wrong number of levels; delete the run's staging folder to start over");
+  for (auto* outcomes : {&measures.kept, &measures.changed})
+    for (uint64_t level = 0; level < levels; ++level) {
+      OutcomeSums sums;
+      sums.count = in.values(samples);
+      sums.agreement_sum = in.values(samples);
+      outcomes->push_back(std::move(sums));
+    }
+  if (in.count() != levels) fail("a phase unit's result has the wrong number of levels; delete the run's staging folder to start over");
+  for (uint64_t level = 0; level < levels; ++level) {
+    ChangeTerms terms;
+    terms.changed_fraction = in.number();
+    terms.total = in.values();
+    if (reduced && terms.total.size() > 1) fail("a phase unit's result has an impossible size; delete the run's staging folder to start over");
+    terms.diagonal = in.values(terms.total.size());
+    const uint64_t pairs = in.count();
+    if (pairs > level) fail("a phase unit's result has an impossible size; delete the run's staging folder to start over");
+    for (uint64_t k = 0; k < pairs; ++k) terms.by_lca.push_back(in.values(terms.total.size()));
+    measures.changes.push_back(std::move(terms));
+  }
+  if (in.at != bytes.size()) fail("a phase unit's result has trailing bytes; delete the run's staging folder to start over");
+  return measures;
+}
+
+std::string run_phase_unit_result(const PhaseConfig& config, const PhaseUnit& unit) {
+  UnitMeasures measures = run_phase_unit(config, unit.L, config.grammar_seeds[unit.seed_index], unit.noise_index);
+  if (travels_reduced(config)) measures = reduce_unit_measures(measures, config.samples, unit.L);
+  return encode_unit_measures(measures);
+}
+
+std::string phase_run_identity(const std::vector<PhaseConfig>& grid) {
+  nlohmann::json configs = nlohmann::json::array();
+  for (const auto& config : grid) configs.push_back(phase_config_to_json(config));
+  return nlohmann::json{{"command", "phase"}, {"hdiff_version", version()}, {"git_commit", git_commit()}, {"grid", configs}}
+      .dump();
+}
+
+PhaseCollector::PhaseCollector(const std::vector<PhaseConfig>& grid, std::vector<PhaseUnit> units)
+    : grid_(grid), units_(std::move(units)) {}
+
+void PhaseCollector::add(int64_t unit, UnitMeasures measures) {
+  HDIFF_CHECK(unit >= 0 && unit < static_cast<int64_t>(units_.size()));
+  const PhaseUnit& where = units_[static_cast<size_t>(unit)];
+  const PhaseConfig& config = grid_[where.grid_point];
+  const int64_t first = unit - static_cast<int64_t>(where.seed_index);
+  const size_t seeds = config.grammar_seeds.size();
+  auto& slots = waiting_[first];
+  auto& arrived = arrived_[first];
+  if (slots.empty()) {
+    slots.resize(seeds);
+    arrived.assign(seeds, 0);
+  }
+  HDIFF_CHECK(!arrived[where.seed_index]);
+  slots[where.seed_index] = std::move(measures);
+  arrived[where.seed_index] = 1;
+  for (int8_t seen : arrived)
+    if (!seen) return;
+  rows_[first] = travels_reduced(config)
+                     ? summarise_reduced(where.L, where.noise_index, slots, config.samples, config.trajectories)
+                     : summarise(where.L, where.noise_index, slots, config.samples, config.trajectories);
+  waiting_.erase(first);
+  arrived_.erase(first);
+}
+
+std::vector<PhaseResults> PhaseCollector::results(bool interrupted) const {
+  std::vector<PhaseResults> results(grid_.size());
+  for (const auto& [first, rows] : rows_)
+    for (const auto& row : rows) results[units_[static_cast<size_t>(first)].grid_point].rows.push_back(row);
+  for (auto& result : results) result.interrupted = interrupted;
+  return results;
+}
+
+}  // namespace hdiff

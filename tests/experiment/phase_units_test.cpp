@@ -1,0 +1,95 @@
+// The phase experiment as work units: their list and costs, the exact transport
+// of their measures, and the reduced form of several-grammar units, whose rows
+// must equal summarise()'s on the full measures bit for bit.
+
+#include "experiment/phase_units.h"
+
+#include <gtest/gtest.h>
+
+#include "experiment/phase_report.h"
+#include "support/helpers.h"
+
+namespace hdiff {
+namespace {
+
+using testing::error_of;
+
+PhaseConfig small(Channel channel, int trajectories, std::vector<uint64_t> seeds) {
+  PhaseConfig config;
+  config.v = 8;
+  config.n_classes = 4;
+  config.m = 2;
+  config.s = 2;
+  config.depths = {2, 4};
+  config.grammar_seeds = std::move(seeds);
+  config.channel = channel;
+  config.noise = {{0.0, std::nullopt}, {0.35, std::nullopt}};
+  config.samples = 60;
+  config.trajectories = trajectories;
+  config.seed = 9;
+  return config;
+}
+
+// Every table of the results, as text: what the files hold.
+std::string tables(const PhaseConfig& config, const std::vector<PhaseRow>& rows) {
+  PhaseResults results{rows, false};
+  return phase_csv(config, results) + conditional_csv(config, results) + changes_csv(config, results) +
+         correlations_csv(config, results);
+}
+
+TEST(PhaseUnits, ListInRunOrderWithCostsGrowingWithTheTree) {
+  const std::vector<PhaseConfig> grid = {small(Channel::uniform, 1, {0, 1, 2}), small(Channel::uniform, 1, {4})};
+  const auto units = phase_units(grid);
+  ASSERT_EQ(units.size(), 2u * 2 * 3 + 2u * 2 * 1);
+  EXPECT_EQ(units[0].L, 2);
+  EXPECT_EQ(units[2].seed_index, 2u);
+  EXPECT_EQ(units[3].noise_index, 1u);
+  EXPECT_EQ(units[6].L, 4);
+  EXPECT_EQ(units[12].grid_point, 1u);
+  EXPECT_GT(phase_unit_cost(grid[0], units[6]), 4 * phase_unit_cost(grid[0], units[0]));
+}
+
+TEST(PhaseUnits, ReducedUnitsGiveTheRowsOfTheFullOnesBitForBit) {
+  for (Channel channel : {Channel::uniform, Channel::mask})
+    for (int trajectories : {1, 3}) {
+      const PhaseConfig config = small(channel, trajectories, {0, 5, 7});
+      ASSERT_TRUE(travels_reduced(config));
+      for (int L : config.depths)
+        for (size_t k = 0; k < config.noise.size(); ++k) {
+          std::vector<UnitMeasures> full, reduced, travelled;
+          for (uint64_t seed : config.grammar_seeds) {
+            full.push_back(run_phase_unit(config, L, seed, k));
+            reduced.push_back(reduce_unit_measures(full.back(), config.samples, L));
+            travelled.push_back(decode_unit_measures(encode_unit_measures(reduced.back()), config, L));
+          }
+          const std::string expected = tables(config, summarise(L, k, full, config.samples, trajectories));
+          EXPECT_EQ(tables(config, summarise_reduced(L, k, reduced, config.samples, trajectories)), expected)
+              << channel_name(channel) << " T=" << trajectories << " L=" << L << " noise " << k;
+          EXPECT_EQ(tables(config, summarise_reduced(L, k, travelled, config.samples, trajectories)), expected);
+          // The reduced form is independent of the number of samples.
+          EXPECT_LT(encode_unit_measures(reduced[0]).size(), encode_unit_measures(full[0]).size() / 10);
+        }
+    }
+}
+
+TEST(PhaseUnits, FullMeasuresTravelExactlyAndDamageIsAnError) {
+  const PhaseConfig config = small(Channel::uniform, 2, {3});
+  ASSERT_FALSE(travels_reduced(config));
+  const UnitMeasures measures = run_phase_unit(config, 4, 3, 1);
+  const std::string bytes = encode_unit_measures(measures);
+  const UnitMeasures back = decode_unit_measures(bytes, config, 4);
+  EXPECT_EQ(tables(config, summarise(4, 1, {back}, config.samples, 2)),
+            tables(config, summarise(4, 1, {measures}, config.samples, 2)));
+  EXPECT_EQ(encode_unit_measures(back), bytes);
+  EXPECT_NE(error_of([&] { decode_unit_measures(bytes.substr(0, bytes.size() / 2), config, 4); }).find("phase unit"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { decode_unit_measures(bytes + "x", config, 4); }).find("trailing"), std::string::npos);
+  EXPECT_NE(error_of([&] { decode_unit_measures(bytes, config, 3); }).find("phase unit"), std::string::npos)
+      << "a unit of another depth";
+  std::string huge = bytes;
+  huge[0] = '\xff';  // the first length
+  EXPECT_NE(error_of([&] { decode_unit_measures(huge, config, 4); }).find("impossible size"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace hdiff
