@@ -107,11 +107,11 @@ struct BatchPlan {
   // `up` and `down` is not even allocated): a leaf observed as token o < v has
   // likelihood leaf_high at a = o and leaf_low elsewhere, and leaf_masked
   // everywhere when o = MASK (the float values a stored leaf would hold). A leaf's
-  // marginal is computed when it is read, from its parent's downward message:
-  // p(b) = u(b)·Σ_{(a, c)} w(a)·u_sibling(c) / (Σ_a u_parent(a)·w(a) · T), T the
-  // normaliser of the parent's pair table row,
-  // the sum over leaf_pairs (parent a, sibling's symbol c) of child position j and
-  // symbol b, entries [leaf_start[j·v + b], leaf_start[j·v + b + 1]).
+  // marginal is computed when it is read, from its parent's downward message w:
+  // p(b) = u(b)·Σ_{(a, c)} w(a)·u_sibling(c) / (Σ_a u_parent(a)·w(a) · T), where T
+  // normalises the parent's pair-table row and the sum runs over the productions
+  // a → (b, c) of child position j, kept as leaf_pairs entries (a, c) in
+  // [leaf_start[j·v + b], leaf_start[j·v + b + 1]).
   float leaf_low = 0, leaf_high = 0, leaf_masked = 0;
   std::vector<uint32_t> leaf_start;
   std::vector<uint32_t> leaf_pairs;
