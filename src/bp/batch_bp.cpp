@@ -297,6 +297,29 @@ double reference_marginal_at(const BatchPlan& plan, const BatchMessages& batch, 
   return reference.up[static_cast<size_t>(begin + a)] * reference.down[static_cast<size_t>(begin + a)] / total;
 }
 
+namespace {
+
+// Σ_{(a', c)} w(a')·u_sibling(c) over the productions a' → (a, c) of child
+// position j (BatchPlan's leaf_pairs), for the sibling observed as `sibling`:
+// the spike-leaf marginal's sum before its normalisation.
+double spike_leaf_sum(const BatchPlan& plan, const LaneBlock* w, int lane, int j, uint32_t a, uint32_t sibling) {
+  const auto v = static_cast<size_t>(plan.grammar->params.v);
+  // The sibling's likelihood as value[c = sibling], without a branch.
+  const float value[2] = {spike_leaf_value(plan, sibling, sibling + 1), spike_leaf_value(plan, sibling, sibling)};
+  const uint32_t* entry = plan.leaf_pairs.data() + 2 * static_cast<size_t>(plan.leaf_start[static_cast<size_t>(j) * v + a]);
+  const uint32_t* end = plan.leaf_pairs.data() + 2 * static_cast<size_t>(plan.leaf_start[static_cast<size_t>(j) * v + a + 1]);
+  // Two chains: the adds' latency, not the loads, bounds a short loop.
+  double even = 0, odd = 0;
+  for (; entry + 2 < end; entry += 4) {
+    even += static_cast<double>(w[entry[0]].value[lane]) * value[entry[1] == sibling];
+    odd += static_cast<double>(w[entry[2]].value[lane]) * value[entry[3] == sibling];
+  }
+  if (entry < end) even += static_cast<double>(w[entry[0]].value[lane]) * value[entry[1] == sibling];
+  return even + odd;
+}
+
+}  // namespace
+
 double spike_leaf_marginal(const BatchPlan& plan, const BatchMessages& batch, int lane, int64_t i, uint32_t a) {
   const int L = static_cast<int>(plan.symbols.size()) - 1;
   const int v = plan.symbols[static_cast<size_t>(L)], n = plan.symbols[static_cast<size_t>(L) - 1];
@@ -306,18 +329,7 @@ double spike_leaf_marginal(const BatchPlan& plan, const BatchMessages& batch, in
   const uint32_t* observed = batch.tokens.data() + lane * d + 2 * parent;
   const uint32_t own = observed[j], sibling = observed[1 - j];
   const LaneBlock* w = batch.down.data() + plan.block_offset[static_cast<size_t>(L) - 1] + parent * n;
-  // The sibling's likelihood as value[c = sibling], without a branch.
-  const float value[2] = {spike_leaf_value(plan, sibling, sibling + 1), spike_leaf_value(plan, sibling, sibling)};
-  const uint32_t* entry = plan.leaf_pairs.data() + 2 * static_cast<size_t>(plan.leaf_start[static_cast<size_t>(j * v) + a]);
-  const uint32_t* end = plan.leaf_pairs.data() + 2 * static_cast<size_t>(plan.leaf_start[static_cast<size_t>(j * v) + a + 1]);
-  // Two chains: the adds' latency, not the loads, bounds a short loop.
-  double even = 0, odd = 0;
-  for (; entry + 2 < end; entry += 4) {
-    even += static_cast<double>(w[entry[0]].value[lane]) * value[entry[1] == sibling];
-    odd += static_cast<double>(w[entry[2]].value[lane]) * value[entry[3] == sibling];
-  }
-  if (entry < end) even += static_cast<double>(w[entry[0]].value[lane]) * value[entry[1] == sibling];
-  const double sum = even + odd;
+  const double sum = spike_leaf_sum(plan, w, lane, j, a, sibling);
   const size_t pair = static_cast<size_t>(observed[0]) * static_cast<size_t>(v + 1) + observed[1];
   const double inverse_mass = batch.inverse_mass[static_cast<size_t>(plan.node_offset[static_cast<size_t>(L) - 1] + parent)].value[lane];
   return spike_leaf_value(plan, own, a) * sum * inverse_mass * plan.pair_inverse_total[pair];
@@ -349,16 +361,7 @@ double batch_level_mass(const BatchPlan& plan, const BatchMessages& batch, int l
         const uint32_t a = symbols[static_cast<size_t>(2 * parent + j)];
         const uint32_t own = pair_tokens[j], sibling = pair_tokens[1 - j];
         HDIFF_CHECK(a < static_cast<uint32_t>(v));
-        const float value[2] = {spike_leaf_value(plan, sibling, sibling + 1), spike_leaf_value(plan, sibling, sibling)};
-        const uint32_t* entry = plan.leaf_pairs.data() + 2 * static_cast<size_t>(plan.leaf_start[static_cast<size_t>(j * v) + a]);
-        const uint32_t* end = plan.leaf_pairs.data() + 2 * static_cast<size_t>(plan.leaf_start[static_cast<size_t>(j * v) + a + 1]);
-        double even = 0, odd = 0;
-        for (; entry + 2 < end; entry += 4) {
-          even += static_cast<double>(w[entry[0]].value[lane]) * value[entry[1] == sibling];
-          odd += static_cast<double>(w[entry[2]].value[lane]) * value[entry[3] == sibling];
-        }
-        if (entry < end) even += static_cast<double>(w[entry[0]].value[lane]) * value[entry[1] == sibling];
-        mass += spike_leaf_value(plan, own, a) * (even + odd) * scale;
+        mass += spike_leaf_value(plan, own, a) * spike_leaf_sum(plan, w, lane, j, a, sibling) * scale;
       }
     }
     return mass;
