@@ -1,5 +1,6 @@
 #include "theory/annealed_table.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "common/error.h"
@@ -18,6 +19,57 @@ uint64_t power_saturated(uint64_t base, int exponent) {
     result *= base;
   }
   return result;
+}
+
+// The fused draw for codes of kBits bits (v = 2^(kBits/2), s = 2): draws
+// `count` distinct codes, code 0 = (0, 0) first (symbol 0's), into `codes`, and
+// returns the unnormalised parent messages' total. Each code is kBits random
+// bits, uniform on [0, v²): no rejection for range, only for codes already
+// taken. Every random word gives 64/kBits candidates, each accepted when its
+// byte in `taken` is not yet `stamp`; the accepted ones are exactly the codes
+// that rejection one by one would give. The loops have fixed trip counts and no
+// data-dependent branch, which would mispredict at random.
+template <int kBits>
+double fused_draw_and_combine(RandomStream& random, size_t count, int n_parents, int m, const double* left,
+                              const double* right, uint8_t stamp, uint8_t* taken, uint32_t* codes, double* parent) {
+  constexpr int kShift = kBits / 2;
+  constexpr uint32_t kLowMask = (uint32_t{1} << kShift) - 1;
+  constexpr uint64_t kCodeMask = (uint64_t{1} << kBits) - 1;
+  constexpr int kPerWord = 64 / kBits;
+  // The children are two random members of a population far larger than the
+  // caches; fetching them now hides the misses behind the draw of the codes.
+  for (int b = 0; b < (1 << kShift); b += 8) {
+    __builtin_prefetch(left + b);
+    __builtin_prefetch(right + b);
+  }
+  RandomStream local = random;  // keeps the generator's state in registers
+  taken[0] = stamp;
+  codes[0] = 0;
+  size_t accepted = 1;
+  while (accepted < count) {
+    const uint64_t word = local.next();
+    for (int k = 0; k < kPerWord; ++k) {
+      const auto code = static_cast<uint32_t>((word >> (k * kBits)) & kCodeMask);
+      const bool fresh = taken[code] != stamp;
+      taken[code] = stamp;
+      codes[accepted] = code;  // room for kPerWord extra candidates
+      accepted += fresh;
+    }
+  }
+  random = local;
+  // Then the sums, in two chains per parent.
+  double total = 0;
+  for (int a = 0; a < n_parents; ++a, codes += m) {
+    double even = 0, odd = 0;
+    int r = 0;
+    for (; r + 1 < m; r += 2) {
+      even += left[codes[r] >> kShift] * right[codes[r] & kLowMask];
+      odd += left[codes[r + 1] >> kShift] * right[codes[r + 1] & kLowMask];
+    }
+    if (r < m) even += left[codes[r] >> kShift] * right[codes[r] & kLowMask];
+    total += parent[a] = even + odd;
+  }
+  return total;
 }
 
 }  // namespace
@@ -138,47 +190,28 @@ void AnnealedTableSampler::draw_and_combine(RandomStream& random, const double* 
     for (auto& value : parent) value /= total;
     return;
   }
-  // Each code is code_bits_ random bits, uniform on [0, v²): no rejection for
-  // range, only for codes already taken (code 0 = (0, 0) is symbol 0's).
-  const int shift = code_bits_ / 2;
-  const uint32_t low_mask = (uint32_t{1} << shift) - 1;
-  const uint64_t code_mask = (uint64_t{1} << code_bits_) - 1;
-  const int per_word = 64 / code_bits_;
-  // First the codes: every random word gives per_word candidates, each accepted
-  // when its byte in taken_bytes_ is still clear. The accepted ones are exactly
-  // the codes that rejection one by one would give; the loops have fixed trip
-  // counts and no data-dependent branch, which mispredicts at random.
-  RandomStream local = random;  // keeps the generator's state in registers
-  const size_t count = static_cast<size_t>(n_parents_) * m_;
-  uint8_t* taken = taken_bytes_.data();
-  uint32_t* codes = fused_codes_.data();
-  taken[0] = 1;
-  codes[0] = 0;
-  size_t accepted = 1;
-  while (accepted < count) {
-    const uint64_t word = local.next();
-    for (int k = 0; k < per_word; ++k) {
-      const auto code = static_cast<uint32_t>((word >> (k * code_bits_)) & code_mask);
-      const bool fresh = taken[code] == 0;
-      taken[code] = 1;
-      codes[accepted] = code;  // room for per_word extra candidates
-      accepted += fresh;
-    }
+  // One kernel per code width, so that shifts and the candidates per word are constants.
+  using FusedKernel = double (*)(RandomStream&, size_t, int, int, const double*, const double*, uint8_t, uint8_t*,
+                                 uint32_t*, double*);
+  static constexpr FusedKernel kernels[] = {nullptr,
+                                            fused_draw_and_combine<2>,
+                                            fused_draw_and_combine<4>,
+                                            fused_draw_and_combine<6>,
+                                            fused_draw_and_combine<8>,
+                                            fused_draw_and_combine<10>,
+                                            fused_draw_and_combine<12>,
+                                            fused_draw_and_combine<14>,
+                                            fused_draw_and_combine<16>,
+                                            fused_draw_and_combine<18>,
+                                            fused_draw_and_combine<20>};
+  // A draw marks its codes with its own stamp, so the marks need clearing only
+  // when the stamps wrap around, once in 255 draws.
+  if (++stamp_ == 0) {
+    std::fill(taken_bytes_.begin(), taken_bytes_.end(), uint8_t{0});
+    stamp_ = 1;
   }
-  random = local;
-  std::fill(taken_bytes_.begin(), taken_bytes_.end(), 0);
-  // Then the sums, in two chains per parent.
-  double total = 0;
-  for (int a = 0; a < n_parents_; ++a, codes += m_) {
-    double even = 0, odd = 0;
-    int r = 0;
-    for (; r + 1 < m_; r += 2) {
-      even += left[codes[r] >> shift] * right[codes[r] & low_mask];
-      odd += left[codes[r + 1] >> shift] * right[codes[r + 1] & low_mask];
-    }
-    if (r < m_) even += left[codes[r] >> shift] * right[codes[r] & low_mask];
-    total += parent[static_cast<size_t>(a)] = even + odd;
-  }
+  const double total = kernels[code_bits_ / 2](random, static_cast<size_t>(n_parents_) * m_, n_parents_, m_, left,
+                                               right, stamp_, taken_bytes_.data(), fused_codes_.data(), parent.data());
   if (!(total > 0))
     fail("the messages of density evolution underflowed (every production has probability below double range); "
          "choose a noise level further from the noiseless end");

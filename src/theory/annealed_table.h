@@ -50,7 +50,8 @@ class AnnealedTableSampler {
   bool dense_;                        // partial Fisher–Yates over all codes, else rejection
   bool rejection_;                    // dense and sparse in codes: rejection against a bit set
   std::vector<uint64_t> taken_;       // rejection: bit c set when code c is drawn (cleared after)
-  std::vector<uint8_t> taken_bytes_;  // fused draw: byte c set when code c is drawn (cleared after)
+  std::vector<uint8_t> taken_bytes_;  // fused draw: byte c = stamp_ when code c is drawn
+  uint8_t stamp_ = 0;                 // fused draw: the current draw's mark (never 0)
   std::vector<uint32_t> fused_codes_; // fused draw: the codes drawn
   std::vector<uint32_t> permutation_; // dense: identity between draws
   std::vector<uint32_t> swaps_;       // dense: where each step swapped, to undo

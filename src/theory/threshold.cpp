@@ -59,6 +59,11 @@ class Search {
           if (reconstructed + lost == replicas && reconstructed > 0 && lost > 0) settled = true;
         }
       }
+      // The reference start stops once the flow no longer moves: D* is reached.
+      if (fixed_point <= 0 && previous.size() == current.size()) {
+        settled = true;
+        for (size_t r = 0; r < current.size(); ++r) settled = settled && std::fabs(current[r] - previous[r]) <= 1e-12;
+      }
       previous = std::move(current);
       return result.outcome == ProbeOutcome::undecided && !settled;
     };
@@ -118,7 +123,7 @@ ThresholdResult find_threshold(const TheoryParams& params, const ThresholdOption
   Search search(params, options, on_probe);
   ThresholdResult result;
   const Channel channel = params.channel;
-  // D*: where a nearly noiseless start settles after `levels` levels.
+  // D*: where a nearly noiseless start settles (after `levels` levels, or once it stops moving).
   const ThresholdProbe reference = search.probe(kReferenceBadness, 0.0);
   result.fixed_point_information = reference.information;
   if (reference.information < 0.05) {

@@ -6,6 +6,8 @@
 // only sets the leaf population, and the class is reconstructed when that
 // population lies in the basin of the informative fixed point. Information is
 // measured by D = (E u(0) − 1/v)/(1 − 1/v): 0 at the trivial fixed point.
+// D* is where a nearly noiseless start settles: after `levels` levels, or
+// earlier once no replica's D moves by more than 10⁻¹² in a level.
 // A probe at one noise level runs up to `levels` levels and is
 //   reconstructed — every replica lies within 10% of D* (the informative fixed
 //                   point, found from a nearly noiseless start) and moves toward
