@@ -92,7 +92,8 @@ void run_phase_command(const PhaseOptions& options) {
   if (cluster::size() == 1) install_interrupt_handler();
   const auto start = std::chrono::steady_clock::now();
   const std::vector<PhaseUnit> units = phase_units(grid);
-  UnitRunPlan plan{"hdiff phase", options.out, phase_run_identity(grid), {}, options.resume};
+  UnitRunPlan plan{"hdiff phase", options.out, phase_run_identity(grid), {}, options.resume,
+                   run_units_side_by_side(grid, units.size(), cluster::size(), thread_count())};
   int64_t total = 0;
   for (const auto& unit : units) {
     const PhaseConfig& config = grid[unit.grid_point];

@@ -4,11 +4,13 @@
 
 #include <chrono>
 #include <cstring>
+#include <mutex>
 #include <optional>
 
 #include "cluster/cluster.h"
 #include "cluster/journal.h"
 #include "common/error.h"
+#include "common/parallel.h"
 #include "common/progress.h"
 
 namespace hdiff {
@@ -126,13 +128,8 @@ UnitRunOutcome run_units(const UnitRunPlan& plan, const std::function<std::strin
     }
     sync_now_and_then();
   };
-  for (size_t i = 0; i < remaining.size(); ++i) {
-    if (owner[i] != cluster::rank()) continue;
-    // Ctrl-C stops a single process between units; under a launcher the launcher ends the job.
-    if (alone && interrupted()) break;
-    const int64_t unit = remaining[i];
-    std::string bytes = run_unit(unit);
-    if (alone && interrupted()) break;  // the unit may be incomplete: it is not recorded
+  // A finished unit goes to the journal and the command (rank 0) or to rank 0.
+  const auto deliver = [&](int64_t unit, std::string bytes) {
     ++outcome.units_computed_here;
     if (cluster::is_root()) {
       done[static_cast<size_t>(unit)] = true;
@@ -140,6 +137,43 @@ UnitRunOutcome run_units(const UnitRunPlan& plan, const std::function<std::strin
       drain(false);
     } else {
       cluster::send_to_root(unit, std::move(bytes));
+    }
+  };
+  std::vector<int64_t> mine;
+  for (size_t i = 0; i < remaining.size(); ++i)
+    if (owner[i] == cluster::rank()) mine.push_back(remaining[i]);
+  if (plan.concurrent && thread_count() > 1 && mine.size() > 1) {
+    // One unit per thread. Results wait in `finished` until the main thread
+    // passes them on, so the journal, the command's fold and MPI are only ever
+    // touched by the main thread (MPI is initialised for that alone).
+    std::mutex mutex;
+    std::vector<std::pair<int64_t, std::string>> finished;
+    const auto pass_on = [&] {
+      std::vector<std::pair<int64_t, std::string>> ready;
+      {
+        std::lock_guard lock(mutex);
+        ready.swap(finished);
+      }
+      for (auto& [unit, bytes] : ready) deliver(unit, std::move(bytes));
+    };
+    parallel_for(static_cast<int64_t>(mine.size()), [&](int64_t k) {
+      if (alone && interrupted()) return;
+      std::string bytes = run_unit(mine[static_cast<size_t>(k)]);
+      if (alone && interrupted()) return;  // the unit may be incomplete: it is not recorded
+      {
+        std::lock_guard lock(mutex);
+        finished.emplace_back(mine[static_cast<size_t>(k)], std::move(bytes));
+      }
+      if (on_main_thread()) pass_on();
+    });
+    pass_on();
+  } else {
+    for (int64_t unit : mine) {
+      // Ctrl-C stops a single process between units; under a launcher the launcher ends the job.
+      if (alone && interrupted()) break;
+      std::string bytes = run_unit(unit);
+      if (alone && interrupted()) break;  // the unit may be incomplete: it is not recorded
+      deliver(unit, std::move(bytes));
     }
   }
   if (cluster::is_root()) {

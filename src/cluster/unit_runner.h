@@ -24,6 +24,7 @@ struct UnitRunPlan {
   std::string identity;              // what a journal must match to be resumed (config, seeds, version)
   std::vector<double> costs;         // one per unit: its relative cost, for the assignment to ranks
   bool resume = false;               // --resume: continue an unfinished run
+  bool concurrent = false;           // run a rank's units side by side, one per thread (each then single-threaded)
 };
 
 // How the run went.

@@ -23,14 +23,18 @@ inline void set_thread_count(int threads) {
 // Number of threads a parallel loop will use.
 inline int thread_count() { return omp_get_max_threads(); }
 
+// True on the thread that started the process's parallel work (OpenMP's thread 0).
+inline bool on_main_thread() { return omp_get_thread_num() == 0; }
+
 // Calls body(thread_state, i) for i in [0, count) in parallel. make_state() is
 // called once per thread to build its workspace (so no allocation per item).
+// Inside another parallel loop's item it runs on that item's thread alone.
 template <typename MakeState, typename Body>
 void parallel_for_with_state(int64_t count, MakeState make_state, Body body) {
   std::exception_ptr first_error;
   std::atomic<int64_t> first_error_index{std::numeric_limits<int64_t>::max()};
   std::mutex error_mutex;
-#pragma omp parallel
+#pragma omp parallel if (!omp_in_parallel())
   {
     std::exception_ptr state_error;
     std::optional<decltype(make_state())> state;

@@ -334,6 +334,23 @@ PhaseConfig load_phase_config(const std::string& path) { return parse_phase_conf
 
 std::vector<PhaseConfig> load_phase_grid(const std::string& path) { return parse_phase_grid(read_config_text(path), path); }
 
+PhaseMemory phase_memory(const PhaseConfig& config, int L) {
+  const GrammarParams params{config.v, config.n_classes, config.m, config.s, L, 0};
+  // Per thread: up and down messages of a tree. Per unit, while it runs: one
+  // change flag per trajectory and node, two measures per trajectory and level.
+  // Per grammar of a noise point: two measures, four outcome sums and the change
+  // terms per sample and level.
+  double message_bytes = 0, nodes = 0;
+  for (int level = 0; level <= L; ++level) {
+    message_bytes += 16.0 * static_cast<double>(nodes_at_level(params, level)) * symbols_at_level(params, level);
+    nodes += static_cast<double>(nodes_at_level(params, level));
+  }
+  const auto samples = static_cast<double>(config.samples);
+  const double per_grammar = samples * (48.0 * (L + 1) + 4.0 * (L + 1) * (L + 4));
+  return {message_bytes, samples * config.trajectories * (nodes + 16.0 * (L + 1) + 1),
+          per_grammar * static_cast<double>(config.grammar_seeds.size())};
+}
+
 void validate(const PhaseConfig& config, const std::string& source) {
   // Counts of work are int64 in the experiment and its progress bar.
   const double trajectories = static_cast<double>(config.samples) * config.trajectories *
@@ -349,18 +366,8 @@ void validate(const PhaseConfig& config, const std::string& source) {
     } catch (const Error& e) {
       fail("{}: at L = {}: {}", source, L, e.what());
     }
-    // Per thread: up and down messages of a tree. Per unit, while it runs: one
-    // change flag per trajectory and node, two measures per trajectory and level. Per grammar of a noise point: two
-    // measures, four outcome sums and the change terms per sample and level.
-    double message_bytes = 0, nodes = 0;
-    for (int level = 0; level <= L; ++level) {
-      message_bytes += 16.0 * static_cast<double>(nodes_at_level(params, level)) * symbols_at_level(params, level);
-      nodes += static_cast<double>(nodes_at_level(params, level));
-    }
-    const auto samples = static_cast<double>(config.samples);
-    const double per_grammar = samples * (48.0 * (L + 1) + 4.0 * (L + 1) * (L + 4));
-    const double bytes = message_bytes * thread_count() + samples * config.trajectories * (nodes + 16.0 * (L + 1) + 1) +
-                         per_grammar * static_cast<double>(config.grammar_seeds.size());
+    const PhaseMemory memory = phase_memory(config, L);
+    const double bytes = memory.per_thread * thread_count() + memory.per_unit + memory.per_noise_point;
     check_memory(bytes, fmt::format("{}: the experiment at L = {}", source, L), "lower L or run.samples, or use fewer threads");
   }
 }

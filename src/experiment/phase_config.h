@@ -61,4 +61,12 @@ nlohmann::json phase_config_to_json(const PhaseConfig& config);
 // Checks the whole config (grammar bounds at every L, noise range, memory).
 void validate(const PhaseConfig& config, const std::string& source);
 
+// Bytes the experiment at depth L holds while it runs.
+struct PhaseMemory {
+  double per_thread = 0;       // one tree's messages, for each thread denoising
+  double per_unit = 0;         // a running unit's per-trajectory measures
+  double per_noise_point = 0;  // the measures of every grammar seed of a noise point
+};
+PhaseMemory phase_memory(const PhaseConfig& config, int L);
+
 }  // namespace hdiff

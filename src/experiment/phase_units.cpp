@@ -1,11 +1,14 @@
 #include "experiment/phase_units.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/memory.h"
 #include "common/version.h"
+#include "experiment/phase_config.h"
 #include "grammar/grammar.h"
 
 namespace hdiff {
@@ -67,6 +70,17 @@ double phase_unit_cost(const PhaseConfig& config, const PhaseUnit& unit) {
   for (int level = 0; level < unit.L; ++level)
     work += static_cast<double>(nodes_at_level(params, level)) * symbols_at_level(params, level) * config.m * config.s;
   return static_cast<double>(config.samples) * config.trajectories * (work + static_cast<double>(sequence_length(params)));
+}
+
+bool run_units_side_by_side(const std::vector<PhaseConfig>& grid, size_t units, int ranks, int threads) {
+  if (threads < 2 || static_cast<double>(units) < 4.0 * threads * ranks) return false;
+  double bytes = 0;
+  for (const auto& config : grid)
+    for (int L : config.depths) {
+      const PhaseMemory memory = phase_memory(config, L);
+      bytes = std::max(bytes, threads * (memory.per_thread + memory.per_unit) + memory.per_noise_point);
+    }
+  return bytes <= 0.5 * available_memory_bytes();
 }
 
 std::string encode_unit_measures(const UnitMeasures& measures) {

@@ -30,6 +30,12 @@ std::vector<PhaseUnit> phase_units(const std::vector<PhaseConfig>& grid);
 // Relative cost of a unit: trajectories × nodes × the work of one node.
 double phase_unit_cost(const PhaseConfig& config, const PhaseUnit& unit);
 
+// Whether a rank given `units` of `ranks`' work runs them side by side, one per
+// thread: when every thread gets several and `threads` running units fit in
+// half the free memory. Small units scale so much better than batches split
+// across threads inside one unit (no join after every unit).
+bool run_units_side_by_side(const std::vector<PhaseConfig>& grid, size_t units, int ranks, int threads);
+
 // With several grammar seeds, a point's rows need of each grammar only sums
 // over its samples (the standard errors are over grammars): the unit reduced
 // to them, L² numbers instead of N·L². The sums are taken in sample order from

@@ -5,10 +5,16 @@
 #include "cluster/cluster.h"
 #include "cluster/journal.h"
 #include "cluster/unit_runner.h"
+#include "common/error.h"
+#include "common/parallel.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
+#include <mutex>
+#include <numeric>
+#include <thread>
 
 #include "cli/cli_support.h"
 #include "support/helpers.h"
@@ -146,6 +152,60 @@ TEST(UnitRunner, OneRankRunsEveryUnitOnceAndResumesFromTheJournal) {
   received.clear();
   run_units(plan, run, collect);
   EXPECT_EQ(computed.size(), 7u);
+  std::filesystem::remove_all(folder);
+}
+
+// Units side by side, one per thread: each unit is computed and delivered once,
+// delivery happens on the calling thread alone (the journal and MPI are not
+// thread-safe), a unit's own parallel loop still runs (on its thread), and the
+// error of the lowest failing unit is the one reported.
+TEST(UnitRunner, UnitsSideBySideRunOnceAndDeliverOnTheCallingThread) {
+  const auto folder = fresh_folder("side_by_side");
+  const int threads_before = thread_count();
+  set_thread_count(3);
+  UnitRunPlan plan{"test", folder / "out", "identity", std::vector<double>(23, 1.0), false, true};
+  std::mutex mutex;
+  std::vector<int64_t> computed, received;
+  const auto caller = std::this_thread::get_id();
+  bool delivered_elsewhere = false;
+  const auto run = [&](int64_t unit) {
+    // The unit's own parallel loop: inside a side-by-side unit it runs on one thread.
+    std::vector<int64_t> squares(static_cast<size_t>(50 + unit));
+    parallel_for(static_cast<int64_t>(squares.size()), [&](int64_t i) { squares[static_cast<size_t>(i)] = i * i; });
+    for (size_t i = 0; i < squares.size(); ++i) EXPECT_EQ(squares[i], static_cast<int64_t>(i * i));
+    std::lock_guard lock(mutex);
+    computed.push_back(unit);
+    return payload(unit);
+  };
+  const auto collect = [&](int64_t unit, const std::string& bytes) {
+    EXPECT_EQ(bytes, payload(unit));
+    delivered_elsewhere |= std::this_thread::get_id() != caller;
+    received.push_back(unit);
+  };
+  const UnitRunOutcome outcome = run_units(plan, run, collect);
+  EXPECT_FALSE(outcome.interrupted);
+  EXPECT_EQ(outcome.units_computed_here, 23);
+  EXPECT_FALSE(delivered_elsewhere);
+  std::sort(computed.begin(), computed.end());
+  std::vector<int64_t> every(23);
+  std::iota(every.begin(), every.end(), 0);
+  EXPECT_EQ(computed, every);
+  std::vector<int64_t> sorted_received = received;
+  std::sort(sorted_received.begin(), sorted_received.end());
+  EXPECT_EQ(sorted_received, every);
+  // The journal holds every unit, as delivered.
+  const auto scan = scan_journal(staging_folder(plan.out) / "journal", "identity", 23, "");
+  ASSERT_EQ(scan.entries.size(), 23u);
+  for (size_t i = 0; i < scan.entries.size(); ++i) EXPECT_EQ(scan.entries[i].unit, received[i]);
+  finish_units(plan);
+
+  // Units 17 and 5 fail: unit 5's error is the one reported.
+  const auto failing = [&](int64_t unit) {
+    if (unit == 17 || unit == 5) fail("unit {} failed", unit);
+    return payload(unit);
+  };
+  EXPECT_EQ(error_of([&] { run_units(plan, failing, [](int64_t, const std::string&) {}); }), "unit 5 failed");
+  set_thread_count(threads_before);
   std::filesystem::remove_all(folder);
 }
 
