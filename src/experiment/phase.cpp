@@ -147,19 +147,35 @@ UnitMeasures run_phase_unit(const PhaseConfig& config, int L, uint64_t grammar_s
   return measures;
 }
 
+PhaseRow level_row(int L, size_t noise_index, int level, const std::vector<UnitMeasures>& per_grammar,
+                   std::vector<double> agreement, std::vector<double> mass, int64_t samples, int trajectories) {
+  PhaseRow row;
+  row.L = L;
+  row.noise_index = noise_index;
+  row.level = level;
+  row.samples = samples;
+  row.grammars = static_cast<int64_t>(per_grammar.size());
+  row.agreement = estimate_mean(agreement);
+  row.posterior_mass = estimate_mean(mass);
+  std::vector<const OutcomeSums*> kept, changed;
+  std::vector<const ChangeTerms*> changes;
+  for (const auto& unit : per_grammar) {
+    kept.push_back(&unit.kept[static_cast<size_t>(level)]);
+    changed.push_back(&unit.changed[static_cast<size_t>(level)]);
+    changes.push_back(&unit.changes[static_cast<size_t>(level)]);
+  }
+  const int64_t total = samples * trajectories * row.grammars;
+  row.kept = combine_outcome(kept, total);
+  row.changed = combine_outcome(changed, total);
+  row.changes = combine_changes(changes);
+  return row;
+}
+
 std::vector<PhaseRow> summarise(int L, size_t noise_index, const std::vector<UnitMeasures>& per_grammar, int64_t samples,
                                 int trajectories) {
   std::vector<PhaseRow> rows;
   const int levels = L + 1;
-  const auto grammars = static_cast<int64_t>(per_grammar.size());
-  const int64_t total = samples * trajectories * grammars;
   for (int level = 0; level <= L; ++level) {
-    PhaseRow row;
-    row.L = L;
-    row.noise_index = noise_index;
-    row.level = level;
-    row.samples = samples;
-    row.grammars = grammars;
     auto column = [&](const std::vector<double>& values, int64_t n) { return values[static_cast<size_t>(n * levels + level)]; };
     std::vector<double> agreement, mass;
     if (per_grammar.size() == 1) {
@@ -178,19 +194,7 @@ std::vector<PhaseRow> summarise(int L, size_t noise_index, const std::vector<Uni
         mass.push_back(m / static_cast<double>(samples));
       }
     }
-    row.agreement = estimate_mean(agreement);
-    row.posterior_mass = estimate_mean(mass);
-    std::vector<const OutcomeSums*> kept, changed;
-    std::vector<const ChangeTerms*> changes;
-    for (const auto& unit : per_grammar) {
-      kept.push_back(&unit.kept[static_cast<size_t>(level)]);
-      changed.push_back(&unit.changed[static_cast<size_t>(level)]);
-      changes.push_back(&unit.changes[static_cast<size_t>(level)]);
-    }
-    row.kept = combine_outcome(kept, total);
-    row.changed = combine_outcome(changed, total);
-    row.changes = combine_changes(changes);
-    rows.push_back(row);
+    rows.push_back(level_row(L, noise_index, level, per_grammar, std::move(agreement), std::move(mass), samples, trajectories));
   }
   return rows;
 }

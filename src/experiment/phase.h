@@ -58,6 +58,12 @@ UnitMeasures run_phase_unit(const PhaseConfig& config, int L, uint64_t grammar_s
 std::vector<PhaseRow> summarise(int L, size_t noise_index, const std::vector<UnitMeasures>& per_grammar, int64_t samples,
                                 int trajectories);
 
+// The row of one level of a point: `agreement` and `mass` are what the standard
+// errors run over (one value per grammar, or per sample with one grammar); the
+// outcome sums and change terms come from the units' `level` entries.
+PhaseRow level_row(int L, size_t noise_index, int level, const std::vector<UnitMeasures>& per_grammar,
+                   std::vector<double> agreement, std::vector<double> mass, int64_t samples, int trajectories);
+
 // Runs the whole experiment; `on_progress(samples_done)` is called as units finish.
 // Stops between units on Ctrl-C, keeping the completed (L, noise) points.
 PhaseResults run_phase(const PhaseConfig& config, const std::function<void(int64_t)>& on_progress = {});

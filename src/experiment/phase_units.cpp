@@ -146,31 +146,13 @@ std::vector<PhaseRow> summarise_reduced(int L, size_t noise_index, const std::ve
                                         int64_t samples, int trajectories) {
   HDIFF_CHECK(per_grammar.size() > 1);
   std::vector<PhaseRow> rows;
-  const auto grammars = static_cast<int64_t>(per_grammar.size());
-  const int64_t total = samples * trajectories * grammars;
   for (int level = 0; level <= L; ++level) {
-    PhaseRow row;
-    row.L = L;
-    row.noise_index = noise_index;
-    row.level = level;
-    row.samples = samples;
-    row.grammars = grammars;
     std::vector<double> agreement, mass;
-    std::vector<const OutcomeSums*> kept, changed;
-    std::vector<const ChangeTerms*> changes;
     for (const auto& unit : per_grammar) {
       agreement.push_back(unit.agreement[static_cast<size_t>(level)] / static_cast<double>(samples));
       mass.push_back(unit.mass[static_cast<size_t>(level)] / static_cast<double>(samples));
-      kept.push_back(&unit.kept[static_cast<size_t>(level)]);
-      changed.push_back(&unit.changed[static_cast<size_t>(level)]);
-      changes.push_back(&unit.changes[static_cast<size_t>(level)]);
     }
-    row.agreement = estimate_mean(agreement);
-    row.posterior_mass = estimate_mean(mass);
-    row.kept = combine_outcome(kept, total);
-    row.changed = combine_outcome(changed, total);
-    row.changes = combine_changes(changes);
-    rows.push_back(row);
+    rows.push_back(level_row(L, noise_index, level, per_grammar, std::move(agreement), std::move(mass), samples, trajectories));
   }
   return rows;
 }
