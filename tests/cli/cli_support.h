@@ -4,14 +4,38 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "support/helpers.h"
 
 namespace hdiff::testing {
+
+// A small `hdiff phase` config, as TOML; the grammar fields and `values` are
+// written as given, so they may be lists ("[2, 3]") or anything a test wants
+// the parser to see.
+struct PhaseToml {
+  std::string v = "8", classes = "8", m = "2", s = "2", L = "[2, 3]";
+  int seeds = 2;
+  std::string channel = "uniform";
+  std::string values = "[0.0, 0.3, 0.9]";
+  int64_t samples = 300;
+  int trajectories = 1;
+  int seed = 3;
+
+  std::string text() const {
+    return fmt::format("[grammar]\nv = {}\nclasses = {}\nm = {}\ns = {}\nL = {}\nseeds = {}\n[noise]\nchannel = \"{}\"\n"
+                       "values = {}\n[run]\nsamples = {}\ntrajectories = {}\nseed = {}\n",
+                       v, classes, m, s, L, seeds, channel, values, samples, trajectories, seed);
+  }
+  // Writes the config to `path`.
+  void write(const std::filesystem::path& path) const { std::ofstream(path) << text(); }
+};
 
 // What one command printed and returned.
 struct CommandResult {

@@ -15,36 +15,20 @@ namespace hdiff {
 namespace {
 
 using testing::fresh_folder;
+using testing::PhaseToml;
 using testing::read_text;
 using testing::run_hdiff;
 
-const char* kSmallConfig = R"([grammar]
-v = 8
-classes = 8
-m = 2
-s = 2
-L = [2, 3]
-seeds = 2
-[noise]
-channel = "uniform"
-values = [0.0, 0.3, 0.9]
-[run]
-samples = 300
-seed = 3
-)";
 
 size_t lines(const std::string& text) { return static_cast<size_t>(std::count(text.begin(), text.end(), '\n')); }
 
 TEST(PhaseCommand, WritesResultsRunRecordAndFiguresIdenticallyForAnyThreadCount) {
   const auto folder = fresh_folder("phase");
-  std::string config = kSmallConfig;
-  std::ofstream(folder / "c.toml") << config;
-  std::ofstream(folder / "t.toml") << config.replace(config.find("samples = 300"), 13, "samples = 100\ntrajectories = 3");
+  PhaseToml{}.write(folder / "c.toml");
+  PhaseToml{.samples = 100, .trajectories = 3}.write(folder / "t.toml");
   // c and t have 12 units, which two threads run side by side; u has one, whose
   // batches the two threads share.
-  std::string single = kSmallConfig;
-  single.replace(single.find("L = [2, 3]"), 10, "L = 3").replace(single.find("seeds = 2"), 9, "seeds = 1");
-  std::ofstream(folder / "u.toml") << single.replace(single.find("[0.0, 0.3, 0.9]"), 15, "[0.3]");
+  PhaseToml{.L = "3", .seeds = 1, .values = "[0.3]"}.write(folder / "u.toml");
   for (const char* name : {"c", "t", "u"}) {
     const auto one = run_hdiff(fmt::format("phase --config {}.toml --out {}1 --threads 1", name, name), folder);
     ASSERT_EQ(one.exit_code, 0) << one.err;
@@ -88,15 +72,13 @@ TEST(PhaseCommand, WritesResultsRunRecordAndFiguresIdenticallyForAnyThreadCount)
 
 TEST(PhaseCommand, BadConfigsAndOutputsFailBeforeAnyWork) {
   const auto folder = fresh_folder("phase-bad");
-  std::string config = kSmallConfig;
-  config.replace(config.find("m = 2"), 5, "m = \"two\"");
-  std::ofstream(folder / "bad.toml") << config;
+  PhaseToml{.m = "\"two\""}.write(folder / "bad.toml");
   auto result = run_hdiff("phase --config bad.toml --out x", folder);
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_NE(result.err.find("bad.toml:4: grammar.m must be an integer"), std::string::npos) << result.err;
   result = run_hdiff("phase --config missing.toml --out x", folder);
   EXPECT_EQ(result.exit_code, 2);
-  std::ofstream(folder / "c.toml") << kSmallConfig;
+  PhaseToml{}.write(folder / "c.toml");
   result = run_hdiff("phase --config c.toml --out no/such/place", folder);
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_NE(result.err.find("does not exist"), std::string::npos) << result.err;
@@ -106,10 +88,7 @@ TEST(PhaseCommand, BadConfigsAndOutputsFailBeforeAnyWork) {
 
 TEST(PhaseCommand, CtrlCKeepsCompletedRowsAndFailsWithoutFigures) {
   const auto folder = fresh_folder("phase-int");
-  std::string config = kSmallConfig;
-  config.replace(config.find("samples = 300"), 13, "samples = 20000");
-  config.replace(config.find("L = [2, 3]"), 10, "L = [2, 11]");  // L = 11 takes about 10 s
-  std::ofstream(folder / "c.toml") << config;
+  PhaseToml{.L = "[2, 11]", .samples = 20000}.write(folder / "c.toml");  // L = 11 takes about 10 s
   const std::string command = "cd '" + folder.string() + "' && exec '" + HDIFF_BINARY +
                               "' phase --config c.toml --out partial > /dev/null 2> err.txt";
   const pid_t child = fork();

@@ -19,21 +19,9 @@ using testing::read_text;
 using testing::run_hdiff;
 
 std::string config(const std::string& v, const std::string& m) {
-  return fmt::format(R"([grammar]
-v = {}
-classes = 4
-m = {}
-s = 2
-L = [2, 3]
-seeds = 2
-[noise]
-channel = "mask"
-values = [0.2, 0.6]
-[run]
-samples = 150
-trajectories = 2
-seed = 7
-)", v, m);
+  return testing::PhaseToml{.v = v, .classes = "4", .m = m, .channel = "mask", .values = "[0.2, 0.6]", .samples = 150,
+                            .trajectories = 2, .seed = 7}
+      .text();
 }
 
 std::string without_header(const std::string& csv) { return csv.substr(csv.find('\n') + 1); }

@@ -26,20 +26,7 @@ using testing::read_text;
 using testing::run_hdiff;
 
 // 4 depths × 3 noise points × 3 seeds = 36 units of a few milliseconds to a few tens.
-const char* kConfig = R"([grammar]
-v = 8
-classes = 8
-m = 2
-s = 2
-L = [2, 4, 6, 7]
-seeds = 3
-[noise]
-channel = "uniform"
-values = [0.1, 0.3, 0.6]
-[run]
-samples = 3000
-seed = 5
-)";
+const testing::PhaseToml kConfig{.L = "[2, 4, 6, 7]", .seeds = 3, .values = "[0.1, 0.3, 0.6]", .samples = 3000, .seed = 5};
 
 const char* kOutputs[] = {"results.csv", "conditional.csv", "changes.csv", "correlations.csv", "figures.gp"};
 
@@ -75,7 +62,7 @@ bool run_and_kill(const std::filesystem::path& folder, const std::string& out, b
 
 TEST(PhaseResume, KilledAtRandomPointsAndResumedGivesIdenticalOutputs) {
   const auto folder = fresh_folder("phase-resume");
-  std::ofstream(folder / "c.toml") << kConfig;
+  kConfig.write(folder / "c.toml");
   const auto start = std::chrono::steady_clock::now();
   const auto reference = run_hdiff("phase --config c.toml --out reference --threads 1", folder);
   ASSERT_EQ(reference.exit_code, 0) << reference.err;
@@ -119,9 +106,10 @@ void forge_journal(const std::filesystem::path& folder, const std::string& out, 
 
 TEST(PhaseResume, UnfinishedRunsNeedResumeAndBadJournalsAreRefusedBeforeAnyWork) {
   const auto folder = fresh_folder("phase-journal");
-  std::string config = kConfig;
-  config.replace(config.find("samples = 3000"), 14, "samples = 200");
-  std::ofstream(folder / "c.toml") << config;
+  testing::PhaseToml small = kConfig;
+  small.samples = 200;
+  small.write(folder / "c.toml");
+  const std::string config = small.text();
   ASSERT_EQ(run_hdiff("phase --config c.toml --out reference", folder).exit_code, 0);
 
   forge_journal(folder, "out", config);
@@ -136,9 +124,9 @@ TEST(PhaseResume, UnfinishedRunsNeedResumeAndBadJournalsAreRefusedBeforeAnyWork)
   EXPECT_FALSE(std::filesystem::exists(folder / ".out.unfinished"));
 
   // Another seed: the journal belongs to another run.
-  std::string other = config;
-  other.replace(other.find("seed = 5"), 8, "seed = 6");
-  forge_journal(folder, "foreign", other);
+  testing::PhaseToml other = small;
+  other.seed = 6;
+  forge_journal(folder, "foreign", other.text());
   result = run_hdiff("phase --config c.toml --out foreign --resume", folder);
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_NE(result.err.find("hdiff: error: the journal .foreign.unfinished/journal belongs to another run"),
@@ -166,11 +154,13 @@ TEST(PhaseResume, UnfinishedRunsNeedResumeAndBadJournalsAreRefusedBeforeAnyWork)
 // experiment, which is what it ran before units existed (and what Python runs).
 TEST(PhaseResume, TheCommandGivesTheRowsOfTheInProcessExperiment) {
   const auto folder = fresh_folder("phase-in-process");
-  for (const char* seeds : {"seeds = 1", "seeds = 3"}) {
-    std::string config = kConfig;
-    config.replace(config.find("samples = 3000"), 14, "samples = 150\ntrajectories = 2");
-    config.replace(config.find("seeds = 3"), 9, seeds);
-    std::ofstream(folder / "c.toml") << config;
+  for (int seeds : {1, 3}) {
+    testing::PhaseToml toml = kConfig;
+    toml.seeds = seeds;
+    toml.samples = 150;
+    toml.trajectories = 2;
+    toml.write(folder / "c.toml");
+    const std::string config = toml.text();
     const auto result = run_hdiff("phase --config c.toml --out out", folder);
     ASSERT_EQ(result.exit_code, 0) << result.err;
     const PhaseConfig parsed = parse_phase_config(config, "c.toml");

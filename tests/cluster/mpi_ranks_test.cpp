@@ -32,21 +32,9 @@ CommandResult run_ranks(int ranks, const std::string& arguments, const std::file
 }
 
 // A grid of two grammars whose units differ in cost, so that ranks finish out of order.
-const char* kConfig = R"([grammar]
-v = 8
-classes = 8
-m = [2, 3]
-s = 2
-L = [2, 3, 5]
-seeds = 3
-[noise]
-channel = "uniform"
-values = [0.1, 0.4]
-[run]
-samples = 400
-trajectories = 2
-seed = 11
-)";
+const std::string kConfig = testing::PhaseToml{.m = "[2, 3]", .L = "[2, 3, 5]", .seeds = 3, .values = "[0.1, 0.4]",
+                                               .samples = 400, .trajectories = 2, .seed = 11}
+                                .text();
 
 void expect_same(const std::filesystem::path& a, const std::filesystem::path& b, const std::vector<std::string>& files) {
   for (const auto& file : files) {
