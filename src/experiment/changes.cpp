@@ -64,9 +64,10 @@ ChangeTerms change_terms(std::span<const uint8_t> changed, int64_t samples, int 
   for (int j = 0; j < level; ++j) n *= static_cast<size_t>(s);
   const auto T = static_cast<size_t>(trajectories);
   const auto N = static_cast<size_t>(samples);
-  double changes = 0;
+  // Counted in integers: exact, and free of the latency chain of a double sum.
+  int64_t changes = 0;
   for (uint8_t x : changed) changes += x;
-  terms.changed_fraction = changed.empty() ? 0 : changes / static_cast<double>(changed.size());
+  terms.changed_fraction = changed.empty() ? 0 : static_cast<double>(changes) / static_cast<double>(changed.size());
   if (T == 1 && N < 2) {
     terms.by_lca.resize(static_cast<size_t>(level));
     return terms;
