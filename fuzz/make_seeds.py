@@ -121,6 +121,27 @@ int main(int argc, char** argv) {
         return open(a, "rb").read(), open(b, "rb").read()
 
 
+JOURNAL_IDENTITY = b'{"command":"fuzz","seed":1}'  # fuzz_journal.cpp's identity (8 units)
+
+
+def journal(records, identity=JOURNAL_IDENTITY):
+    """A journal as JournalWriter writes it (src/cluster/journal.h): header, then
+    (unit, payload) records; a record given as bytes is put in as it is."""
+    out = b"HDIFFJNL" + struct.pack("<IQ", 1, len(identity)) + identity + struct.pack("<I", zlib.crc32(identity))
+    for record in records:
+        out += record if isinstance(record, bytes) else journal_record(*record)
+    return out
+
+
+def journal_record(unit, payload):
+    body = struct.pack("<qQ", unit, len(payload)) + payload
+    return body + struct.pack("<I", zlib.crc32(body))
+
+
+def bad_crc(record):
+    return record[:-4] + bytes([record[-4] ^ 1]) + record[-3:]
+
+
 def main():
     for name, data in PICKLES.items():
         put("pickle", name, data)
@@ -216,6 +237,13 @@ device = "cpu"
     put("image", "grey.png", png(2, 2, 0, [b"\x00\xff", b"\x80\x10"]))
     put("image", "rgba.png", png(1, 2, 6, [b"\x01\x02\x03\x04", b"\x05\x06\x07\x08"]))
     put("image", "palette.png", png(2, 1, 3, [b"\x00\x01"], palette=b"\xff\x00\x00\x00\xff\x00"))
+    units = [(3, struct.pack("<4d", 0.5, 0.25, -1.0, 3.0)), (0, b"unit zero"), (5, bytes(range(40)))]
+    put("journal", "valid.journal", journal(units))
+    put("journal", "header_only.journal", journal([]))
+    put("journal", "torn.journal", journal(units + [journal_record(7, b"cut short by a crash")[:21]]))
+    put("journal", "torn_checksum.journal", journal(units + [bad_crc(journal_record(7, b"half on disk"))]))
+    put("journal", "bad_checksum.journal", journal([units[0], bad_crc(journal_record(*units[1])), units[2]]))
+    put("journal", "foreign.journal", journal(units, b'{"command":"fuzz","seed":2}'))
     colour, grey = jpegs()
     put("image", "colour.jpg", colour)
     put("image", "grey.jpg", grey)
