@@ -95,6 +95,7 @@ JournalScan scan_journal(const fs::path& path, const std::string& identity, int6
       break;
     }
     const std::string record_head = read_at(in, at, kRecordHead);
+    if (record_head.size() != kRecordHead) fail_file("the journal {} changed while it was read", path.string());
     const auto unit = get<int64_t>(record_head.data());
     const auto length = get<uint64_t>(record_head.data() + 8);
     if (length > size - at - kRecordHead - kRecordTail) {
@@ -132,8 +133,8 @@ JournalScan scan_journal(const fs::path& path, const std::string& identity, int6
 
 std::string read_journal_payload(const fs::path& path, const JournalEntry& entry) {
   std::ifstream in(path, std::ios::binary);
+  if (!in) fail_file("cannot read the journal {}", path.string());
   std::string payload = read_at(in, entry.offset, entry.length);
-  if (!in && payload.size() != entry.length) fail_file("cannot read the journal {}", path.string());
   if (payload.size() != entry.length) fail_file("the journal {} changed while it was read", path.string());
   return payload;
 }

@@ -61,6 +61,9 @@ TEST(Journal, RecordsComeBackAndATornLastRecordIsDropped) {
   for (const auto& entry : scan.entries) EXPECT_EQ(read_journal_payload(path, entry), payload(entry.unit));
   EXPECT_EQ(scan.entries[0].unit, 3);
   EXPECT_EQ(scan.entries[2].unit, 5);
+  // A journal gone before its payloads are read is an error, even for an empty payload.
+  EXPECT_NE(error_of([&] { read_journal_payload(folder / "gone", {1, 0, 0}); }).find("cannot read the journal"),
+            std::string::npos);
 
   // A kill during the last append leaves part of a record: every cut is dropped, never an error.
   const std::string whole = read_text(path);
