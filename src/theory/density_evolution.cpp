@@ -32,9 +32,10 @@ MessagePopulation leaf_population(const TheoryParams& params, double noise_level
   return leaves;
 }
 
-// Parents from s children drawn within the member's replica, through a fresh table.
+// Parents from s children drawn within the member's replica, through a fresh
+// table; the members of `frozen` replicas (when given) are copied unchanged.
 void upward_step(const TheoryParams& params, const MessagePopulation& children, int n_parents, uint64_t stage,
-                 MessagePopulation& parents) {
+                 MessagePopulation& parents, const std::vector<bool>* frozen = nullptr) {
   const Replicas replicas = replicas_of(params);
   if (parents.count != params.population || parents.width != n_parents)
     parents = MessagePopulation(params.population, n_parents);  // else reused: every member is overwritten
@@ -46,10 +47,16 @@ void upward_step(const TheoryParams& params, const MessagePopulation& children, 
       [&] { return AnnealedTableSampler(n_parents, params.v, params.m, params.s); },
       [&](AnnealedTableSampler& sampler, int64_t chunk) {
         for (int64_t i = chunk * kChunk; i < std::min(params.population, (chunk + 1) * kChunk); ++i) {
+          const int64_t replica = replicas.replica_of(i);
+          if (frozen && (*frozen)[static_cast<size_t>(replica)]) {
+            const auto from = children.at(i);
+            std::copy(from.begin(), from.end(), parents.at(i).begin());
+            continue;
+          }
           RandomStream random = member_stream(params.seed, stage, i);
           const double* child[16];
           // As replicas.draw_partner(i, random), with the replica found once per member.
-          const auto [first, size] = replicas.block_of(i);
+          const auto [first, size] = replicas.block(replica);
           for (int j = 0; j < params.s; ++j)
             child[j] = children.at(first + static_cast<int64_t>(random.below(static_cast<uint64_t>(size)))).data();
           if (params.s == 2) {
@@ -156,7 +163,7 @@ std::vector<LevelPrediction> predict_levels(const TheoryParams& params, double n
 }
 
 std::vector<FlowPoint> upward_flow(const TheoryParams& params, double noise_level, int max_height,
-                                   const std::function<bool(const FlowPoint&)>& keep_going) {
+                                   const std::function<bool(const FlowPoint&, std::vector<bool>& frozen)>& keep_going) {
   validate(params);
   validate(NoiseSpec{params.channel, noise_level});
   if (max_height < 1 || max_height > 100000) fail("levels = {} is out of range; give between 1 and 100000", max_height);
@@ -164,14 +171,16 @@ std::vector<FlowPoint> upward_flow(const TheoryParams& params, double noise_leve
                "lower --population");
   std::vector<FlowPoint> points;
   MessagePopulation current = leaf_population(params, noise_level), next;
+  std::vector<bool> frozen(static_cast<size_t>(replicas_of(params).replicas), false);
   for (int k = 0;; ++k) {
     if (k > 0) {
-      upward_step(params, current, params.v, stage_code(Stage::up, 0, static_cast<uint64_t>(k)), next);
+      upward_step(params, current, params.v, stage_code(Stage::up, 0, static_cast<uint64_t>(k)), next, &frozen);
       std::swap(current, next);
     }
     const auto mass = true_masses(current);
     points.push_back({k, population_mean(mass, replicas_of(params)), replica_means(mass, replicas_of(params))});
-    const bool more = !keep_going || keep_going(points.back());
+    const bool more = !keep_going || keep_going(points.back(), frozen);
+    HDIFF_CHECK(frozen.size() == static_cast<size_t>(replicas_of(params).replicas));
     if (!more || k >= max_height) break;
   }
   return points;

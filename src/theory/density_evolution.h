@@ -67,8 +67,11 @@ struct FlowPoint {
 // Iterates the upward map through internal levels (v symbols, as in an
 // infinitely deep tree) from the leaves at `noise_level`; calls `keep_going`
 // after every level (height 0 = leaves) and stops when it returns false or after
-// `max_height` levels. Returns the points visited.
-std::vector<FlowPoint> upward_flow(const TheoryParams& params, double noise_level, int max_height,
-                                   const std::function<bool(const FlowPoint&)>& keep_going = {});
+// `max_height` levels. Returns the points visited. `keep_going` may also set
+// frozen[r] (one entry per replica): replica r is no longer iterated, its
+// members stay as they are, and the other replicas' draws do not change.
+std::vector<FlowPoint> upward_flow(
+    const TheoryParams& params, double noise_level, int max_height,
+    const std::function<bool(const FlowPoint&, std::vector<bool>& frozen)>& keep_going = {});
 
 }  // namespace hdiff

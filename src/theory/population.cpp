@@ -18,13 +18,15 @@ std::pair<int64_t, int64_t> Replicas::block(int64_t r) const {
   return {first, replica_start(r + 1, count, replicas) - first};
 }
 
-std::pair<int64_t, int64_t> Replicas::block_of(int64_t i) const {
+int64_t Replicas::replica_of(int64_t i) const {
   // Replica ⌊i·R/P⌋ up to rounding at the edges; found exactly by stepping.
   int64_t r = static_cast<int64_t>((static_cast<uint128_t>(i) * static_cast<uint128_t>(replicas)) / count);
   while (replica_start(r, count, replicas) > i) --r;
   while (replica_start(r + 1, count, replicas) <= i) ++r;
-  return block(r);
+  return r;
 }
+
+std::pair<int64_t, int64_t> Replicas::block_of(int64_t i) const { return block(replica_of(i)); }
 
 int64_t Replicas::draw_partner(int64_t i, RandomStream& random) const {
   const auto [first, size] = block_of(i);

@@ -37,6 +37,8 @@ struct Replicas {
   int64_t replicas = 1;  // replicas; replica r holds members [r·count/replicas, (r+1)·count/replicas)
   // The first member of replica r and the replica's size.
   std::pair<int64_t, int64_t> block(int64_t r) const;
+  // The replica of member i.
+  int64_t replica_of(int64_t i) const;
   // The first member of member i's replica and the replica's size.
   std::pair<int64_t, int64_t> block_of(int64_t i) const;
   // A member drawn uniformly from member i's replica.

@@ -32,7 +32,7 @@ class Search {
     result.noise = noise_of(params_.channel, x);
     std::vector<double> previous;
     bool settled = false;
-    auto keep_going = [&](const FlowPoint& point) {
+    auto keep_going = [&](const FlowPoint& point, std::vector<bool>& frozen) {
       std::vector<double> current;
       for (double mass : point.replica_true_mass) current.push_back(information(mass, params_.v));
       result.levels_run = point.height;
@@ -43,12 +43,17 @@ class Search {
         // Each replica either has settled near one fixed point (and moves toward
         // it) or not; the rounding slack keeps a replica sitting exactly on a
         // fixed point counted as settled.
+        // A settled replica is frozen: its D stays, so it stays settled, and
+        // the levels left go to the replicas still undecided.
         int reconstructed = 0, lost = 0;
         for (size_t r = 0; r < current.size(); ++r) {
           const bool rising = last || previous.empty() || current[r] >= previous[r] - 1e-12;
           const bool falling = last || previous.empty() || current[r] <= previous[r] + 1e-12;
+          bool settled_here = true;
           if (current[r] >= kReconstructedBand * fixed_point && (rising || current[r] >= 0.99 * fixed_point)) ++reconstructed;
           else if (current[r] <= kLostBand * fixed_point && (falling || std::fabs(current[r]) <= 1e-5 * fixed_point)) ++lost;
+          else settled_here = false;
+          if (settled_here && point.height >= 1) frozen[r] = true;
         }
         const auto replicas = static_cast<int>(current.size());
         // A decision needs at least one level of the flow, so that the direction is known.

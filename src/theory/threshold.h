@@ -17,6 +17,9 @@
 //   undecided     — otherwise: the flow is still near the unstable fixed point
 //                   after `levels` levels, or the replicas disagree (finite population);
 //                   a probe stops early once every replica has settled on one side.
+// A replica that has settled (the first two conditions, for it alone) is frozen:
+// it is no longer iterated and counts with the D it settled at, so a probe's
+// levels go to the replicas still undecided.
 // The interval is [largest reconstructed noise, smallest lost noise] among the
 // probes, each edge refined by bisection to the tolerance; the point estimate
 // is where the mean D after `levels` levels crosses D*/2.

@@ -146,6 +146,30 @@ TEST(DensityEvolution, LeafMassMatchesTheChannel) {
   EXPECT_LT(soft[0].true_mass.standard_error, 1e-12);
 }
 
+// A frozen replica keeps its members (its mean does not move) and the other
+// replicas follow exactly the flow they follow with nothing frozen.
+TEST(DensityEvolution, FrozenReplicasStayAndTheOthersAreUnchanged) {
+  TheoryParams params;
+  params.v = 8;
+  params.n_classes = 8;
+  params.m = 2;
+  params.population = 4000;
+  params.replicas = 8;
+  const auto free_flow = upward_flow(params, 0.3, 6);
+  const auto frozen_flow = upward_flow(params, 0.3, 6, [](const FlowPoint& point, std::vector<bool>& frozen) {
+    if (point.height == 2) frozen[1] = frozen[6] = true;
+    return true;
+  });
+  ASSERT_EQ(frozen_flow.size(), free_flow.size());
+  for (size_t k = 0; k < free_flow.size(); ++k)
+    for (size_t r = 0; r < 8; ++r) {
+      const bool held = k > 2 && (r == 1 || r == 6);
+      const double expected = held ? free_flow[2].replica_true_mass[r] : free_flow[k].replica_true_mass[r];
+      EXPECT_EQ(frozen_flow[k].replica_true_mass[r], expected) << "level " << k << ", replica " << r;
+    }
+  EXPECT_NE(free_flow[5].replica_true_mass[1], free_flow[2].replica_true_mass[1]) << "the free replica moves";
+}
+
 TEST(DensityEvolution, ImpossibleParametersAreErrors) {
   TheoryParams params;
   params.m = 40;  // 32·40 > 32^2
