@@ -80,7 +80,8 @@ bool run_units_side_by_side(const std::vector<PhaseConfig>& grid, size_t units, 
       const PhaseMemory memory = phase_memory(config, L);
       bytes = std::max(bytes, threads * (memory.per_thread + memory.per_unit) + memory.per_noise_point);
     }
-  return bytes <= 0.5 * available_memory_bytes();
+  // Ranks may share a node's memory: each takes at most its share of half.
+  return bytes * ranks <= 0.5 * available_memory_bytes();
 }
 
 std::string encode_unit_measures(const UnitMeasures& measures) {

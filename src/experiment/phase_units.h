@@ -31,8 +31,8 @@ std::vector<PhaseUnit> phase_units(const std::vector<PhaseConfig>& grid);
 double phase_unit_cost(const PhaseConfig& config, const PhaseUnit& unit);
 
 // Whether a rank given `units` of `ranks`' work runs them side by side, one per
-// thread: when every thread gets several and `threads` running units fit in
-// half the free memory. Small units scale so much better than batches split
+// thread: when every thread gets several and `threads` running units on every
+// rank fit in half the free memory. Small units scale so much better than batches split
 // across threads inside one unit (no join after every unit).
 bool run_units_side_by_side(const std::vector<PhaseConfig>& grid, size_t units, int ranks, int threads);
 

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/memory.h"
 #include "experiment/phase_report.h"
 #include "support/helpers.h"
 
@@ -47,6 +48,20 @@ TEST(PhaseUnits, ListInRunOrderWithCostsGrowingWithTheTree) {
   EXPECT_EQ(units[6].L, 4);
   EXPECT_EQ(units[12].grid_point, 1u);
   EXPECT_GT(phase_unit_cost(grid[0], units[6]), 4 * phase_unit_cost(grid[0], units[0]));
+}
+
+TEST(PhaseUnits, SideBySideWhenEveryThreadGetsSeveralAndTheyFitInMemory) {
+  const std::vector<PhaseConfig> grid = {small(Channel::uniform, 1, {0, 1, 2})};
+  const size_t units = phase_units(grid).size();  // 12
+  EXPECT_TRUE(run_units_side_by_side(grid, units, 1, 2));
+  EXPECT_TRUE(run_units_side_by_side(grid, units, 1, 3));
+  EXPECT_FALSE(run_units_side_by_side(grid, units, 1, 1)) << "one thread: nothing to share";
+  EXPECT_FALSE(run_units_side_by_side(grid, units, 1, 4)) << "fewer than four units per thread";
+  EXPECT_FALSE(run_units_side_by_side(grid, units, 2, 2)) << "fewer than four units per thread of each rank";
+  // Units that two threads could not hold at once in half the free memory.
+  std::vector<PhaseConfig> huge = grid;
+  huge[0].samples = static_cast<int64_t>(available_memory_bytes() / 8);
+  EXPECT_FALSE(run_units_side_by_side(huge, units, 1, 2));
 }
 
 TEST(PhaseUnits, ReducedUnitsGiveTheRowsOfTheFullOnesBitForBit) {
