@@ -45,6 +45,14 @@ struct Kernels {
                    LaneBlock* child_down, LaneBlock* child_inverse_mass, int32_t* fallback);
 };
 
+// The downward pass in pieces (batch_bp.cpp), shared with the pass that
+// samples as it goes (batch_sampling.cpp): the root; the children of one range
+// of nodes; and the lanes sent to the double path, given the lanes that were
+// on it before (`before`, kBatchLanes flags).
+void downward_root(const BatchPlan& plan, BatchMessages& batch);
+void downward_range(const BatchPlan& plan, BatchMessages& batch, const NodeRange& range);
+void finish_downward(const BatchPlan& plan, BatchMessages& batch, const int32_t* before);
+
 Kernels generic_kernels();
 // Makes every later pass use the portable kernels (true) or the machine's best (false); for tests.
 void force_generic_kernels(bool force);

@@ -1,0 +1,203 @@
+// Posterior draws on the batch path: node by node, every lane at each node, and
+// the pass that computes the downward messages and draws in one sweep.
+
+#include "bp/batch_bp.h"
+
+#include <algorithm>
+#include <functional>
+#include <vector>
+
+#include "bp/batch_kernels.h"
+#include "common/error.h"
+
+namespace hdiff {
+
+using batch_detail::downward_range;
+using batch_detail::downward_root;
+using batch_detail::finish_downward;
+
+namespace {
+
+// The index of the production drawn from cumulative weights `weight` (m of them)
+// by the uniform `u`: the first whose cumulative weight exceeds u·total, counted
+// without branches (a data-dependent exit would be mispredicted at most nodes),
+// and never one of weight zero.
+inline int draw_production(const double* weight, int m, double u) {
+  const double target = u * weight[m - 1];
+  int r = 0;
+  for (int q = 0; q < m - 1; ++q) r += weight[q] <= target;
+  while (r > 0 && weight[r] == weight[r - 1]) --r;
+  return r;
+}
+
+// The draws at the parents of the leaves of `range` (level L-1) under a plan with
+// spike leaves: the children's likelihoods come from the observed tokens.
+void sample_spike_leaves(const BatchPlan& plan, const BatchMessages& batch, std::span<const int> lanes,
+                         std::span<RandomStream* const> randoms, std::span<const std::span<uint32_t>> trees,
+                         const NodeRange& range, std::vector<double>& weight) {
+  const auto& p = plan.grammar->params;
+  const BatchLevelPlan& plan_level = plan.levels[static_cast<size_t>(range.level)];
+  const int m = plan_level.m;
+  const int64_t d = sequence_length(p);
+  const int64_t begin = plan.node_offset[static_cast<size_t>(range.level)];
+  const int64_t children_begin = plan.node_offset[static_cast<size_t>(range.level) + 1];
+  for (int64_t i = range.first; i < range.first + range.count; ++i)
+    for (size_t k = 0; k < lanes.size(); ++k) {
+      const uint32_t* observed = batch.tokens.data() + lanes[k] * d + 2 * i;
+      uint32_t* tree = trees[k].data();
+      const uint32_t* rules = plan_level.rules.data() + static_cast<size_t>(tree[begin + i]) * m * 2;
+      // value[j][c = o_j] without a branch (equality is data-dependent).
+      double value[2][2];
+      for (int j = 0; j < 2; ++j) {
+        value[j][0] = spike_leaf_value(plan, observed[j], observed[j] + 1);
+        value[j][1] = spike_leaf_value(plan, observed[j], observed[j]);
+      }
+      double total = 0;
+      for (int r = 0; r < m; ++r)
+        weight[static_cast<size_t>(r)] = total +=
+            value[0][rules[2 * r] == observed[0]] * value[1][rules[2 * r + 1] == observed[1]];
+      const int r = draw_production(weight.data(), m, randoms[k]->uniform());
+      tree[children_begin + 2 * i] = rules[2 * r];
+      tree[children_begin + 2 * i + 1] = rules[2 * r + 1];
+    }
+}
+
+// Draws the trees of `lanes` (none of them on the double path) node by node, all
+// lanes at each node, so that a node's child messages are read into cache once.
+// Each lane draws from its own stream in the same order as a lane drawn alone.
+// `before_range` (if given) runs before each range is sampled: the fused pass
+// computes the range's downward messages there, while its messages are in cache.
+void sample_lanes(const BatchPlan& plan, const BatchMessages& batch, std::span<const int> lanes,
+                  std::span<RandomStream* const> randoms, std::span<const std::span<uint32_t>> trees,
+                  const std::function<void(const NodeRange&)>& before_range = {}) {
+  const auto& p = plan.grammar->params;
+  // The reference's draw (SPEC §3) on the lanes' float messages.
+  for (size_t k = 0; k < lanes.size(); ++k) {
+    const int lane = lanes[k];
+    double total = 0;
+    for (int y = 0; y < p.n_classes; ++y) total += plan.prior[static_cast<size_t>(y)] * batch.up[static_cast<size_t>(y)].value[lane];
+    double target = randoms[k]->uniform() * total;
+    int y = 0;
+    for (; y < p.n_classes - 1; ++y) {
+      target -= plan.prior[static_cast<size_t>(y)] * batch.up[static_cast<size_t>(y)].value[lane];
+      if (target < 0) break;
+    }
+    while (plan.prior[static_cast<size_t>(y)] * batch.up[static_cast<size_t>(y)].value[lane] == 0 && y > 0) --y;
+    trees[k][0] = static_cast<uint32_t>(y);
+  }
+  std::vector<double> weight;
+  for (const NodeRange& range : plan.downward_order) {
+    if (before_range) before_range(range);
+    const int level = range.level;
+    const BatchLevelPlan& plan_level = plan.levels[static_cast<size_t>(level)];
+    const int m = plan_level.m, s = plan_level.s, n_children = plan_level.n_children;
+    weight.resize(static_cast<size_t>(m));
+    const int64_t begin = plan.node_offset[static_cast<size_t>(level)];
+    const int64_t children_begin = plan.node_offset[static_cast<size_t>(level) + 1];
+    if (plan.pair_table && level == p.L - 1) {
+      sample_spike_leaves(plan, batch, lanes, randoms, trees, range, weight);
+      continue;
+    }
+    const LaneBlock* child_up = batch.up.data() + plan.block_offset[static_cast<size_t>(level) + 1];
+    for (int64_t i = range.first; i < range.first + range.count; ++i) {
+      const LaneBlock* child = child_up + i * s * n_children;
+      // The next node's children: read lane by lane in scattered order, and out of
+      // cache on deep trees unless the fused downward pass has just touched them.
+      if (!before_range && i + 1 < range.first + range.count)
+        for (int k = 0; k < s * n_children; ++k) __builtin_prefetch(child + s * n_children + k);
+      for (size_t k = 0; k < lanes.size(); ++k) {
+        const int lane = lanes[k];
+        uint32_t* tree = trees[k].data();
+        const uint32_t a = tree[begin + i];
+        const uint32_t* rules = plan_level.rules.data() + static_cast<size_t>(a) * m * s;
+        // weight[r] holds the cumulative weight through production r.
+        double total = 0;
+        if (s == 2) {
+          // The children's values by byte offset from the lane's value in the first child block.
+          const char* base = reinterpret_cast<const char*>(child->value + lane);
+          const uint32_t* offset = plan_level.rule_offsets.data() + static_cast<size_t>(a) * m * 2;
+          auto value = [base](uint32_t bytes) { return *reinterpret_cast<const float*>(base + bytes); };
+          for (int r = 0; r < m; ++r)
+            weight[static_cast<size_t>(r)] = total += static_cast<double>(value(offset[2 * r])) * value(offset[2 * r + 1]);
+        } else {
+          for (int r = 0; r < m; ++r) {
+            double product = child[rules[r * s]].value[lane];
+            for (int j = 1; j < s; ++j) product *= child[j * n_children + rules[r * s + j]].value[lane];
+            weight[static_cast<size_t>(r)] = total += product;
+          }
+        }
+        const int r = draw_production(weight.data(), m, randoms[k]->uniform());
+        std::copy(rules + r * s, rules + (r + 1) * s, tree + children_begin + i * s);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void batch_sample_posterior(const BatchPlan& plan, const BatchMessages& batch, int lane, RandomStream& random,
+                            std::span<uint32_t> tree) {
+  HDIFF_CHECK(lane < batch.lanes && batch.errors[static_cast<size_t>(lane)].empty());
+  HDIFF_CHECK(tree.size() == static_cast<size_t>(tree_size(plan.grammar->params)));
+  if (batch.fallback[lane]) {
+    sample_posterior(*plan.grammar, *batch.reference[static_cast<size_t>(lane)], random, tree, plan.prior);
+    return;
+  }
+  RandomStream* stream = &random;
+  sample_lanes(plan, batch, std::span<const int>(&lane, 1), std::span<RandomStream* const>(&stream, 1),
+               std::span<const std::span<uint32_t>>(&tree, 1));
+}
+
+void batch_sample_posteriors(const BatchPlan& plan, const BatchMessages& batch, std::span<RandomStream> randoms,
+                             std::span<const std::span<uint32_t>> trees) {
+  HDIFF_CHECK(randoms.size() == trees.size() && randoms.size() <= static_cast<size_t>(batch.lanes));
+  int lanes[kBatchLanes];
+  RandomStream* streams[kBatchLanes];
+  std::span<uint32_t> fast_trees[kBatchLanes];
+  size_t fast = 0;
+  for (size_t l = 0; l < randoms.size(); ++l) {
+    if (!batch.errors[l].empty()) continue;  // the caller reports the lane's error
+    HDIFF_CHECK(trees[l].size() == static_cast<size_t>(tree_size(plan.grammar->params)));
+    if (batch.fallback[l]) {
+      sample_posterior(*plan.grammar, *batch.reference[l], randoms[l], trees[l], plan.prior);
+      continue;
+    }
+    lanes[fast] = static_cast<int>(l);
+    streams[fast] = &randoms[l];
+    fast_trees[fast++] = trees[l];
+  }
+  sample_lanes(plan, batch, {lanes, fast}, {streams, fast}, {fast_trees, fast});
+}
+
+void batch_downward_and_sample(const BatchPlan& plan, BatchMessages& batch, std::span<RandomStream> randoms,
+                               std::span<const std::span<uint32_t>> trees) {
+  HDIFF_CHECK(randoms.size() == trees.size() && randoms.size() <= static_cast<size_t>(batch.lanes));
+  if (batch.lanes == 0) return;
+  int32_t before[kBatchLanes];
+  std::copy(batch.fallback, batch.fallback + kBatchLanes, before);
+  // Streams as they were, for lanes the downward pass sends to the double path:
+  // those draw again there, as batch_sample_posteriors would after batch_downward.
+  std::vector<RandomStream> start(randoms.begin(), randoms.end());
+  int lanes[kBatchLanes];
+  RandomStream* streams[kBatchLanes];
+  std::span<uint32_t> fast_trees[kBatchLanes];
+  size_t fast = 0;
+  for (size_t l = 0; l < randoms.size(); ++l) {
+    if (!batch.errors[l].empty() || batch.fallback[l]) continue;
+    HDIFF_CHECK(trees[l].size() == static_cast<size_t>(tree_size(plan.grammar->params)));
+    lanes[fast] = static_cast<int>(l);
+    streams[fast] = &randoms[l];
+    fast_trees[fast++] = trees[l];
+  }
+  downward_root(plan, batch);
+  sample_lanes(plan, batch, {lanes, fast}, {streams, fast}, {fast_trees, fast},
+               [&](const NodeRange& range) { downward_range(plan, batch, range); });
+  finish_downward(plan, batch, before);
+  for (size_t l = 0; l < randoms.size(); ++l) {
+    if (!batch.errors[l].empty() || !batch.fallback[l]) continue;
+    randoms[l] = start[l];
+    sample_posterior(*plan.grammar, *batch.reference[l], randoms[l], trees[l], plan.prior);
+  }
+}
+
+}  // namespace hdiff
