@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "experiment/phase.h"
 #include "experiment/phase_report.h"
+#include "experiment/phase_units.h"
 #include "theory/theory_report.h"
 
 namespace hdiff::python {

@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <cstring>
-#include <mutex>
 #include <optional>
 
 #include "cluster/cluster.h"
@@ -143,30 +142,20 @@ UnitRunOutcome run_units(const UnitRunPlan& plan, const std::function<std::strin
   for (size_t i = 0; i < remaining.size(); ++i)
     if (owner[i] == cluster::rank()) mine.push_back(remaining[i]);
   if (plan.concurrent && thread_count() > 1 && mine.size() > 1) {
-    // One unit per thread. Results wait in `finished` until the main thread
-    // passes them on, so the journal, the command's fold and MPI are only ever
-    // touched by the main thread (MPI is initialised for that alone).
-    std::mutex mutex;
-    std::vector<std::pair<int64_t, std::string>> finished;
-    const auto pass_on = [&] {
-      std::vector<std::pair<int64_t, std::string>> ready;
-      {
-        std::lock_guard lock(mutex);
-        ready.swap(finished);
-      }
-      for (auto& [unit, bytes] : ready) deliver(unit, std::move(bytes));
-    };
-    parallel_for(static_cast<int64_t>(mine.size()), [&](int64_t k) {
-      if (alone && interrupted()) return;
-      std::string bytes = run_unit(mine[static_cast<size_t>(k)]);
-      if (alone && interrupted()) return;  // the unit may be incomplete: it is not recorded
-      {
-        std::lock_guard lock(mutex);
-        finished.emplace_back(mine[static_cast<size_t>(k)], std::move(bytes));
-      }
-      if (on_main_thread()) pass_on();
-    });
-    pass_on();
+    // One unit per thread; results are passed on by the main thread alone, so
+    // the journal, the command's fold and MPI (initialised for that thread)
+    // never see another.
+    parallel_for_consuming(
+        static_cast<int64_t>(mine.size()),
+        [&](int64_t k) -> std::optional<std::string> {
+          if (alone && interrupted()) return std::nullopt;
+          std::string bytes = run_unit(mine[static_cast<size_t>(k)]);
+          if (alone && interrupted()) return std::nullopt;  // the unit may be incomplete: it is not recorded
+          return bytes;
+        },
+        [&](int64_t k, std::optional<std::string> bytes) {
+          if (bytes) deliver(mine[static_cast<size_t>(k)], std::move(*bytes));
+        });
   } else {
     for (int64_t unit : mine) {
       // Ctrl-C stops a single process between units; under a launcher the launcher ends the job.

@@ -12,6 +12,8 @@
 #include <limits>
 #include <mutex>
 #include <optional>
+#include <utility>
+#include <vector>
 
 namespace hdiff {
 
@@ -65,6 +67,35 @@ void parallel_for_with_state(int64_t count, MakeState make_state, Body body) {
 template <typename Body>
 void parallel_for(int64_t count, Body body) {
   parallel_for_with_state(count, [] { return 0; }, [&](int&, int64_t i) { body(i); });
+}
+
+// Computes produce(i) for i in [0, count) in parallel, one item per thread at a
+// time (an item's own parallel loops run on its thread alone), and hands every
+// result to consume(i, result) on the calling thread only, in the order the
+// items finish: for work whose results go where threads must not (a file, MPI,
+// a caller's callback). Errors end the loop as in parallel_for.
+template <typename Produce, typename Consume>
+void parallel_for_consuming(int64_t count, Produce produce, Consume consume) {
+  using Result = decltype(produce(int64_t{0}));
+  std::mutex mutex;
+  std::vector<std::pair<int64_t, Result>> finished;
+  const auto hand_over = [&] {
+    std::vector<std::pair<int64_t, Result>> ready;
+    {
+      std::lock_guard lock(mutex);
+      ready.swap(finished);
+    }
+    for (auto& [i, result] : ready) consume(i, std::move(result));
+  };
+  parallel_for(count, [&](int64_t i) {
+    Result result = produce(i);
+    {
+      std::lock_guard lock(mutex);
+      finished.emplace_back(i, std::move(result));
+    }
+    if (on_main_thread()) hand_over();
+  });
+  hand_over();
 }
 
 }  // namespace hdiff

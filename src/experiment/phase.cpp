@@ -199,26 +199,4 @@ std::vector<PhaseRow> summarise(int L, size_t noise_index, const std::vector<Uni
   return rows;
 }
 
-PhaseResults run_phase(const PhaseConfig& config, const std::function<void(int64_t)>& on_progress) {
-  PhaseResults results;
-  for (int L : config.depths)
-    for (size_t k = 0; k < config.noise.size(); ++k) {
-      std::vector<UnitMeasures> per_grammar;
-      for (uint64_t grammar_seed : config.grammar_seeds) {
-        if (interrupted()) {
-          results.interrupted = true;
-          return results;
-        }
-        per_grammar.push_back(run_phase_unit(config, L, grammar_seed, k));
-        if (interrupted()) {
-          results.interrupted = true;
-          return results;
-        }
-        if (on_progress) on_progress(config.samples * config.trajectories);
-      }
-      for (auto& row : summarise(L, k, per_grammar, config.samples, config.trajectories)) results.rows.push_back(row);
-    }
-  return results;
-}
-
 }  // namespace hdiff

@@ -64,8 +64,5 @@ std::vector<PhaseRow> summarise(int L, size_t noise_index, const std::vector<Uni
 PhaseRow level_row(int L, size_t noise_index, int level, const std::vector<UnitMeasures>& per_grammar,
                    std::vector<double> agreement, std::vector<double> mass, int64_t samples, int trajectories);
 
-// Runs the whole experiment; `on_progress(samples_done)` is called as units finish.
-// Stops between units on Ctrl-C, keeping the completed (L, noise) points.
-PhaseResults run_phase(const PhaseConfig& config, const std::function<void(int64_t)>& on_progress = {});
 
 }  // namespace hdiff

@@ -2,11 +2,14 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
 #include "common/memory.h"
+#include "common/parallel.h"
+#include "common/progress.h"
 #include "common/version.h"
 #include "experiment/phase_config.h"
 #include "grammar/grammar.h"
@@ -236,6 +239,34 @@ std::vector<PhaseResults> PhaseCollector::results(bool interrupted) const {
     for (const auto& row : rows) results[units_[static_cast<size_t>(first)].grid_point].rows.push_back(row);
   for (auto& result : results) result.interrupted = interrupted;
   return results;
+}
+
+PhaseResults run_phase(const PhaseConfig& config, const std::function<void(int64_t)>& on_progress) {
+  const std::vector<PhaseConfig> grid{config};
+  const std::vector<PhaseUnit> units = phase_units(grid);
+  PhaseCollector collector(grid, units);
+  size_t added = 0;
+  const auto run = [&](int64_t index) -> std::optional<UnitMeasures> {
+    if (interrupted()) return std::nullopt;
+    const PhaseUnit& unit = units[static_cast<size_t>(index)];
+    UnitMeasures measures = run_phase_unit(config, unit.L, config.grammar_seeds[unit.seed_index], unit.noise_index);
+    if (interrupted()) return std::nullopt;  // the unit may be incomplete
+    if (travels_reduced(config)) return reduce_unit_measures(measures, config.samples, unit.L);
+    return measures;
+  };
+  const auto add = [&](int64_t index, std::optional<UnitMeasures> measures) {
+    if (!measures) return;
+    collector.add(index, std::move(*measures));
+    ++added;
+    if (on_progress) on_progress(config.samples * config.trajectories);
+  };
+  const auto count = static_cast<int64_t>(units.size());
+  if (run_units_side_by_side(grid, units.size(), 1, thread_count())) {
+    parallel_for_consuming(count, run, add);
+  } else {
+    for (int64_t index = 0; index < count && !interrupted(); ++index) add(index, run(index));
+  }
+  return collector.results(added < units.size())[0];
 }
 
 }  // namespace hdiff

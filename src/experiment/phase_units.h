@@ -7,6 +7,7 @@
 // so the rows are the same whatever the order of arrival.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -62,6 +63,12 @@ std::string run_phase_unit_result(const PhaseConfig& config, const PhaseUnit& un
 
 // What a resumable phase run is, for its journal: the grid, seeds and hdiff build.
 std::string phase_run_identity(const std::vector<PhaseConfig>& grid);
+
+// Runs the whole experiment in this process (no journal; the units side by side
+// when run_units_side_by_side says so); `on_progress(samples_done)` is called
+// on the calling thread as units finish. Stops on Ctrl-C, keeping the completed
+// (L, noise) points. The rows are those of `hdiff phase` with the same config.
+PhaseResults run_phase(const PhaseConfig& config, const std::function<void(int64_t)>& on_progress = {});
 
 // Gathers unit measures, in any order, into the rows of every grid point.
 class PhaseCollector {

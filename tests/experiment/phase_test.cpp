@@ -11,6 +11,7 @@
 
 #include "common/parallel.h"
 #include "experiment/phase_report.h"
+#include "experiment/phase_units.h"
 #include "grammar/sampling.h"
 #include "support/enumeration.h"
 
@@ -103,9 +104,10 @@ TEST(Phase, SoftClassCurvesOfDepthsFourAndEightCrossNearTheMeanFieldThreshold) {
   }
 }
 
+// 9 units: two threads run them side by side, three share each unit's batches.
 TEST(Phase, CsvIsIdenticalForAnyThreadCount) {
   for (const Channel channel : {Channel::uniform, Channel::soft}) {
-    auto config = small_config(channel, {0.1, 0.6});
+    auto config = small_config(channel, {0.1, 0.35, 0.6});
     config.samples = 200;
     config.trajectories = 2;
     auto tables = [&](int threads) {
@@ -116,11 +118,13 @@ TEST(Phase, CsvIsIdenticalForAnyThreadCount) {
     };
     const auto ones = tables(1);
     const auto twos = tables(2);
+    const auto threes = tables(3);
     set_thread_count(0);
     EXPECT_EQ(ones, twos) << channel_name(channel);
+    EXPECT_EQ(ones, threes) << channel_name(channel);
     const std::string& one = ones[0];
     EXPECT_EQ(one.substr(0, one.find('\n')), kPhaseCsvHeader);
-    EXPECT_EQ(std::count(one.begin(), one.end(), '\n'), 1 + 2 * 4);
+    EXPECT_EQ(std::count(one.begin(), one.end(), '\n'), 1 + 3 * 4);
   }
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "experiment/phase.h"
+#include "experiment/phase_units.h"
 #include "grammar/grammar.h"
 #include "noise/channel.h"
 
