@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 
 #include "cli/cli_support.h"
@@ -160,6 +161,33 @@ TEST(MpiRanks, ImageForwardBackwardIsByteIdenticalForOneTwoAndThreeRanks) {
     EXPECT_NE(result.out.find("wrote 10 outputs"), std::string::npos) << result.out;
     EXPECT_EQ(nlohmann::json::parse(read_text(folder / fmt::format("r{}/run.json", ranks))).at("written"), 10);
   }
+  std::filesystem::remove_all(folder);
+}
+
+// An error during the work on a rank other than 0 (an image that cannot be
+// decoded, read only by the rank that owns its batch) ends every rank, with the
+// error's one line and exit code 2, instead of leaving rank 0 waiting.
+TEST(MpiRanks, AnErrorDuringTheWorkOnAnotherRankEndsTheJob) {
+  const auto folder = fresh_folder("mpi-images-error");
+  std::filesystem::create_directories(folder / "in");
+  for (int i = 0; i < 4; ++i) {
+    image::Image picture{40, 36, std::vector<uint8_t>(40 * 36 * 3, static_cast<uint8_t>(60 * i))};
+    image::write_png(folder / fmt::format("in/p{}.png", i), picture);
+  }
+  std::ofstream(folder / "in/p4.png") << "not a png";
+  const auto adm = std::filesystem::path(HDIFF_FIXTURES_DIR) / "image/adm_a";
+  // Batches of 2 at k = 10 and 2 cost 20, 20, 10, 4, 4, 2: the largest go to
+  // ranks 0 and 1, and every batch with p4.png (the last) to rank 2.
+  const std::string arguments = fmt::format("images forward-backward --checkpoint {} --model-config {} --t 2,10 --batch 2 "
+                                            "--device cpu --input in --out out", (adm / "model.pt").string(),
+                                            (adm / "config.json").string());
+  const auto result = run_ranks(3, arguments, folder);
+  EXPECT_EQ(result.exit_code, 2) << result.err;
+  EXPECT_NE(result.err.find("p4.png"), std::string::npos) << result.err;
+  EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n') >= 1, true);
+  size_t hdiff_lines = 0;
+  for (size_t at = result.err.find("hdiff: "); at != std::string::npos; at = result.err.find("hdiff: ", at + 1)) ++hdiff_lines;
+  EXPECT_EQ(hdiff_lines, 1u) << "one message, from one rank: " << result.err;
   std::filesystem::remove_all(folder);
 }
 
