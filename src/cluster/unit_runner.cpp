@@ -141,29 +141,25 @@ UnitRunOutcome run_units(const UnitRunPlan& plan, const std::function<std::strin
   std::vector<int64_t> mine;
   for (size_t i = 0; i < remaining.size(); ++i)
     if (owner[i] == cluster::rank()) mine.push_back(remaining[i]);
-  if (plan.concurrent && thread_count() > 1 && mine.size() > 1) {
+  // Ctrl-C stops a single process between units (under a launcher the launcher
+  // ends the job); a unit it cut short may be incomplete and is not recorded.
+  const auto run = [&](int64_t k) -> std::optional<std::string> {
+    if (alone && interrupted()) return std::nullopt;
+    std::string bytes = run_unit(mine[static_cast<size_t>(k)]);
+    if (alone && interrupted()) return std::nullopt;
+    return bytes;
+  };
+  const auto pass_on = [&](int64_t k, std::optional<std::string> bytes) {
+    if (bytes) deliver(mine[static_cast<size_t>(k)], std::move(*bytes));
+  };
+  const auto count = static_cast<int64_t>(mine.size());
+  if (plan.concurrent && thread_count() > 1 && count > 1) {
     // One unit per thread; results are passed on by the main thread alone, so
     // the journal, the command's fold and MPI (initialised for that thread)
     // never see another.
-    parallel_for_consuming(
-        static_cast<int64_t>(mine.size()),
-        [&](int64_t k) -> std::optional<std::string> {
-          if (alone && interrupted()) return std::nullopt;
-          std::string bytes = run_unit(mine[static_cast<size_t>(k)]);
-          if (alone && interrupted()) return std::nullopt;  // the unit may be incomplete: it is not recorded
-          return bytes;
-        },
-        [&](int64_t k, std::optional<std::string> bytes) {
-          if (bytes) deliver(mine[static_cast<size_t>(k)], std::move(*bytes));
-        });
+    parallel_for_consuming(count, run, pass_on);
   } else {
-    for (int64_t unit : mine) {
-      // Ctrl-C stops a single process between units; under a launcher the launcher ends the job.
-      if (alone && interrupted()) break;
-      std::string bytes = run_unit(unit);
-      if (alone && interrupted()) break;  // the unit may be incomplete: it is not recorded
-      deliver(unit, std::move(bytes));
-    }
+    for (int64_t k = 0; k < count && !(alone && interrupted()); ++k) pass_on(k, run(k));
   }
   if (cluster::is_root()) {
     while (expected_from_others > 0) drain(true);

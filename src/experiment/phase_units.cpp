@@ -193,10 +193,14 @@ UnitMeasures decode_unit_measures(const std::string& bytes, const PhaseConfig& c
   return measures;
 }
 
-std::string run_phase_unit_result(const PhaseConfig& config, const PhaseUnit& unit) {
+UnitMeasures run_phase_unit_measures(const PhaseConfig& config, const PhaseUnit& unit) {
   UnitMeasures measures = run_phase_unit(config, unit.L, config.grammar_seeds[unit.seed_index], unit.noise_index);
-  if (travels_reduced(config)) measures = reduce_unit_measures(measures, config.samples, unit.L);
-  return encode_unit_measures(measures);
+  if (travels_reduced(config)) return reduce_unit_measures(measures, config.samples, unit.L);
+  return measures;
+}
+
+std::string run_phase_unit_result(const PhaseConfig& config, const PhaseUnit& unit) {
+  return encode_unit_measures(run_phase_unit_measures(config, unit));
 }
 
 std::string phase_run_identity(const std::vector<PhaseConfig>& grid) {
@@ -248,10 +252,8 @@ PhaseResults run_phase(const PhaseConfig& config, const std::function<void(int64
   size_t added = 0;
   const auto run = [&](int64_t index) -> std::optional<UnitMeasures> {
     if (interrupted()) return std::nullopt;
-    const PhaseUnit& unit = units[static_cast<size_t>(index)];
-    UnitMeasures measures = run_phase_unit(config, unit.L, config.grammar_seeds[unit.seed_index], unit.noise_index);
+    UnitMeasures measures = run_phase_unit_measures(config, units[static_cast<size_t>(index)]);
     if (interrupted()) return std::nullopt;  // the unit may be incomplete
-    if (travels_reduced(config)) return reduce_unit_measures(measures, config.samples, unit.L);
     return measures;
   };
   const auto add = [&](int64_t index, std::optional<UnitMeasures> measures) {

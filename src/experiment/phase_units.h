@@ -58,7 +58,10 @@ bool travels_reduced(const PhaseConfig& config);
 std::string encode_unit_measures(const UnitMeasures& measures);
 UnitMeasures decode_unit_measures(const std::string& bytes, const PhaseConfig& config, int L);
 
-// Runs one unit and returns what it sends to rank 0 (reduced when travels_reduced).
+// Runs one unit and returns its measures as they travel (reduced when travels_reduced).
+UnitMeasures run_phase_unit_measures(const PhaseConfig& config, const PhaseUnit& unit);
+
+// Runs one unit and returns what it sends to rank 0: run_phase_unit_measures, encoded.
 std::string run_phase_unit_result(const PhaseConfig& config, const PhaseUnit& unit);
 
 // What a resumable phase run is, for its journal: the grid, seeds and hdiff build.

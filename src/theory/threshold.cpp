@@ -49,11 +49,11 @@ class Search {
         for (size_t r = 0; r < current.size(); ++r) {
           const bool rising = last || previous.empty() || current[r] >= previous[r] - 1e-12;
           const bool falling = last || previous.empty() || current[r] <= previous[r] + 1e-12;
-          bool settled_here = true;
-          if (current[r] >= kReconstructedBand * fixed_point && (rising || current[r] >= 0.99 * fixed_point)) ++reconstructed;
-          else if (current[r] <= kLostBand * fixed_point && (falling || std::fabs(current[r]) <= 1e-5 * fixed_point)) ++lost;
-          else settled_here = false;
-          if (settled_here && point.height >= 1) frozen[r] = true;
+          const bool up = current[r] >= kReconstructedBand * fixed_point && (rising || current[r] >= 0.99 * fixed_point);
+          const bool down = !up && current[r] <= kLostBand * fixed_point && (falling || std::fabs(current[r]) <= 1e-5 * fixed_point);
+          reconstructed += up;
+          lost += down;
+          if ((up || down) && point.height >= 1) frozen[r] = true;
         }
         const auto replicas = static_cast<int>(current.size());
         // A decision needs at least one level of the flow, so that the direction is known.
