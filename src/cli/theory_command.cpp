@@ -177,9 +177,10 @@ void run_theory(const TheoryOptions& options) {
     params.m = lists.m[0];
     params.s = lists.s[0];
     params.channel = lists.channels[0];
-    if (options.threshold)
+    if (options.threshold) {
       grid = threshold_grid(params, lists);
-    else
+      validate(ThresholdOptions{options.levels, options.tolerance});  // before the run's journal exists
+    } else
       validate(params);
     const bool have_noise = !options.noise.empty();
     if (options.mean_field && (options.threshold || have_noise || !options.compare.empty() || !options.depths.empty()))

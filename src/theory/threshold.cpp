@@ -117,13 +117,17 @@ std::string outcome_name(ProbeOutcome outcome) {
   return "?";
 }
 
-ThresholdResult find_threshold(const TheoryParams& params, const ThresholdOptions& options,
-                               const std::function<void(const ThresholdProbe&)>& on_probe) {
-  validate(params);
+void validate(const ThresholdOptions& options) {
   if (options.levels < 2 || options.levels > 100000)
     fail("levels = {} is out of range; give --levels between 2 and 100000 (40 is typical)", options.levels);
   if (!(options.tolerance >= 1e-9 && options.tolerance <= 0.1))
     fail("tolerance = {} is out of range; give --tolerance between 1e-9 and 0.1", options.tolerance);
+}
+
+ThresholdResult find_threshold(const TheoryParams& params, const ThresholdOptions& options,
+                               const std::function<void(const ThresholdProbe&)>& on_probe) {
+  validate(params);
+  validate(options);
 
   Search search(params, options, on_probe);
   ThresholdResult result;

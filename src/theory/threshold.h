@@ -63,6 +63,9 @@ struct ThresholdResult {
   std::vector<ThresholdProbe> probes;  // in the order tried
 };
 
+// Checks the search's settings; Error naming the fix.
+void validate(const ThresholdOptions& options);
+
 // Finds the critical noise; `on_probe` is called after every probe (for progress).
 ThresholdResult find_threshold(const TheoryParams& params, const ThresholdOptions& options,
                                const std::function<void(const ThresholdProbe&)>& on_probe = {});

@@ -197,6 +197,10 @@ TEST_F(TheoryCli, ImpossibleRequestsFailOnOneLineWithoutOutput) {
       "--mean-field --threshold",                 // two modes at once
       "--mean-field --noise 0.5",
       "--channel salt --noise 0.1",               // unknown channel
+      "--threshold --levels -1",                  // the search's own options
+      "--threshold --levels 1",
+      "--threshold --tolerance nan",
+      "--threshold --tolerance 0.5",
   };
   for (const char* arguments : cases) {
     const CommandRun result = run(std::string(arguments) + " --out " + out.string());
@@ -204,6 +208,7 @@ TEST_F(TheoryCli, ImpossibleRequestsFailOnOneLineWithoutOutput) {
     EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << arguments << ": " << result.err;
     EXPECT_NE(result.err.find("error"), std::string::npos) << arguments;
     EXPECT_FALSE(fs::exists(out)) << arguments;
+    EXPECT_FALSE(fs::exists(dir_ / ".never.unfinished")) << arguments << ": no staging folder either";
   }
   const CommandRun unwritable = run("--noise 0.1 --out /proc/hdiff_cannot_write_here");
   EXPECT_EQ(unwritable.exit_code, 2);
