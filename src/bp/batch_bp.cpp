@@ -7,6 +7,7 @@
 #include <cstring>
 #include <functional>
 #include <numbers>
+#include <string_view>
 
 #include "bp/batch_kernels.h"
 #include "common/error.h"
@@ -22,26 +23,28 @@ using batch_detail::downward_range;
 using batch_detail::downward_root;
 using batch_detail::finish_downward;
 
-// The kernels for this machine; HDIFF_BATCH_KERNELS=generic forces the portable ones.
+// The kernel set named `name` among those this machine can run, or nullptr.
+const Kernels* find_kernels(std::string_view name) {
+  for (const Kernels& k : batch_detail::available_kernels())
+    if (name == k.name) return &k;
+  return nullptr;
+}
+
+// The kernels for this machine: the widest it runs, or the set HDIFF_BATCH_KERNELS
+// names (generic, avx2, avx512) when the machine runs it.
 const Kernels& best_kernels() {
-  static const Kernels chosen = [] {
+  static const Kernels* chosen = [] {
     const char* forced = std::getenv("HDIFF_BATCH_KERNELS");
-    const bool generic = forced != nullptr && std::string(forced) == "generic";
-#if defined(HDIFF_AVX2_KERNELS)
-    if (!generic && __builtin_cpu_supports("avx2")) return batch_detail::avx2_kernels();
-#endif
-    (void)generic;
-    return batch_detail::generic_kernels();
+    if (forced != nullptr)
+      if (const Kernels* k = find_kernels(forced)) return k;
+    return &batch_detail::available_kernels().back();
   }();
-  return chosen;
+  return *chosen;
 }
 
-std::atomic<bool> generic_forced{false};
+std::atomic<const Kernels*> forced_kernels{nullptr};
 
-const Kernels& kernels() {
-  static const Kernels generic = batch_detail::generic_kernels();
-  return generic_forced.load(std::memory_order_relaxed) ? generic : best_kernels();
-}
+const Kernels& kernels() { return batch_detail::active_kernels(); }
 
 // Fills unloaded lanes with lane 0's observation, so that they compute harmless numbers.
 void fill_unused_lanes(const BatchPlan& plan, BatchMessages& batch) {
@@ -132,7 +135,34 @@ void reference_upward(const BatchPlan& plan, BatchMessages& batch, int l) {
 
 const char* batch_kernel_name() { return kernels().name; }
 
-void batch_detail::force_generic_kernels(bool force) { generic_forced.store(force); }
+const Kernels& batch_detail::active_kernels() {
+  const Kernels* forced = forced_kernels.load(std::memory_order_relaxed);
+  return forced != nullptr ? *forced : best_kernels();
+}
+
+const std::vector<Kernels>& batch_detail::available_kernels() {
+  static const std::vector<Kernels> sets = [] {
+    std::vector<Kernels> found{generic_kernels()};
+#if defined(HDIFF_X86_KERNELS)
+    if (__builtin_cpu_supports("avx2")) found.push_back(avx2_kernels());
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl"))
+      found.push_back(avx512_kernels());
+#endif
+    return found;
+  }();
+  return sets;
+}
+
+void batch_detail::force_kernels(const char* name) {
+  if (name == nullptr) {
+    forced_kernels.store(nullptr);
+    return;
+  }
+  const Kernels* k = find_kernels(name);
+  HDIFF_CHECK(k != nullptr);
+  forced_kernels.store(k);
+}
 
 BatchMessages::BatchMessages(const BatchPlan& plan) : errors(kBatchLanes), reference(kBatchLanes) {
   const auto& p = plan.grammar->params;

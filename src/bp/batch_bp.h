@@ -221,7 +221,7 @@ void batch_sample_posteriors(const BatchPlan& plan, const BatchMessages& batch, 
 void batch_downward_and_sample(const BatchPlan& plan, BatchMessages& batch, std::span<RandomStream> randoms,
                                std::span<const std::span<uint32_t>> trees);
 
-// The instruction set the batch kernels run with on this machine ("avx2" or "generic").
+// The instruction set the batch kernels run with on this machine ("avx512", "avx2" or "generic").
 const char* batch_kernel_name();
 
 }  // namespace hdiff

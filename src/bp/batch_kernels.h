@@ -1,9 +1,11 @@
 #pragma once
 // Internal to src/bp: helpers shared by the batch files, and the vector kernels
-// of the batch BP path, compiled once per instruction set (batch_kernels_avx2.cpp,
-// batch_kernels_generic.cpp) from batch_kernels_impl.h and chosen at run time.
+// of the batch BP path, compiled once per instruction set (batch_kernels_avx512.cpp,
+// batch_kernels_avx2.cpp, batch_kernels_generic.cpp) from batch_kernels_impl.h and
+// chosen at run time.
 
 #include <cstdint>
+#include <vector>
 
 #include "bp/batch_bp.h"
 
@@ -30,6 +32,12 @@ inline SpikeLeaf spike_leaf(const NoiseSpec& noise, int v, uint32_t o) {
   return {noise.level / v, 1.0 - noise.level};
 }
 
+// The posterior draws of one batch in progress on a vector sampler.
+struct LaneDraws {
+  uint32_t* symbols = nullptr;             // tree_size × kBatchLanes: node n of lane l at n·kBatchLanes + l
+  uint64_t words[4][kBatchLanes] = {};     // each lane's xoshiro256++ state (RandomStream::state_words)
+};
+
 // The kernels of one instruction set.
 struct Kernels {
   const char* name;
@@ -43,6 +51,12 @@ struct Kernels {
   // Downward messages of the children of `count` parents and 1/Σ u·w of every child.
   void (*downward)(const BatchLevelPlan& level, int64_t count, const LaneBlock* parent_down, const LaneBlock* child_up,
                    LaneBlock* child_down, LaneBlock* child_inverse_mass, int32_t* fallback);
+  // The posterior draws of the children of one range of nodes (s = 2) for every
+  // lane at once, from their parents' drawn symbols in `draws`, one uniform per
+  // lane and node; the same draws as the scalar sampler makes lane by lane.
+  // nullptr where the set has none (then sampling runs lane by lane).
+  void (*sample_range)(const BatchPlan& plan, const BatchMessages& batch, const NodeRange& range, bool prefetch,
+                       LaneDraws& draws);
 };
 
 // The downward pass in pieces (batch_bp.cpp), shared with the pass that
@@ -54,10 +68,18 @@ void downward_range(const BatchPlan& plan, BatchMessages& batch, const NodeRange
 void finish_downward(const BatchPlan& plan, BatchMessages& batch, const int32_t* before);
 
 Kernels generic_kernels();
-// Makes every later pass use the portable kernels (true) or the machine's best (false); for tests.
-void force_generic_kernels(bool force);
-#if defined(HDIFF_AVX2_KERNELS)
+#if defined(HDIFF_X86_KERNELS)
 Kernels avx2_kernels();
+Kernels avx512_kernels();
+void avx512_sample_range(const BatchPlan& plan, const BatchMessages& batch, const NodeRange& range, bool prefetch,
+                         LaneDraws& draws);
 #endif
+// The kernel set the passes run with now.
+const Kernels& active_kernels();
+// Every kernel set this machine can run, the portable one first.
+const std::vector<Kernels>& available_kernels();
+// Makes every later pass use the kernel set named `name` (one of
+// available_kernels), or the machine's best for nullptr; for tests.
+void force_kernels(const char* name);
 
 }  // namespace hdiff::batch_detail

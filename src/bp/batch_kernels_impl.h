@@ -14,6 +14,33 @@
 namespace hdiff::batch_detail {
 namespace {
 
+#if defined(__AVX512F__)
+// A lane vector as one 512-bit register.
+typedef float Full __attribute__((vector_size(64)));
+typedef int32_t FullMask __attribute__((vector_size(64)));
+static_assert(sizeof(Full) == sizeof(LaneBlock));
+
+struct Vector {
+  Full value{};
+};
+inline Vector operator+(Vector a, Vector b) { return {a.value + b.value}; }
+inline Vector operator*(Vector a, Vector b) { return {a.value * b.value}; }
+inline Vector operator/(Vector a, Vector b) { return {a.value / b.value}; }
+
+inline Vector load(const LaneBlock& block) {
+  Vector x;
+  std::memcpy(&x.value, block.value, sizeof x.value);
+  return x;
+}
+inline void store(LaneBlock& block, Vector x) { std::memcpy(block.value, &x.value, sizeof x.value); }
+inline Vector broadcast(float x) { return {Full{} + x}; }
+// Per lane: -1 where value is below the float floor (or NaN), else 0.
+inline void small_lanes(Vector value, int32_t* lanes) {
+  const FullMask small = !(value.value >= (Full{} + kFloatFloor));
+  std::memcpy(lanes, &small, sizeof small);
+}
+inline void lane_values(Vector x, float* values) { std::memcpy(values, &x.value, sizeof x.value); }
+#else
 // A lane vector as two 256-bit halves: GCC keeps these in registers, where a
 // 512-bit vector type on AVX2 goes through the stack.
 typedef float Half __attribute__((vector_size(32)));
@@ -27,8 +54,6 @@ struct Vector {
 inline Vector operator+(Vector a, Vector b) { return {a.low + b.low, a.high + b.high}; }
 inline Vector operator*(Vector a, Vector b) { return {a.low * b.low, a.high * b.high}; }
 inline Vector operator/(Vector a, Vector b) { return {a.low / b.low, a.high / b.high}; }
-inline Vector& operator+=(Vector& a, Vector b) { return a = a + b; }
-inline Vector& operator*=(Vector& a, Vector b) { return a = a * b; }
 
 inline Vector load(const LaneBlock& block) {
   Vector x;
@@ -41,22 +66,32 @@ inline void store(LaneBlock& block, Vector x) {
   std::memcpy(block.value + kHalf, &x.high, sizeof x.high);
 }
 inline Vector broadcast(float x) { return {Half{} + x, Half{} + x}; }
+// Per lane: -1 where value is below the float floor (or NaN), else 0.
+inline void small_lanes(Vector value, int32_t* lanes) {
+  const Half floor = Half{} + kFloatFloor;
+  const HalfMask small_low = !(value.low >= floor), small_high = !(value.high >= floor);
+  std::memcpy(lanes, &small_low, sizeof small_low);
+  std::memcpy(lanes + kHalf, &small_high, sizeof small_high);
+}
+inline void lane_values(Vector x, float* values) {
+  std::memcpy(values, &x.low, sizeof x.low);
+  std::memcpy(values + kHalf, &x.high, sizeof x.high);
+}
+#endif
+inline Vector& operator+=(Vector& a, Vector b) { return a = a + b; }
+inline Vector& operator*=(Vector& a, Vector b) { return a = a * b; }
 
 // Marks lanes whose value is below the float floor (or NaN) for the double path.
 inline void mark_small(Vector value, int32_t* fallback) {
-  const Half floor = Half{} + kFloatFloor;
-  const HalfMask small_low = !(value.low >= floor), small_high = !(value.high >= floor);
   int32_t lanes[kBatchLanes];
-  std::memcpy(lanes, &small_low, sizeof small_low);
-  std::memcpy(lanes + kHalf, &small_high, sizeof small_high);
+  small_lanes(value, lanes);
   for (int l = 0; l < kBatchLanes; ++l) fallback[l] |= lanes[l];
 }
 
 // Folds the totals into the lanes' running products, keeping each mantissa in [1, 2).
 inline void fold_total(Vector total, LaneState state) {
   float values[kBatchLanes];
-  std::memcpy(values, &total.low, sizeof total.low);
-  std::memcpy(values + kHalf, &total.high, sizeof total.high);
+  lane_values(total, values);
   for (int l = 0; l < kBatchLanes; ++l) {
     const double product = state.mantissa[l] * static_cast<double>(values[l]);
     uint64_t bits;
@@ -265,6 +300,9 @@ void transpose_rows(const float* const* rows, int n, LaneBlock* out) {
 
 }  // namespace
 
-Kernels HDIFF_KERNEL_FUNCTION() { return {HDIFF_KERNEL_NAME, &upward, &transpose_rows, &downward}; }
+#if !defined(HDIFF_KERNEL_SAMPLER)
+#define HDIFF_KERNEL_SAMPLER nullptr
+#endif
+Kernels HDIFF_KERNEL_FUNCTION() { return {HDIFF_KERNEL_NAME, &upward, &transpose_rows, &downward, HDIFF_KERNEL_SAMPLER}; }
 
 }  // namespace hdiff::batch_detail

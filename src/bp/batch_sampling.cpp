@@ -4,6 +4,7 @@
 #include "bp/batch_bp.h"
 
 #include <algorithm>
+#include <climits>
 #include <functional>
 #include <vector>
 
@@ -84,6 +85,31 @@ void sample_lanes(const BatchPlan& plan, const BatchMessages& batch, std::span<c
     }
     while (plan.prior[static_cast<size_t>(y)] * batch.up[static_cast<size_t>(y)].value[lane] == 0 && y > 0) --y;
     trees[k][0] = static_cast<uint32_t>(y);
+  }
+  const batch_detail::Kernels& kernels = batch_detail::active_kernels();
+  if (kernels.sample_range != nullptr && p.s == 2 && kBatchLanes * sequence_length(p) <= INT32_MAX) {
+    // Every lane at once: the trees lane-major while they are drawn, the streams in vector registers.
+    static thread_local std::vector<uint32_t> symbols;
+    const auto nodes = static_cast<size_t>(tree_size(p));
+    symbols.resize(nodes * kBatchLanes);
+    batch_detail::LaneDraws draws;
+    draws.symbols = symbols.data();
+    std::fill(symbols.begin(), symbols.begin() + kBatchLanes, 0);  // lanes that do not draw follow symbol 0
+    for (size_t k = 0; k < lanes.size(); ++k) {
+      symbols[static_cast<size_t>(lanes[k])] = trees[k][0];
+      for (int w = 0; w < 4; ++w) draws.words[w][lanes[k]] = randoms[k]->state_words()[w];
+    }
+    for (const NodeRange& range : plan.downward_order) {
+      if (before_range) before_range(range);
+      kernels.sample_range(plan, batch, range, !before_range, draws);
+    }
+    for (size_t k = 0; k < lanes.size(); ++k) {
+      const auto lane = static_cast<size_t>(lanes[k]);
+      uint32_t* tree = trees[k].data();
+      for (size_t n = 1; n < nodes; ++n) tree[n] = symbols[n * kBatchLanes + lane];
+      for (int w = 0; w < 4; ++w) randoms[k]->state_words()[w] = draws.words[w][lane];
+    }
+    return;
   }
   std::vector<double> weight;
   for (const NodeRange& range : plan.downward_order) {

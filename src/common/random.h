@@ -57,6 +57,10 @@ class RandomStream {
     return result;
   }
 
+  // The generator's four state words, for code that advances several streams in
+  // lockstep with vector instructions (and must then give the words next() would).
+  uint64_t* state_words() { return state_; }
+
   // Uniform double in [0, 1) with 53 random bits.
   double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
 
