@@ -60,6 +60,11 @@ struct BatchLevelPlan {
   // the node's first child block (left b: b·64, right c: (n_children + c)·64), so
   // that the kernels address them without arithmetic.
   std::vector<uint32_t> rule_offsets;
+  // For s = 2 and at most 32 parent symbols: rules and rule_offsets rearranged
+  // by (2r + j)·32 + a (rows padded to 32), so that a vector sampler looks up
+  // the productions of 16 lanes' parent symbols with one permutation.
+  std::vector<uint32_t> rules_by_symbol;
+  std::vector<uint32_t> rule_offsets_by_symbol;
   // Downward gather lists for s > 2, per child position j and child symbol b: the
   // productions with b_j = b, entries [start[j·(n_children+1) + b], … + b + 1).
   std::vector<uint32_t> down_start;

@@ -29,6 +29,16 @@ BatchLevelPlan level_plan(const ProductionTable& table) {
     level.rule_offsets.resize(table.children.size());
     for (size_t k = 0; k < table.children.size(); ++k)
       level.rule_offsets[k] = static_cast<uint32_t>(((k % 2) * static_cast<size_t>(table.n_children) + table.children[k]) * sizeof(LaneBlock));
+    if (table.n_parents <= 32) {
+      level.rules_by_symbol.assign(2 * static_cast<size_t>(table.m) * 32, 0);
+      level.rule_offsets_by_symbol.assign(level.rules_by_symbol.size(), 0);
+      for (int a = 0; a < table.n_parents; ++a)
+        for (int k = 0; k < 2 * table.m; ++k) {
+          const size_t from = static_cast<size_t>(a) * 2 * table.m + k, to = static_cast<size_t>(k) * 32 + a;
+          level.rules_by_symbol[to] = level.rules[from];
+          level.rule_offsets_by_symbol[to] = level.rule_offsets[from];
+        }
+    }
     const int n = table.n_children;
     const int64_t productions = static_cast<int64_t>(table.n_parents) * table.m;
     for (int j = 0; j < 2; ++j) {

@@ -111,7 +111,33 @@ inline __m512i draw(const Weights& weights, int m, Streams& streams) {
   return r;
 }
 
-// Production r's children of each lane's parent symbol (`row` = a·2m), stored as its drawn children.
+// Entry 2r + j (production r's child j, or its byte offset) of each lane's
+// parent symbol: by permutation from a per-symbol table (at most 32 parent
+// symbols: BatchLevelPlan::rules_by_symbol), else by gather from the flat one.
+struct ProductionLookup {
+  const uint32_t* by_symbol;  // (2r + j)·32 + a, or nullptr
+  const uint32_t* flat;       // a·2m + 2r + j
+  __m512i symbol;             // each lane's parent symbol a
+  __m512i row;                // a·2m
+  __m512i at(int r, int j) const {
+    const int k = 2 * r + j;
+    if (by_symbol != nullptr) {
+      const uint32_t* table = by_symbol + static_cast<size_t>(k) * 32;
+      return _mm512_permutex2var_epi32(_mm512_loadu_si512(table), symbol, _mm512_loadu_si512(table + 16));
+    }
+    return _mm512_i32gather_epi32(_mm512_add_epi32(row, _mm512_set1_epi32(k)), flat, 4);
+  }
+};
+
+// Each lane's parent symbol at `parents` (kBatchLanes values).
+inline ProductionLookup lookup(const uint32_t* by_symbol, const uint32_t* flat, int m, const uint32_t* parents) {
+  const __m512i symbol = _mm512_loadu_si512(parents);
+  return {by_symbol, flat, symbol, _mm512_mullo_epi32(symbol, _mm512_set1_epi32(2 * m))};
+}
+
+const uint32_t* table_or_null(const std::vector<uint32_t>& table) { return table.empty() ? nullptr : table.data(); }
+
+// Production r's children of each lane's parent symbol, stored as its drawn children.
 inline void store_children(const uint32_t* rules, __m512i row, __m512i r, uint32_t* children) {
   const __m512i at = _mm512_add_epi32(row, _mm512_add_epi32(r, r));
   _mm512_storeu_si512(children, _mm512_i32gather_epi32(at, rules, 4));
@@ -128,12 +154,12 @@ void avx512_sample_range(const BatchPlan& plan, const BatchMessages& batch, cons
   const int64_t begin = plan.node_offset[static_cast<size_t>(range.level)];
   const int64_t children_begin = plan.node_offset[static_cast<size_t>(range.level) + 1];
   const uint32_t* rules = level.rules.data();
-  const __m512i row_stride = _mm512_set1_epi32(2 * m);
   Streams streams = load_streams(draws);
   static thread_local Weights weights;
   if (plan.pair_table && range.level == p.L - 1) {
     // Spike leaves: a child's likelihood is leaf_high at its observed token,
     // leaf_low elsewhere, leaf_masked everywhere when it is masked.
+    const uint32_t* rules_by_symbol = table_or_null(level.rules_by_symbol);
     const int64_t d = plan.node_offset[static_cast<size_t>(p.L) + 1] - children_begin;
     const __m512i lane_start = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                                   _mm512_set1_epi32(static_cast<int>(d)));
@@ -141,7 +167,7 @@ void avx512_sample_range(const BatchPlan& plan, const BatchMessages& batch, cons
     const __m512 low = _mm512_set1_ps(plan.leaf_low), high = _mm512_set1_ps(plan.leaf_high),
                  masked = _mm512_set1_ps(plan.leaf_masked);
     for (int64_t i = range.first; i < range.first + range.count; ++i) {
-      const __m512i row = _mm512_mullo_epi32(_mm512_loadu_si512(draws.symbols + (begin + i) * kBatchLanes), row_stride);
+      const ProductionLookup production = lookup(rules_by_symbol, rules, m, draws.symbols + (begin + i) * kBatchLanes);
       const __m512i at = _mm512_add_epi32(lane_start, _mm512_set1_epi32(static_cast<int>(2 * i)));
       __m512i observed[2];
       __m512 other[2], own[2];  // each child's likelihood off and at its observed token
@@ -154,18 +180,17 @@ void avx512_sample_range(const BatchPlan& plan, const BatchMessages& batch, cons
       weights.start(m);
       for (int r = 0; r < m; ++r) {
         __m512 value[2];
-        for (int j = 0; j < 2; ++j) {
-          const __m512i child = _mm512_i32gather_epi32(_mm512_add_epi32(row, _mm512_set1_epi32(2 * r + j)), rules, 4);
-          value[j] = _mm512_mask_blend_ps(_mm512_cmpeq_epi32_mask(child, observed[j]), other[j], own[j]);
-        }
+        for (int j = 0; j < 2; ++j)
+          value[j] = _mm512_mask_blend_ps(_mm512_cmpeq_epi32_mask(production.at(r, j), observed[j]), other[j], own[j]);
         weights.add(r, value[0], value[1]);
       }
-      store_children(rules, row, draw(weights, m, streams), draws.symbols + (children_begin + 2 * i) * kBatchLanes);
+      store_children(rules, production.row, draw(weights, m, streams),
+                     draws.symbols + (children_begin + 2 * i) * kBatchLanes);
     }
     store_streams(streams, draws);
     return;
   }
-  const uint32_t* offsets = level.rule_offsets.data();
+  const uint32_t* offsets_by_symbol = table_or_null(level.rule_offsets_by_symbol);
   const __m512i lane_bytes = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60);
   const LaneBlock* child_up = batch.up.data() + plan.block_offset[static_cast<size_t>(range.level) + 1];
   const int64_t child_blocks = 2 * static_cast<int64_t>(n_children);
@@ -175,17 +200,15 @@ void avx512_sample_range(const BatchPlan& plan, const BatchMessages& batch, cons
     // downward pass has just written next to them.
     if (prefetch && i + 1 < range.first + range.count)
       for (int64_t k = 0; k < child_blocks; ++k) _mm_prefetch(reinterpret_cast<const char*>(child + child_blocks + k), _MM_HINT_T0);
-    const __m512i row = _mm512_mullo_epi32(_mm512_loadu_si512(draws.symbols + (begin + i) * kBatchLanes), row_stride);
+    const ProductionLookup offset = lookup(offsets_by_symbol, level.rule_offsets.data(), m, draws.symbols + (begin + i) * kBatchLanes);
     weights.start(m);
     for (int r = 0; r < m; ++r) {
       __m512 value[2];
-      for (int j = 0; j < 2; ++j) {
-        const __m512i bytes = _mm512_i32gather_epi32(_mm512_add_epi32(row, _mm512_set1_epi32(2 * r + j)), offsets, 4);
-        value[j] = _mm512_i32gather_ps(_mm512_add_epi32(bytes, lane_bytes), child->value, 1);
-      }
+      for (int j = 0; j < 2; ++j)
+        value[j] = _mm512_i32gather_ps(_mm512_add_epi32(offset.at(r, j), lane_bytes), child->value, 1);
       weights.add(r, value[0], value[1]);
     }
-    store_children(rules, row, draw(weights, m, streams), draws.symbols + (children_begin + 2 * i) * kBatchLanes);
+    store_children(rules, offset.row, draw(weights, m, streams), draws.symbols + (children_begin + 2 * i) * kBatchLanes);
   }
   store_streams(streams, draws);
 }
