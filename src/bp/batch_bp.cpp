@@ -88,24 +88,28 @@ void fill_leaves(const BatchPlan& plan, BatchMessages& batch, int64_t first, int
   }
 }
 
-// Nodes [first, first + count) of level L-1 from the pair table: each lane
-// copies the row of its two observed children.
-void pair_level(const BatchPlan& plan, BatchMessages& batch, int64_t first, int64_t count, double* pair_log) {
+// Nodes [first, first + count) of level L-1 from the pair table into `out`
+// (count·n blocks): each lane copies the row of its two observed children.
+// With `pair_log`, adds the rows' normalisers' logs and sends lanes whose pair
+// is impossible to the double path.
+void pair_level(const BatchPlan& plan, BatchMessages& batch, int64_t first, int64_t count, LaneBlock* out,
+                double* pair_log) {
   const auto& p = plan.grammar->params;
   const int64_t d = sequence_length(p);
   const int n = plan.levels[static_cast<size_t>(p.L - 1)].n_parents;
   const int tokens = p.v + 1;
-  LaneBlock* parents = batch.up.data() + plan.block_offset[static_cast<size_t>(p.L - 1)];
   const uint32_t* observed = batch.tokens.data();
   const float* rows[kBatchLanes];
   for (int64_t i = first; i < first + count; ++i) {
     for (int l = 0; l < kBatchLanes; ++l) {
       const size_t pair = static_cast<size_t>(observed[l * d + 2 * i]) * tokens + observed[l * d + 2 * i + 1];
       rows[l] = plan.pair_up.data() + pair * n;
-      pair_log[l] += plan.pair_log_total[pair];
-      batch.fallback[l] |= plan.pair_possible[pair] == 0;
+      if (pair_log != nullptr) {
+        pair_log[l] += plan.pair_log_total[pair];
+        batch.fallback[l] |= plan.pair_possible[pair] == 0;
+      }
     }
-    kernels().transpose_rows(rows, n, parents + i * n);
+    kernels().transpose_rows(rows, n, out + (i - first) * n);
   }
 }
 
@@ -168,8 +172,18 @@ BatchMessages::BatchMessages(const BatchPlan& plan) : errors(kBatchLanes), refer
   const auto& p = plan.grammar->params;
   const auto blocks = static_cast<size_t>(plan.block_offset.back());
   const size_t without_leaves = static_cast<size_t>(plan.block_offset[static_cast<size_t>(p.L)]);
-  up.resize(plan.pair_table ? without_leaves : blocks);
+  up.resize(plan.virtual_pair_level ? static_cast<size_t>(plan.block_offset[static_cast<size_t>(p.L) - 1])
+            : plan.pair_table      ? without_leaves
+                                   : blocks);
   down.resize(plan.pair_table ? without_leaves : blocks);
+  if (plan.virtual_pair_level) {
+    // Room for the children of the largest range of level L-2 that a pass visits.
+    int64_t widest = 0;
+    for (const auto* order : {&plan.upward_order, &plan.downward_order})
+      for (const NodeRange& range : *order)
+        if (range.level == p.L - 2) widest = std::max(widest, range.count);
+    pair_blocks.resize(static_cast<size_t>(widest * p.s * plan.symbols[static_cast<size_t>(p.L) - 1]));
+  }
   inverse_mass.resize(static_cast<size_t>(tree_size(p)));
   const int64_t d = sequence_length(p);
   if (token_channel(plan.noise.channel))
@@ -238,18 +252,36 @@ void batch_upward(const BatchPlan& plan, BatchMessages& batch) {
   fill_unused_lanes(plan, batch);
   double pair_log[kBatchLanes] = {};
   const batch_detail::LaneState state{batch.scale_mantissa, batch.scale_exponent, batch.fallback};
+  // A virtual level L-1: the nodes in pair_blocks, [window_first, window_first + window_count).
+  int64_t window_first = 0, window_count = 0;
   for (const NodeRange& range : plan.upward_order) {
     const auto level = static_cast<size_t>(range.level);
     const BatchLevelPlan& level_plan = plan.levels[level];
     if (range.level == p.L - 1) {
+      if (plan.virtual_pair_level) {
+        if (window_count == 0) window_first = range.first;
+        HDIFF_CHECK(range.first == window_first + window_count);
+        HDIFF_CHECK(static_cast<size_t>((window_count + range.count) * level_plan.n_parents) <= batch.pair_blocks.size());
+        pair_level(plan, batch, range.first, range.count, batch.pair_blocks.data() + window_count * level_plan.n_parents,
+                   pair_log);
+        window_count += range.count;
+        continue;
+      }
       if (plan.pair_table) {
-        pair_level(plan, batch, range.first, range.count, pair_log);
+        pair_level(plan, batch, range.first, range.count, batch.up.data() + plan.block_offset[level] + range.first * level_plan.n_parents,
+                   pair_log);
         continue;
       }
       fill_leaves(plan, batch, range.first * p.s, range.count * p.s);
     }
-    kernels().upward(level_plan, range.count,
-                     batch.up.data() + plan.block_offset[level + 1] + range.first * p.s * level_plan.n_children,
+    const LaneBlock* children = batch.up.data() + plan.block_offset[level + 1] + range.first * p.s * level_plan.n_children;
+    if (plan.virtual_pair_level && range.level == p.L - 2) {
+      // The children are the window's nodes.
+      HDIFF_CHECK(range.first * p.s >= window_first && (range.first + range.count) * p.s <= window_first + window_count);
+      children = batch.pair_blocks.data() + (range.first * p.s - window_first) * level_plan.n_children;
+      window_count = 0;
+    }
+    kernels().upward(level_plan, range.count, children,
                      batch.up.data() + plan.block_offset[level] + range.first * level_plan.n_parents, state);
   }
   const double log_m = static_cast<double>(internal_nodes(p)) * std::log(static_cast<double>(p.m));
@@ -286,8 +318,13 @@ void batch_detail::downward_range(const BatchPlan& plan, BatchMessages& batch, c
   const BatchLevelPlan& level_plan = plan.levels[level];
   const int64_t children = range.first * s * level_plan.n_children;
   if (plan.pair_table && range.level == p.L - 1) return;  // leaf marginals are computed when read
+  const LaneBlock* child_up = batch.up.data() + plan.block_offset[level + 1] + children;
+  if (plan.virtual_pair_level && range.level == p.L - 2) {
+    pair_level(plan, batch, range.first * s, range.count * s, batch.pair_blocks.data(), nullptr);
+    child_up = batch.pair_blocks.data();
+  }
   kernels().downward(level_plan, range.count, batch.down.data() + plan.block_offset[level] + range.first * level_plan.n_parents,
-                     batch.up.data() + plan.block_offset[level + 1] + children,
+                     child_up,
                      batch.down.data() + plan.block_offset[level + 1] + children,
                      batch.inverse_mass.data() + plan.node_offset[level + 1] + range.first * s, batch.fallback);
 }
@@ -396,9 +433,17 @@ double batch_level_mass(const BatchPlan& plan, const BatchMessages& batch, int l
     return mass;
   }
   const int n = plan.symbols[static_cast<size_t>(level)];
-  const LaneBlock* up = batch.up.data() + plan.block_offset[static_cast<size_t>(level)];
   const LaneBlock* down = batch.down.data() + plan.block_offset[static_cast<size_t>(level)];
   const LaneBlock* inverse_mass = batch.inverse_mass.data() + plan.node_offset[static_cast<size_t>(level)];
+  if (plan.virtual_pair_level && level == p.L - 1) {
+    for (int64_t i = 0; i < count; ++i) {
+      const uint32_t a = symbols[static_cast<size_t>(i)];
+      HDIFF_CHECK(a < static_cast<uint32_t>(n));
+      mass += static_cast<double>(pair_up_row(plan, batch, lane, i)[a]) * down[i * n + a].value[lane] * inverse_mass[i].value[lane];
+    }
+    return mass;
+  }
+  const LaneBlock* up = batch.up.data() + plan.block_offset[static_cast<size_t>(level)];
   for (int64_t i = 0; i < count; ++i) {
     HDIFF_CHECK(symbols[static_cast<size_t>(i)] < static_cast<uint32_t>(n));
     const int64_t at = i * n + symbols[static_cast<size_t>(i)];

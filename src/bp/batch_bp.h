@@ -117,6 +117,12 @@ struct BatchPlan {
   // normalises the parent's pair-table row and the sum runs over the productions
   // a → (b, c) of child position j, kept as leaf_pairs entries (a, c) in
   // [leaf_start[j·v + b], leaf_start[j·v + b + 1]).
+  // With the pair table, L ≥ 2 and a level L-1 too large for cache (deep
+  // trees), that level's upward messages are not stored either: a lane's
+  // upward message at node i of level L-1 is the pair_up row of its two
+  // observed children (pair_up_row), which the passes copy into lane blocks
+  // (BatchMessages::pair_blocks) where a kernel needs them.
+  bool virtual_pair_level = false;
   float leaf_low = 0, leaf_high = 0, leaf_masked = 0;
   std::vector<uint32_t> leaf_start;
   std::vector<uint32_t> leaf_pairs;
@@ -134,7 +140,9 @@ struct BatchMessages {
   explicit BatchMessages(const BatchPlan& plan);
 
   int lanes = 0;                    // lanes loaded: load lanes 0, 1, … in order
-  std::vector<LaneBlock> up;        // upward messages, [node][symbol] blocks by level (no leaves with the pair table)
+  std::vector<LaneBlock> up;        // upward messages, [node][symbol] blocks by level (no leaves with the pair
+                                    // table, and no level L-1 where it is virtual)
+  std::vector<LaneBlock> pair_blocks;  // a virtual level L-1's messages of the nodes a pass works on
   std::vector<LaneBlock> down;      // downward messages
   std::vector<LaneBlock> inverse_mass;  // per node: 1 / Σ_a u(a)·w(a)
   std::vector<uint32_t> tokens;     // token channels: observed tokens, lane-major (lane·d + i)
@@ -181,6 +189,14 @@ const std::string& lane_error(const BatchMessages& batch, int lane);
 // log p(obs) of the lane (SPEC §3), after batch_upward.
 inline double lane_log_evidence(const BatchMessages& batch, int lane) { return batch.log_evidence[lane]; }
 
+// The pair_up row that is lane's upward message at node i of level L-1, under a plan with the pair table.
+inline const float* pair_up_row(const BatchPlan& plan, const BatchMessages& batch, int lane, int64_t i) {
+  const int64_t d = plan.node_offset.back() - plan.node_offset[plan.node_offset.size() - 2];
+  const uint32_t* observed = batch.tokens.data() + lane * d + 2 * i;
+  const auto v = static_cast<size_t>(plan.grammar->params.v);
+  return plan.pair_up.data() + (observed[0] * (v + 1) + observed[1]) * static_cast<size_t>(plan.symbols[plan.symbols.size() - 2]);
+}
+
 // p(z_ℓ,i = a | obs) for a lane on the double path.
 double reference_marginal_at(const BatchPlan& plan, const BatchMessages& batch, int lane, int level, int64_t i,
                              uint32_t a);
@@ -197,7 +213,10 @@ inline double batch_marginal_at(const BatchPlan& plan, const BatchMessages& batc
   if (plan.pair_table && level == static_cast<int>(plan.symbols.size()) - 1) return spike_leaf_marginal(plan, batch, lane, i, a);
   const auto at = static_cast<size_t>(plan.block_offset[static_cast<size_t>(level)] +
                                       i * plan.symbols[static_cast<size_t>(level)] + a);
-  return static_cast<double>(batch.up[at].value[lane]) * batch.down[at].value[lane] *
+  const float up = plan.virtual_pair_level && level == static_cast<int>(plan.symbols.size()) - 2
+                       ? pair_up_row(plan, batch, lane, i)[a]
+                       : batch.up[at].value[lane];
+  return static_cast<double>(up) * batch.down[at].value[lane] *
          batch.inverse_mass[static_cast<size_t>(plan.node_offset[static_cast<size_t>(level)] + i)].value[lane];
 }
 

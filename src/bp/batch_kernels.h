@@ -74,6 +74,10 @@ Kernels avx512_kernels();
 void avx512_sample_range(const BatchPlan& plan, const BatchMessages& batch, const NodeRange& range, bool prefetch,
                          LaneDraws& draws);
 #endif
+// Makes a plan with the pair table and L ≥ 2 keep level L-1 virtual (true) or
+// stored (false), before any BatchMessages is made for it; for tests.
+void set_virtual_pair_level(BatchPlan& plan, bool virtual_level);
+
 // The kernel set the passes run with now.
 const Kernels& active_kernels();
 // Every kernel set this machine can run, the portable one first.

@@ -17,6 +17,8 @@ using batch_detail::token_channel;
 
 // Above this many entries the pair table costs more to build and keep than it saves.
 constexpr int64_t kPairTableLimit = int64_t{1} << 22;
+// Above this size level L-1's upward messages are not stored (BatchPlan::virtual_pair_level).
+constexpr double kStoredPairLevelBytes = 1024.0 * 1024;
 
 BatchLevelPlan level_plan(const ProductionTable& table) {
   BatchLevelPlan level;
@@ -213,10 +215,20 @@ BatchPlan::BatchPlan(const Grammar& grammar_, const NoiseSpec& noise_, std::span
   const int n_bottom = symbols_at_level(p, p.L - 1);
   pair_table = token_channel(noise.channel) && p.s == 2 &&
                static_cast<int64_t>(p.v + 1) * (p.v + 1) * n_bottom <= kPairTableLimit;
+  // Stored, the level costs a transpose per node and pass; virtual, one per node
+  // and pass that needs it, but it is not written to memory and read back,
+  // which is what bounds deep trees.
+  virtual_pair_level = pair_table && p.L >= 2 &&
+                       static_cast<double>(nodes_at_level(p, p.L - 1)) * n_bottom * sizeof(LaneBlock) > kStoredPairLevelBytes;
   if (pair_table) {
     build_pair_table(*this);
     build_spike_leaves(*this);
   }
+}
+
+void batch_detail::set_virtual_pair_level(BatchPlan& plan, bool virtual_level) {
+  HDIFF_CHECK(!virtual_level || (plan.pair_table && plan.grammar->params.L >= 2));
+  plan.virtual_pair_level = virtual_level;
 }
 
 }  // namespace hdiff

@@ -103,12 +103,18 @@ void sample_lanes(const BatchPlan& plan, const BatchMessages& batch, std::span<c
       if (before_range) before_range(range);
       kernels.sample_range(plan, batch, range, !before_range, draws);
     }
-    for (size_t k = 0; k < lanes.size(); ++k) {
-      const auto lane = static_cast<size_t>(lanes[k]);
-      uint32_t* tree = trees[k].data();
-      for (size_t n = 1; n < nodes; ++n) tree[n] = symbols[n * kBatchLanes + lane];
-      for (int w = 0; w < 4; ++w) randoms[k]->state_words()[w] = draws.words[w][lane];
+    // In blocks of nodes that stay in L1, each lane's tree written in order.
+    constexpr size_t kBlock = 64;
+    for (size_t first = 1; first < nodes; first += kBlock) {
+      const size_t end = std::min(nodes, first + kBlock);
+      for (size_t k = 0; k < lanes.size(); ++k) {
+        uint32_t* tree = trees[k].data();
+        const uint32_t* lane = symbols.data() + lanes[k];
+        for (size_t n = first; n < end; ++n) tree[n] = lane[n * kBatchLanes];
+      }
     }
+    for (size_t k = 0; k < lanes.size(); ++k)
+      for (int w = 0; w < 4; ++w) randoms[k]->state_words()[w] = draws.words[w][lanes[k]];
     return;
   }
   std::vector<double> weight;
@@ -122,6 +128,23 @@ void sample_lanes(const BatchPlan& plan, const BatchMessages& batch, std::span<c
     const int64_t children_begin = plan.node_offset[static_cast<size_t>(level) + 1];
     if (plan.pair_table && level == p.L - 1) {
       sample_spike_leaves(plan, batch, lanes, randoms, trees, range, weight);
+      continue;
+    }
+    if (plan.virtual_pair_level && level == p.L - 2) {
+      // The children's messages are rows of the pair table.
+      for (int64_t i = range.first; i < range.first + range.count; ++i)
+        for (size_t k = 0; k < lanes.size(); ++k) {
+          uint32_t* tree = trees[k].data();
+          const uint32_t* rules = plan_level.rules.data() + static_cast<size_t>(tree[begin + i]) * m * 2;
+          const float* left = pair_up_row(plan, batch, lanes[k], 2 * i);
+          const float* right = pair_up_row(plan, batch, lanes[k], 2 * i + 1);
+          double total = 0;
+          for (int r = 0; r < m; ++r)
+            weight[static_cast<size_t>(r)] = total += static_cast<double>(left[rules[2 * r]]) * right[rules[2 * r + 1]];
+          const int r = draw_production(weight.data(), m, randoms[k]->uniform());
+          tree[children_begin + 2 * i] = rules[2 * r];
+          tree[children_begin + 2 * i + 1] = rules[2 * r + 1];
+        }
       continue;
     }
     const LaneBlock* child_up = batch.up.data() + plan.block_offset[static_cast<size_t>(level) + 1];

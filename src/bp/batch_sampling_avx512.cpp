@@ -190,6 +190,36 @@ void avx512_sample_range(const BatchPlan& plan, const BatchMessages& batch, cons
     store_streams(streams, draws);
     return;
   }
+  if (plan.virtual_pair_level && range.level == p.L - 2) {
+    // The children's messages are rows of the pair table: lane l's child j of
+    // node i is the row of its observed tokens 4i + 2j, 4i + 2j + 1.
+    const uint32_t* rules_by_symbol = table_or_null(level.rules_by_symbol);
+    const int64_t d = plan.node_offset[static_cast<size_t>(p.L) + 1] - plan.node_offset[static_cast<size_t>(p.L)];
+    const __m512i lane_start = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                                  _mm512_set1_epi32(static_cast<int>(d)));
+    const __m512i tokens = _mm512_set1_epi32(p.v + 1), row_length = _mm512_set1_epi32(n_children);
+    for (int64_t i = range.first; i < range.first + range.count; ++i) {
+      const ProductionLookup production = lookup(rules_by_symbol, rules, m, draws.symbols + (begin + i) * kBatchLanes);
+      const __m512i at = _mm512_add_epi32(lane_start, _mm512_set1_epi32(static_cast<int>(4 * i)));
+      __m512i row[2];  // each child's row in pair_up, as an index of its first value
+      for (int j = 0; j < 2; ++j) {
+        const __m512i first = _mm512_i32gather_epi32(_mm512_add_epi32(at, _mm512_set1_epi32(2 * j)), batch.tokens.data(), 4);
+        const __m512i second = _mm512_i32gather_epi32(_mm512_add_epi32(at, _mm512_set1_epi32(2 * j + 1)), batch.tokens.data(), 4);
+        row[j] = _mm512_mullo_epi32(_mm512_add_epi32(_mm512_mullo_epi32(first, tokens), second), row_length);
+      }
+      weights.start(m);
+      for (int r = 0; r < m; ++r) {
+        __m512 value[2];
+        for (int j = 0; j < 2; ++j)
+          value[j] = _mm512_i32gather_ps(_mm512_add_epi32(row[j], production.at(r, j)), plan.pair_up.data(), 4);
+        weights.add(r, value[0], value[1]);
+      }
+      store_children(rules, production.row, draw(weights, m, streams),
+                     draws.symbols + (children_begin + 2 * i) * kBatchLanes);
+    }
+    store_streams(streams, draws);
+    return;
+  }
   const uint32_t* offsets_by_symbol = table_or_null(level.rule_offsets_by_symbol);
   const __m512i lane_bytes = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60);
   const LaneBlock* child_up = batch.up.data() + plan.block_offset[static_cast<size_t>(range.level) + 1];

@@ -73,7 +73,14 @@ TreeMessages reference(const Grammar& grammar, const NoiseSpec& noise, const Obs
 void expect_equal_to_reference(const Grammar& grammar, const NoiseSpec& noise, int64_t count, int lanes_per_batch,
                                uint64_t seed = 7) {
   const auto& p = grammar.params;
-  const BatchPlan plan(grammar, noise);
+  // Under the pair table, both ways of holding level L-1: stored and virtual.
+  for (int pass = 0; pass < 2; ++pass) {
+  BatchPlan plan(grammar, noise);
+  if (pass == 1) {
+    if (!plan.pair_table || p.L < 2) break;
+    batch_detail::set_virtual_pair_level(plan, !plan.virtual_pair_level);
+  }
+  SCOPED_TRACE(plan.virtual_pair_level ? "level L-1 virtual" : "level L-1 stored");
   BatchMessages batch(plan);
   for (int64_t first = 0; first < count; first += lanes_per_batch) {
     clear_batch(batch);
@@ -112,6 +119,7 @@ void expect_equal_to_reference(const Grammar& grammar, const NoiseSpec& noise, i
             << "observation " << first + l << " level " << level;
       }
     }
+  }
   }
 }
 
@@ -233,9 +241,12 @@ struct LaneResult {
   bool operator==(const LaneResult&) const = default;
 };
 
-std::vector<LaneResult> run_in_batches(const Grammar& grammar, const NoiseSpec& noise, int64_t count, int lanes_per_batch) {
+// With `flip_pair_level`, level L-1 is held the other way (stored or virtual) than the plan would.
+std::vector<LaneResult> run_in_batches(const Grammar& grammar, const NoiseSpec& noise, int64_t count, int lanes_per_batch,
+                                       bool flip_pair_level = false) {
   const auto& p = grammar.params;
-  const BatchPlan plan(grammar, noise);
+  BatchPlan plan(grammar, noise);
+  if (flip_pair_level) batch_detail::set_virtual_pair_level(plan, !plan.virtual_pair_level);
   BatchMessages batch(plan);
   std::vector<LaneResult> results;
   for (int64_t first = 0; first < count; first += lanes_per_batch) {
@@ -293,9 +304,20 @@ TEST(BatchBp, PortableAndVectorKernelsGiveIdenticalResults) {
       batch_detail::force_kernels(set.name);
       EXPECT_TRUE(run_in_batches(grammar, noise, 2 * kBatchLanes, kBatchLanes) == generic)
           << set.name << ", " << channel_name(noise.channel);
+      // Level L-1 virtual instead of stored: the same floats, so the same results.
+      if (noise.channel != Channel::gaussian)
+        EXPECT_TRUE(run_in_batches(grammar, noise, 2 * kBatchLanes, kBatchLanes, true) == generic)
+            << set.name << ", " << channel_name(noise.channel) << ", level L-1 virtual";
     }
     batch_detail::force_kernels(nullptr);
   }
+}
+
+TEST(BatchBp, DeepTreesKeepLevelAboveTheLeavesVirtual) {
+  // Level L-1 is not stored where it would not fit in cache; shallow trees store it.
+  EXPECT_TRUE(BatchPlan(make_random_grammar({32, 32, 8, 2, 11, 5}), {Channel::uniform, 0.2}).virtual_pair_level);
+  EXPECT_FALSE(BatchPlan(make_random_grammar({32, 32, 8, 2, 6, 3}), {Channel::uniform, 0.2}).virtual_pair_level);
+  EXPECT_FALSE(BatchPlan(make_random_grammar({32, 32, 8, 2, 11, 5}), {Channel::gaussian, 0.2}).virtual_pair_level);
 }
 
 TEST(BatchBp, FloatUnderflowGoesToTheDoublePath) {
