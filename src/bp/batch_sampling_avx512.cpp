@@ -7,7 +7,9 @@
 
 // GCC 12's gather intrinsics start from an undefined register, which its own
 // headers then report as maybe uninitialised.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 #include <immintrin.h>
 
