@@ -296,8 +296,10 @@ TEST(BatchBp, PortableAndVectorKernelsGiveIdenticalResults) {
   // Each set this machine runs (generic always; avx2 and avx512 where the CPU has them).
   const auto& sets = batch_detail::available_kernels();
   ASSERT_EQ(std::string(sets.front().name), "generic");
-  const Grammar grammar = make_random_grammar({32, 32, 8, 2, 5, 4});
+  // v = 40: levels of more than 32 parent symbols, where the vector sampler gathers instead of permuting.
+  for (const GrammarParams& params : {GrammarParams{32, 32, 8, 2, 5, 4}, GrammarParams{40, 10, 3, 2, 4, 1}})
   for (const NoiseSpec noise : {NoiseSpec{Channel::uniform, 0.3}, NoiseSpec{Channel::mask, 0.6}, NoiseSpec{Channel::gaussian, 0.5}}) {
+    const Grammar grammar = make_random_grammar(params);
     batch_detail::force_kernels("generic");
     const auto generic = run_in_batches(grammar, noise, 2 * kBatchLanes, kBatchLanes);
     for (const auto& set : sets) {
