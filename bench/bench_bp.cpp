@@ -3,8 +3,12 @@
 // sample per observation; `samples/s` counts observations, `node-samples/s`
 // observations × internal nodes (flat when there is no cache cliff).
 // BM_Sweep* and BM_UpwardSample run the batch path (kBatchLanes observations per
-// batch; the sweep fuses the downward pass with sampling); BM_Reference* run the
-// same work on the double reference path, one observation at a time.
+// batch; the sweep fuses the downward pass with sampling). BM_Sweep, BM_SweepMask
+// and BM_SweepGaussian run the sweep of `hdiff phase`: every node's marginal is
+// computed and summed into the posterior mass of the clean tree at each level
+// (batch_downward_sample_and_mass); BM_SweepKept keeps every downward message for
+// later reads instead (batch_downward_and_sample). BM_Reference* run the same work
+// on the double reference path, one observation at a time.
 
 #include <benchmark/benchmark.h>
 
@@ -21,14 +25,16 @@ struct Prepared {
   NoiseSpec noise;
   std::vector<std::vector<uint32_t>> tokens;
   std::vector<std::vector<double>> values;
+  std::vector<std::vector<uint32_t>> clean;  // the sampled trees
 };
 
 Prepared prepare(int L, NoiseSpec noise) {
-  Prepared prepared{make_random_grammar({32, 32, 8, 2, L, 0}), noise, {}, {}};
+  Prepared prepared{make_random_grammar({32, 32, 8, 2, L, 0}), noise, {}, {}, {}};
   const auto& p = prepared.grammar.params;
   std::vector<uint32_t> tree(static_cast<size_t>(tree_size(p)));
   for (int n = 0; n < kBatchLanes; ++n) {
     sample_tree(prepared.grammar, 0, n, tree);
+    prepared.clean.push_back(tree);
     const std::span<const uint32_t> clean = std::span<const uint32_t>(tree).subspan(static_cast<size_t>(level_offset(p, L)));
     RandomStream random(0, RandomDomain::noise, static_cast<uint64_t>(n));
     if (noise.channel == Channel::gaussian) {
@@ -49,14 +55,19 @@ void set_counters(benchmark::State& state, const GrammarParams& p, double sample
       benchmark::Counter(samples * static_cast<double>(internal_nodes(p)), benchmark::Counter::kIsRate);
 }
 
+// What a batch does after the upward pass.
+enum class After { sample, downward_keep_and_sample, downward_sample_and_mass };
+
 // One batch: load, upward, [downward], one posterior sample per lane.
-void run_batch(benchmark::State& state, const Prepared& prepared, bool downward) {
+void run_batch(benchmark::State& state, const Prepared& prepared, After after) {
   const auto& p = prepared.grammar.params;
   const BatchPlan plan(prepared.grammar, prepared.noise);
   BatchMessages batch(plan);
   std::vector<std::vector<uint32_t>> trees(kBatchLanes, std::vector<uint32_t>(static_cast<size_t>(tree_size(p))));
   std::vector<std::span<uint32_t>> tree_spans(trees.begin(), trees.end());
   std::vector<RandomStream> randoms;
+  const std::vector<std::span<const uint32_t>> clean(prepared.clean.begin(), prepared.clean.end());
+  std::vector<double> level_mass(static_cast<size_t>(kBatchLanes * (p.L + 1)));
   uint64_t draw = 0;
   for (auto _ : state) {
     clear_batch(batch);
@@ -69,33 +80,41 @@ void run_batch(benchmark::State& state, const Prepared& prepared, bool downward)
     batch_upward(plan, batch);
     randoms.clear();
     for (int l = 0; l < kBatchLanes; ++l) randoms.emplace_back(1, RandomDomain::posterior, draw++);
-    if (downward)
+    if (after == After::downward_sample_and_mass)
+      batch_downward_sample_and_mass(plan, batch, randoms, tree_spans, clean, level_mass);
+    else if (after == After::downward_keep_and_sample)
       batch_downward_and_sample(plan, batch, randoms, tree_spans);
     else
       batch_sample_posteriors(plan, batch, randoms, tree_spans);
     benchmark::DoNotOptimize(trees[0].data());
+    benchmark::DoNotOptimize(level_mass.data());
   }
   set_counters(state, p, kBatchLanes);
   state.SetLabel(batch_kernel_name());
 }
 
 void BM_Sweep(benchmark::State& state) {
-  run_batch(state, prepare(static_cast<int>(state.range(0)), {Channel::uniform, 0.2}), true);
+  run_batch(state, prepare(static_cast<int>(state.range(0)), {Channel::uniform, 0.2}), After::downward_sample_and_mass);
 }
 BENCHMARK(BM_Sweep)->Arg(4)->Arg(8)->Arg(12)->Arg(14)->Unit(benchmark::kMicrosecond);
 
+void BM_SweepKept(benchmark::State& state) {
+  run_batch(state, prepare(static_cast<int>(state.range(0)), {Channel::uniform, 0.2}), After::downward_keep_and_sample);
+}
+BENCHMARK(BM_SweepKept)->Arg(4)->Arg(8)->Arg(12)->Arg(14)->Unit(benchmark::kMicrosecond);
+
 void BM_UpwardSample(benchmark::State& state) {
-  run_batch(state, prepare(static_cast<int>(state.range(0)), {Channel::uniform, 0.2}), false);
+  run_batch(state, prepare(static_cast<int>(state.range(0)), {Channel::uniform, 0.2}), After::sample);
 }
 BENCHMARK(BM_UpwardSample)->Arg(4)->Arg(8)->Arg(12)->Arg(14)->Unit(benchmark::kMicrosecond);
 
 void BM_SweepMask(benchmark::State& state) {
-  run_batch(state, prepare(static_cast<int>(state.range(0)), {Channel::mask, 0.5}), true);
+  run_batch(state, prepare(static_cast<int>(state.range(0)), {Channel::mask, 0.5}), After::downward_sample_and_mass);
 }
 BENCHMARK(BM_SweepMask)->Arg(8)->Unit(benchmark::kMicrosecond);
 
 void BM_SweepGaussian(benchmark::State& state) {
-  run_batch(state, prepare(static_cast<int>(state.range(0)), {Channel::gaussian, 0.5}), true);
+  run_batch(state, prepare(static_cast<int>(state.range(0)), {Channel::gaussian, 0.5}), After::downward_sample_and_mass);
 }
 BENCHMARK(BM_SweepGaussian)->Arg(8)->Unit(benchmark::kMicrosecond);
 

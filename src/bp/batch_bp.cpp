@@ -20,8 +20,12 @@ using batch_detail::spike_leaf;
 using batch_detail::SpikeLeaf;
 using batch_detail::token_channel;
 using batch_detail::downward_range;
+using batch_detail::down_blocks;
+using batch_detail::down_place;
+using batch_detail::DownPlace;
 using batch_detail::downward_root;
 using batch_detail::finish_downward;
+using batch_detail::inverse_mass_blocks;
 
 // The kernel set named `name` among those this machine can run, or nullptr.
 const Kernels* find_kernels(std::string_view name) {
@@ -185,6 +189,8 @@ BatchMessages::BatchMessages(const BatchPlan& plan) : errors(kBatchLanes), refer
     pair_blocks.resize(static_cast<size_t>(widest * p.s * plan.symbols[static_cast<size_t>(p.L) - 1]));
   }
   inverse_mass.resize(static_cast<size_t>(tree_size(p)));
+  down_window.resize(static_cast<size_t>(plan.window_block_offset.back()));
+  inverse_mass_window.resize(static_cast<size_t>(plan.window_node_offset.back()));
   const int64_t d = sequence_length(p);
   if (token_channel(plan.noise.channel))
     tokens.resize(static_cast<size_t>(kBatchLanes * d));
@@ -323,10 +329,10 @@ void batch_detail::downward_range(const BatchPlan& plan, BatchMessages& batch, c
     pair_level(plan, batch, range.first * s, range.count * s, batch.pair_blocks.data(), nullptr);
     child_up = batch.pair_blocks.data();
   }
-  kernels().downward(level_plan, range.count, batch.down.data() + plan.block_offset[level] + range.first * level_plan.n_parents,
-                     child_up,
-                     batch.down.data() + plan.block_offset[level + 1] + children,
-                     batch.inverse_mass.data() + plan.node_offset[level + 1] + range.first * s, batch.fallback);
+  const DownPlace parents = down_place(plan, batch, range.level, range.first);
+  const DownPlace children_place = down_place(plan, batch, range.level + 1, range.first * s);
+  kernels().downward(level_plan, range.count, down_blocks(batch, parents), child_up, down_blocks(batch, children_place),
+                     inverse_mass_blocks(batch, children_place), batch.fallback);
 }
 
 // Lanes sent to the double path by the downward pass get both passes there; the
@@ -345,6 +351,7 @@ void batch_downward(const BatchPlan& plan, BatchMessages& batch) {
   if (batch.lanes == 0) return;
   int32_t before[kBatchLanes];
   std::copy(batch.fallback, batch.fallback + kBatchLanes, before);
+  batch.deep_down_kept = true;
   downward_root(plan, batch);
   for (const NodeRange& range : plan.downward_order) downward_range(plan, batch, range);
   finish_downward(plan, batch, before);
@@ -401,30 +408,25 @@ double spike_leaf_marginal(const BatchPlan& plan, const BatchMessages& batch, in
   return spike_leaf_value(plan, own, a) * sum * inverse_mass * plan.pair_inverse_total[pair];
 }
 
-double batch_level_mass(const BatchPlan& plan, const BatchMessages& batch, int lane, int level,
-                        std::span<const uint32_t> symbols) {
-  HDIFF_CHECK(batch.downward_done && lane < batch.lanes && batch.errors[static_cast<size_t>(lane)].empty());
+double batch_detail::add_level_mass(const BatchPlan& plan, const BatchMessages& batch, int lane, int level,
+                                    int64_t first, int64_t count, const uint32_t* symbols, double mass) {
   const auto& p = plan.grammar->params;
-  const int64_t count = nodes_at_level(p, level);
-  HDIFF_CHECK(symbols.size() == static_cast<size_t>(count));
-  double mass = 0;
-  if (batch.fallback[lane]) {
-    for (int64_t i = 0; i < count; ++i) mass += batch_marginal_at(plan, batch, lane, level, i, symbols[static_cast<size_t>(i)]);
-    return mass;
-  }
   if (plan.pair_table && level == p.L) {
     // spike_leaf_marginal for both children of each level-(L-1) node.
-    const int v = p.v, n = plan.symbols[static_cast<size_t>(p.L) - 1];
-    const uint32_t* observed = batch.tokens.data() + lane * count;
-    const LaneBlock* parent_down = batch.down.data() + plan.block_offset[static_cast<size_t>(p.L) - 1];
-    const LaneBlock* parent_inverse_mass = batch.inverse_mass.data() + plan.node_offset[static_cast<size_t>(p.L) - 1];
-    for (int64_t parent = 0; parent < count / 2; ++parent) {
-      const uint32_t* pair_tokens = observed + 2 * parent;
-      const LaneBlock* w = parent_down + parent * n;
-      const double scale = parent_inverse_mass[parent].value[lane] *
+    HDIFF_CHECK(first % 2 == 0 && count % 2 == 0);
+    const int v = p.v;
+    const uint32_t* observed = batch.tokens.data() + lane * sequence_length(p);
+    const DownPlace parents = down_place(plan, batch, p.L - 1, first / 2);
+    const LaneBlock* parent_down = down_blocks(batch, parents);
+    const LaneBlock* parent_inverse_mass = inverse_mass_blocks(batch, parents);
+    const int n = plan.symbols[static_cast<size_t>(p.L) - 1];
+    for (int64_t k = 0; k < count / 2; ++k) {
+      const uint32_t* pair_tokens = observed + first + 2 * k;
+      const LaneBlock* w = parent_down + k * n;
+      const double scale = parent_inverse_mass[k].value[lane] *
                            plan.pair_inverse_total[static_cast<size_t>(pair_tokens[0]) * static_cast<size_t>(v + 1) + pair_tokens[1]];
       for (int j = 0; j < 2; ++j) {
-        const uint32_t a = symbols[static_cast<size_t>(2 * parent + j)];
+        const uint32_t a = symbols[2 * k + j];
         const uint32_t own = pair_tokens[j], sibling = pair_tokens[1 - j];
         HDIFF_CHECK(a < static_cast<uint32_t>(v));
         mass += spike_leaf_value(plan, own, a) * spike_leaf_sum(plan, w, lane, j, a, sibling) * scale;
@@ -433,28 +435,45 @@ double batch_level_mass(const BatchPlan& plan, const BatchMessages& batch, int l
     return mass;
   }
   const int n = plan.symbols[static_cast<size_t>(level)];
-  const LaneBlock* down = batch.down.data() + plan.block_offset[static_cast<size_t>(level)];
-  const LaneBlock* inverse_mass = batch.inverse_mass.data() + plan.node_offset[static_cast<size_t>(level)];
+  const DownPlace place = down_place(plan, batch, level, first);
+  const LaneBlock* down = down_blocks(batch, place);
+  const LaneBlock* inverse_mass = inverse_mass_blocks(batch, place);
   if (plan.virtual_pair_level && level == p.L - 1) {
-    for (int64_t i = 0; i < count; ++i) {
-      const uint32_t a = symbols[static_cast<size_t>(i)];
+    for (int64_t k = 0; k < count; ++k) {
+      const uint32_t a = symbols[k];
       HDIFF_CHECK(a < static_cast<uint32_t>(n));
-      mass += static_cast<double>(pair_up_row(plan, batch, lane, i)[a]) * down[i * n + a].value[lane] * inverse_mass[i].value[lane];
+      mass += static_cast<double>(pair_up_row(plan, batch, lane, first + k)[a]) * down[k * n + a].value[lane] *
+              inverse_mass[k].value[lane];
     }
     return mass;
   }
-  const LaneBlock* up = batch.up.data() + plan.block_offset[static_cast<size_t>(level)];
-  for (int64_t i = 0; i < count; ++i) {
-    HDIFF_CHECK(symbols[static_cast<size_t>(i)] < static_cast<uint32_t>(n));
-    const int64_t at = i * n + symbols[static_cast<size_t>(i)];
-    mass += static_cast<double>(up[at].value[lane]) * down[at].value[lane] * inverse_mass[i].value[lane];
+  const LaneBlock* up = batch.up.data() + plan.block_offset[static_cast<size_t>(level)] + first * n;
+  for (int64_t k = 0; k < count; ++k) {
+    HDIFF_CHECK(symbols[k] < static_cast<uint32_t>(n));
+    const int64_t at = k * n + symbols[k];
+    mass += static_cast<double>(up[at].value[lane]) * down[at].value[lane] * inverse_mass[k].value[lane];
   }
   return mass;
+}
+
+double batch_level_mass(const BatchPlan& plan, const BatchMessages& batch, int lane, int level,
+                        std::span<const uint32_t> symbols) {
+  HDIFF_CHECK(batch.downward_done && lane < batch.lanes && batch.errors[static_cast<size_t>(lane)].empty());
+  const int64_t count = nodes_at_level(plan.grammar->params, level);
+  HDIFF_CHECK(symbols.size() == static_cast<size_t>(count));
+  if (batch.fallback[lane]) {
+    double mass = 0;
+    for (int64_t i = 0; i < count; ++i) mass += batch_marginal_at(plan, batch, lane, level, i, symbols[static_cast<size_t>(i)]);
+    return mass;
+  }
+  HDIFF_CHECK(batch.deep_down_kept);
+  return batch_detail::add_level_mass(plan, batch, lane, level, 0, count, symbols.data(), 0.0);
 }
 
 void batch_marginals(const BatchPlan& plan, const BatchMessages& batch, int lane, int level, std::span<double> out) {
   const auto& p = plan.grammar->params;
   HDIFF_CHECK(batch.downward_done && lane < batch.lanes && batch.errors[static_cast<size_t>(lane)].empty());
+  HDIFF_CHECK(batch.deep_down_kept || batch.fallback[lane]);
   const int n = symbols_at_level(p, level);
   const int64_t count = nodes_at_level(p, level);
   HDIFF_CHECK(out.size() == static_cast<size_t>(count * n));

@@ -101,6 +101,13 @@ struct BatchPlan {
   // range's nodes.
   std::vector<NodeRange> upward_order;
   std::vector<NodeRange> downward_order;
+  // The level the bottom subtrees are rooted at, and where a level ℓ below it
+  // lies in the window that holds one bottom subtree's downward messages (ℓ ≤ it: -1):
+  // blocks of node i of level ℓ from window_block_offset[ℓ] + (i mod s^(ℓ - subtree_level))·n_ℓ,
+  // its 1/Σ u·w at window_node_offset[ℓ] + (i mod s^(ℓ - subtree_level)).
+  int subtree_level = 0;
+  std::vector<int64_t> window_block_offset;  // ℓ = 0..L+1 (L+1: the window's size)
+  std::vector<int64_t> window_node_offset;   // ℓ = 0..L+1
   // Token channels with s = 2: the normalised upward message of a level-(L-1)
   // node for every pair of observed children (o_0, o_1) ∈ [v+1]² (v = MASK),
   // its normaliser's log, and whether the pair is possible at all.
@@ -145,6 +152,10 @@ struct BatchMessages {
   std::vector<LaneBlock> pair_blocks;  // a virtual level L-1's messages of the nodes a pass works on
   std::vector<LaneBlock> down;      // downward messages
   std::vector<LaneBlock> inverse_mass;  // per node: 1 / Σ_a u(a)·w(a)
+  // Where a pass keeps no deep downward messages (deep_down_kept false): those
+  // below plan.subtree_level, and their 1/Σ u·w, of the bottom subtree it visits.
+  std::vector<LaneBlock> down_window;
+  std::vector<LaneBlock> inverse_mass_window;
   std::vector<uint32_t> tokens;     // token channels: observed tokens, lane-major (lane·d + i)
   std::vector<double> likelihoods;  // otherwise: normalised leaf likelihoods, lane-major (lane·d·v + i·v + a)
   double leaf_log_scale[kBatchLanes] = {};
@@ -153,6 +164,9 @@ struct BatchMessages {
   int64_t scale_exponent[kBatchLanes] = {};  // … as mantissa · 2^exponent
   int32_t fallback[kBatchLanes] = {};        // nonzero: this lane uses the double path
   bool downward_done = false;
+  // False after batch_downward_sample_and_mass: the marginals of lanes on the
+  // fast path are then not available (they were summed in the pass).
+  bool deep_down_kept = true;
   std::vector<std::string> errors;           // per lane; empty when the lane is fine
   std::vector<std::unique_ptr<TreeMessages>> reference;  // the double path, per fallback lane
 };
@@ -210,6 +224,7 @@ inline double batch_marginal_at(const BatchPlan& plan, const BatchMessages& batc
                                 uint32_t a) {
   HDIFF_CHECK(batch.downward_done);
   if (batch.fallback[lane]) return reference_marginal_at(plan, batch, lane, level, i, a);
+  HDIFF_CHECK(batch.deep_down_kept);
   if (plan.pair_table && level == static_cast<int>(plan.symbols.size()) - 1) return spike_leaf_marginal(plan, batch, lane, i, a);
   const auto at = static_cast<size_t>(plan.block_offset[static_cast<size_t>(level)] +
                                       i * plan.symbols[static_cast<size_t>(level)] + a);
@@ -244,6 +259,17 @@ void batch_sample_posteriors(const BatchPlan& plan, const BatchMessages& batch, 
 // deep trees.
 void batch_downward_and_sample(const BatchPlan& plan, BatchMessages& batch, std::span<RandomStream> randoms,
                                std::span<const std::span<uint32_t>> trees);
+
+// batch_downward_and_sample that also sums, for each lane l, the posterior mass
+// of the symbols of reference[l] (a tree, e.g. the clean one) level by level:
+// level_mass[l·(L+1) + ℓ] = Σ_i p(z_ℓ,i = reference[l][level_offset(ℓ) + i] | obs),
+// the same numbers as batch_level_mass, each node's while its messages are in
+// cache. The downward messages below plan.subtree_level are not kept (writing
+// them to memory bounds deep trees), so the marginals of lanes on the fast path
+// are not available afterwards. Lanes with an error get no mass.
+void batch_downward_sample_and_mass(const BatchPlan& plan, BatchMessages& batch, std::span<RandomStream> randoms,
+                                    std::span<const std::span<uint32_t>> trees,
+                                    std::span<const std::span<const uint32_t>> reference, std::span<double> level_mass);
 
 // The instruction set the batch kernels run with on this machine ("avx512", "avx2" or "generic").
 const char* batch_kernel_name();

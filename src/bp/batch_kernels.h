@@ -67,6 +67,37 @@ void downward_root(const BatchPlan& plan, BatchMessages& batch);
 void downward_range(const BatchPlan& plan, BatchMessages& batch, const NodeRange& range);
 void finish_downward(const BatchPlan& plan, BatchMessages& batch, const int32_t* before);
 
+// Where the downward blocks of node i of `level` lie (and those of the nodes
+// after it in a range), with its 1/Σ u·w: in the tree's arrays, or in the
+// window where the pass keeps no deep messages.
+struct DownPlace {
+  bool window;
+  int64_t block;  // in down or down_window
+  int64_t node;   // in inverse_mass or inverse_mass_window
+};
+inline DownPlace down_place(const BatchPlan& plan, const BatchMessages& batch, int level, int64_t i) {
+  const auto l = static_cast<size_t>(level);
+  if (batch.deep_down_kept || level <= plan.subtree_level)
+    return {false, plan.block_offset[l] + i * plan.symbols[l], plan.node_offset[l] + i};
+  const int64_t local = i % nodes_at_level(plan.grammar->params, level - plan.subtree_level);
+  return {true, plan.window_block_offset[l] + local * plan.symbols[l], plan.window_node_offset[l] + local};
+}
+template <class Batch>
+auto* down_blocks(Batch& batch, const DownPlace& place) {
+  return (place.window ? batch.down_window : batch.down).data() + place.block;
+}
+template <class Batch>
+auto* inverse_mass_blocks(Batch& batch, const DownPlace& place) {
+  return (place.window ? batch.inverse_mass_window : batch.inverse_mass).data() + place.node;
+}
+
+// Adds to `mass`, in node order, p(z_ℓ,i = symbols[i - first] | obs) of nodes
+// first … first + count - 1 of `level` for a lane on the fast path, after their
+// downward messages are computed (at the leaves under the pair table: after
+// their parents'); returns the sum.
+double add_level_mass(const BatchPlan& plan, const BatchMessages& batch, int lane, int level, int64_t first,
+                      int64_t count, const uint32_t* symbols, double mass);
+
 Kernels generic_kernels();
 #if defined(HDIFF_X86_KERNELS)
 Kernels avx2_kernels();

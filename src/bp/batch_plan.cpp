@@ -176,6 +176,17 @@ void build_orders(BatchPlan& plan) {
          2.0 * std::pow(p.s, height + 1) * widest * sizeof(LaneBlock) * 2 <= kSubtreeBytes)
     ++height;
   const int top = p.L - height;  // subtrees are rooted at this level
+  plan.subtree_level = top;
+  int64_t blocks = 0, nodes = 0;
+  for (int level = 0; level <= p.L + 1; ++level) {
+    plan.window_block_offset.push_back(level <= top ? -1 : blocks);
+    plan.window_node_offset.push_back(level <= top ? -1 : nodes);
+    if (level <= top || level > p.L) continue;
+    blocks += nodes_at_level(p, level - top) * plan.symbols[static_cast<size_t>(level)];
+    nodes += nodes_at_level(p, level - top);
+  }
+  plan.window_block_offset.back() = blocks;
+  plan.window_node_offset.back() = nodes;
   const int64_t subtrees = nodes_at_level(p, top);
   for (int64_t t = 0; t < subtrees; ++t)
     for (int level = p.L - 1; level >= top; --level) {

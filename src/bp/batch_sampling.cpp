@@ -218,9 +218,17 @@ void batch_sample_posteriors(const BatchPlan& plan, const BatchMessages& batch, 
   sample_lanes(plan, batch, {lanes, fast}, {streams, fast}, {fast_trees, fast});
 }
 
-void batch_downward_and_sample(const BatchPlan& plan, BatchMessages& batch, std::span<RandomStream> randoms,
-                               std::span<const std::span<uint32_t>> trees) {
+namespace {
+
+// batch_downward_and_sample with, when `sums` is given, the level masses and no
+// deep messages kept.
+void downward_and_sample(const BatchPlan& plan, BatchMessages& batch, std::span<RandomStream> randoms,
+                         std::span<const std::span<uint32_t>> trees, std::span<const std::span<const uint32_t>> reference,
+                         std::span<double> level_mass) {
+  const auto& p = plan.grammar->params;
+  const bool masses = !reference.empty();
   HDIFF_CHECK(randoms.size() == trees.size() && randoms.size() <= static_cast<size_t>(batch.lanes));
+  HDIFF_CHECK(!masses || (reference.size() == randoms.size() && level_mass.size() == reference.size() * (p.L + 1)));
   if (batch.lanes == 0) return;
   int32_t before[kBatchLanes];
   std::copy(batch.fallback, batch.fallback + kBatchLanes, before);
@@ -233,20 +241,56 @@ void batch_downward_and_sample(const BatchPlan& plan, BatchMessages& batch, std:
   size_t fast = 0;
   for (size_t l = 0; l < randoms.size(); ++l) {
     if (!batch.errors[l].empty() || batch.fallback[l]) continue;
-    HDIFF_CHECK(trees[l].size() == static_cast<size_t>(tree_size(plan.grammar->params)));
+    HDIFF_CHECK(trees[l].size() == static_cast<size_t>(tree_size(p)));
+    HDIFF_CHECK(!masses || reference[l].size() == static_cast<size_t>(tree_size(p)));
     lanes[fast] = static_cast<int>(l);
     streams[fast] = &randoms[l];
     fast_trees[fast++] = trees[l];
   }
+  const auto levels = static_cast<size_t>(p.L + 1);
+  std::fill(level_mass.begin(), level_mass.end(), 0.0);
+  // Adds the masses of nodes [first, first + count) of `level` for the fast lanes.
+  auto add_masses = [&](int level, int64_t first, int64_t count) {
+    const int64_t begin = plan.node_offset[static_cast<size_t>(level)] + first;
+    for (size_t k = 0; k < fast; ++k) {
+      const auto lane = static_cast<size_t>(lanes[k]);
+      double& mass = level_mass[lane * levels + static_cast<size_t>(level)];
+      mass = batch_detail::add_level_mass(plan, batch, lanes[k], level, first, count, reference[lane].data() + begin, mass);
+    }
+  };
+  batch.deep_down_kept = !masses;
   downward_root(plan, batch);
-  sample_lanes(plan, batch, {lanes, fast}, {streams, fast}, {fast_trees, fast},
-               [&](const NodeRange& range) { downward_range(plan, batch, range); });
+  if (masses) add_masses(0, 0, 1);
+  sample_lanes(plan, batch, {lanes, fast}, {streams, fast}, {fast_trees, fast}, [&](const NodeRange& range) {
+    downward_range(plan, batch, range);
+    if (masses) add_masses(range.level + 1, range.first * p.s, range.count * p.s);
+  });
   finish_downward(plan, batch, before);
   for (size_t l = 0; l < randoms.size(); ++l) {
     if (!batch.errors[l].empty() || !batch.fallback[l]) continue;
     randoms[l] = start[l];
     sample_posterior(*plan.grammar, *batch.reference[l], randoms[l], trees[l], plan.prior);
+    if (!masses) continue;
+    for (int level = 0; level <= p.L; ++level)
+      level_mass[l * levels + static_cast<size_t>(level)] = batch_level_mass(
+          plan, batch, static_cast<int>(l), level,
+          reference[l].subspan(static_cast<size_t>(plan.node_offset[static_cast<size_t>(level)]),
+                               static_cast<size_t>(nodes_at_level(p, level))));
   }
+}
+
+}  // namespace
+
+void batch_downward_and_sample(const BatchPlan& plan, BatchMessages& batch, std::span<RandomStream> randoms,
+                               std::span<const std::span<uint32_t>> trees) {
+  downward_and_sample(plan, batch, randoms, trees, {}, {});
+}
+
+void batch_downward_sample_and_mass(const BatchPlan& plan, BatchMessages& batch, std::span<RandomStream> randoms,
+                                    std::span<const std::span<uint32_t>> trees,
+                                    std::span<const std::span<const uint32_t>> reference, std::span<double> level_mass) {
+  HDIFF_CHECK(!reference.empty() || randoms.empty());
+  downward_and_sample(plan, batch, randoms, trees, reference, level_mass);
 }
 
 }  // namespace hdiff

@@ -26,6 +26,7 @@ struct Workspace {
   std::vector<uint32_t> observed;               // discrete observations of one sample
   std::vector<double> values;                   // gaussian observations of one sample
   std::vector<RandomStream> posterior_random;   // per lane
+  std::vector<double> level_mass;               // per lane and level: posterior mass of the clean symbols
 };
 
 }  // namespace
@@ -68,7 +69,8 @@ UnitMeasures run_phase_unit(const PhaseConfig& config, int L, uint64_t grammar_s
                          std::vector<std::vector<uint32_t>>(kBatchLanes, std::vector<uint32_t>(tree_nodes)),
                          std::vector<uint32_t>(static_cast<size_t>(d)),
                          std::vector<double>(config.channel == Channel::gaussian ? static_cast<size_t>(d * config.v) : 0),
-                         {}};
+                         {},
+                         std::vector<double>(static_cast<size_t>(kBatchLanes * levels))};
       },
       [&](Workspace& work, int64_t batch_index) {
         if (interrupted()) return;  // the caller discards an interrupted unit
@@ -100,7 +102,9 @@ UnitMeasures run_phase_unit(const PhaseConfig& config, int L, uint64_t grammar_s
           work.posterior_random.emplace_back(seed, RandomDomain::posterior, static_cast<uint64_t>(j / T), stream(j));
         }
         std::vector<std::span<uint32_t>> denoised(work.denoised.begin(), work.denoised.begin() + lanes);
-        batch_downward_and_sample(plan, work.batch, work.posterior_random, denoised);
+        const std::vector<std::span<const uint32_t>> clean_trees(work.clean.begin(), work.clean.begin() + lanes);
+        batch_downward_sample_and_mass(plan, work.batch, work.posterior_random, denoised, clean_trees,
+                                       std::span<double>(work.level_mass).first(static_cast<size_t>(lanes * levels)));
         for (int l = 0; l < lanes; ++l) {
           const int64_t j = first + l;
           const auto& clean = work.clean[static_cast<size_t>(l)];
@@ -116,8 +120,7 @@ UnitMeasures run_phase_unit(const PhaseConfig& config, int L, uint64_t grammar_s
               same += kept;
               changes[i] = !kept;
             }
-            const double mass = batch_level_mass(
-                plan, work.batch, l, level, std::span<const uint32_t>(clean).subspan(static_cast<size_t>(begin), static_cast<size_t>(count)));
+            const double mass = work.level_mass[static_cast<size_t>(l * levels + level)];
             item_agreement[static_cast<size_t>(j * levels + level)] = static_cast<double>(same) / static_cast<double>(count);
             item_mass[static_cast<size_t>(j * levels + level)] = mass / static_cast<double>(count);
           }

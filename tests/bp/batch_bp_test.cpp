@@ -315,6 +315,77 @@ TEST(BatchBp, PortableAndVectorKernelsGiveIdenticalResults) {
   }
 }
 
+// The pass that sums level masses (keeping no deep messages) against
+// batch_downward_and_sample then batch_level_mass: the same draws and, bit for
+// bit, the same masses of the clean trees.
+void expect_fused_masses_equal_stored(const Grammar& grammar, const NoiseSpec& noise, int64_t count, int lanes_per_batch,
+                                      bool flip_pair_level) {
+  const auto& p = grammar.params;
+  BatchPlan plan(grammar, noise);
+  if (flip_pair_level) batch_detail::set_virtual_pair_level(plan, !plan.virtual_pair_level);
+  BatchMessages stored(plan), fused(plan);
+  const auto nodes = static_cast<size_t>(tree_size(p));
+  const auto levels = static_cast<size_t>(p.L + 1);
+  for (int64_t first = 0; first < count; first += lanes_per_batch) {
+    const auto lanes = static_cast<size_t>(std::min<int64_t>(lanes_per_batch, count - first));
+    clear_batch(stored);
+    clear_batch(fused);
+    std::vector<std::vector<uint32_t>> clean(lanes, std::vector<uint32_t>(nodes));
+    for (size_t l = 0; l < lanes; ++l) {
+      sample_tree(grammar, 7, first + static_cast<int64_t>(l), clean[l]);
+      const Observation observation = observe(grammar, noise, first + static_cast<int64_t>(l));
+      load(plan, stored, observation);
+      load(plan, fused, observation);
+    }
+    batch_upward(plan, stored);
+    batch_upward(plan, fused);
+    std::vector<RandomStream> randoms;
+    for (size_t l = 0; l < lanes; ++l) randoms.emplace_back(9, RandomDomain::posterior, static_cast<uint64_t>(first) + l);
+    std::vector<RandomStream> fused_randoms = randoms;
+    std::vector<std::vector<uint32_t>> trees(lanes, std::vector<uint32_t>(nodes)), fused_trees(trees);
+    std::vector<std::span<uint32_t>> spans(trees.begin(), trees.end()), fused_spans(fused_trees.begin(), fused_trees.end());
+    const std::vector<std::span<const uint32_t>> clean_trees(clean.begin(), clean.end());
+    std::vector<double> level_mass(lanes * levels, -1.0);
+    batch_downward_and_sample(plan, stored, randoms, spans);
+    batch_downward_sample_and_mass(plan, fused, fused_randoms, fused_spans, clean_trees, level_mass);
+    EXPECT_EQ(trees, fused_trees) << "batch at " << first;
+    for (size_t l = 0; l < lanes; ++l) {
+      ASSERT_EQ(lane_error(fused, static_cast<int>(l)), "");
+      for (size_t level = 0; level < levels; ++level) {
+        const auto begin = static_cast<size_t>(level_offset(p, static_cast<int>(level)));
+        const auto count_at = static_cast<size_t>(nodes_at_level(p, static_cast<int>(level)));
+        const double expected = batch_level_mass(plan, stored, static_cast<int>(l), static_cast<int>(level),
+                                                 std::span<const uint32_t>(clean[l]).subspan(begin, count_at));
+        EXPECT_EQ(level_mass[l * levels + level], expected)
+            << "observation " << first + static_cast<int64_t>(l) << " level " << level;
+      }
+      // The fast lanes' marginals were summed, not kept.
+      if (!fused.fallback[l])
+        EXPECT_THROW(batch_marginal_at(plan, fused, static_cast<int>(l), p.L, 0, 0), std::logic_error);
+    }
+  }
+}
+
+TEST(BatchBp, FusedLevelMassesEqualThoseOfTheKeptMessages) {
+  const auto& sets = batch_detail::available_kernels();
+  // L = 7 and 11: levels below the bottom subtrees' roots, in the window; v = 40: the
+  // sampler's gathers; s = 3: no pair table.
+  for (const GrammarParams& params : {GrammarParams{32, 32, 8, 2, 7, 4}, GrammarParams{8, 8, 2, 2, 11, 1},
+                                      GrammarParams{40, 10, 3, 2, 4, 1}, GrammarParams{6, 4, 2, 3, 4, 2}})
+    for (const NoiseSpec noise : {NoiseSpec{Channel::uniform, 0.3}, NoiseSpec{Channel::mask, 0.6}, NoiseSpec{Channel::gaussian, 0.5}}) {
+      SCOPED_TRACE(fmt::format("v = {}, s = {}, L = {}, {}", params.v, params.s, params.L, channel_name(noise.channel)));
+      const Grammar grammar = make_random_grammar(params);
+      for (const auto& set : sets) {
+        SCOPED_TRACE(set.name);
+        batch_detail::force_kernels(set.name);
+        expect_fused_masses_equal_stored(grammar, noise, kBatchLanes + 5, kBatchLanes, false);
+        if (noise.channel != Channel::gaussian && params.s == 2)
+          expect_fused_masses_equal_stored(grammar, noise, kBatchLanes, kBatchLanes, true);
+      }
+      batch_detail::force_kernels(nullptr);
+    }
+}
+
 TEST(BatchBp, DeepTreesKeepLevelAboveTheLeavesVirtual) {
   // Level L-1 is not stored where it would not fit in cache; shallow trees store it.
   EXPECT_TRUE(BatchPlan(make_random_grammar({32, 32, 8, 2, 11, 5}), {Channel::uniform, 0.2}).virtual_pair_level);
@@ -357,6 +428,25 @@ TEST(BatchBp, FloatUnderflowGoesToTheDoublePath) {
   batch_downward(plan, batch);
   batch_sample_posteriors(plan, batch, randoms, spans);
   EXPECT_EQ(trees, fused_trees);
+  // And the pass that sums level masses, on both paths: those of the kept messages.
+  BatchMessages summed(plan);
+  for (const auto& o : observations) load(plan, summed, o);
+  batch_upward(plan, summed);
+  std::vector<std::vector<uint32_t>> summed_trees(trees);
+  std::vector<std::span<uint32_t>> summed_spans(summed_trees.begin(), summed_trees.end());
+  std::vector<RandomStream> summed_randoms;
+  for (int l = 0; l < kBatchLanes; ++l) summed_randoms.emplace_back(2, RandomDomain::posterior, static_cast<uint64_t>(l));
+  const std::vector<std::span<const uint32_t>> drawn(trees.begin(), trees.end());
+  std::vector<double> level_mass(static_cast<size_t>(kBatchLanes * (p.L + 1)));
+  batch_downward_sample_and_mass(plan, summed, summed_randoms, summed_spans, drawn, level_mass);
+  EXPECT_EQ(trees, summed_trees);
+  for (int l = 0; l < kBatchLanes; ++l)
+    for (int level = 0; level <= p.L; ++level)
+      EXPECT_EQ(level_mass[static_cast<size_t>(l * (p.L + 1) + level)],
+                batch_level_mass(plan, batch, l, level,
+                                 std::span<const uint32_t>(trees[static_cast<size_t>(l)])
+                                     .subspan(static_cast<size_t>(level_offset(p, level)), static_cast<size_t>(nodes_at_level(p, level)))))
+          << "lane " << l << " level " << level;
   int fallbacks = 0;
   for (int l = 0; l < kBatchLanes; ++l) {
     fallbacks += batch.fallback[l] != 0;
