@@ -456,6 +456,33 @@ double batch_detail::add_level_mass(const BatchPlan& plan, const BatchMessages& 
   return mass;
 }
 
+void batch_detail::add_node_masses(int n, int64_t count, const LaneBlock* up, const LaneBlock* down,
+                                   const LaneBlock* inverse_mass, const uint32_t* symbols, double* mass) {
+  for (int64_t k = 0; k < count; ++k)
+    for (int l = 0; l < kBatchLanes; ++l) {
+      const int64_t at = k * n + symbols[k * kBatchLanes + l];
+      mass[l] += static_cast<double>(up[at].value[l]) * down[at].value[l] * inverse_mass[k].value[l];
+    }
+}
+
+void batch_detail::add_leaf_masses(const BatchPlan& plan, const BatchMessages& batch, int64_t first, int64_t count,
+                                   const LaneBlock* parent_down, const LaneBlock* parent_inverse_mass,
+                                   const uint32_t* symbols, double* mass) {
+  const int v = plan.grammar->params.v, n = plan.symbols[plan.symbols.size() - 2];
+  const int64_t d = sequence_length(plan.grammar->params);
+  for (int64_t k = 0; k < count; ++k)
+    for (int l = 0; l < kBatchLanes; ++l) {
+      const uint32_t* pair_tokens = batch.tokens.data() + l * d + 2 * (first + k);
+      const double scale = parent_inverse_mass[k].value[l] *
+                           plan.pair_inverse_total[static_cast<size_t>(pair_tokens[0]) * static_cast<size_t>(v + 1) + pair_tokens[1]];
+      for (int j = 0; j < 2; ++j) {
+        const uint32_t a = symbols[(2 * k + j) * kBatchLanes + l];
+        mass[l] += spike_leaf_value(plan, pair_tokens[j], a) *
+                   spike_leaf_sum(plan, parent_down + k * n, l, j, a, pair_tokens[1 - j]) * scale;
+      }
+    }
+}
+
 double batch_level_mass(const BatchPlan& plan, const BatchMessages& batch, int lane, int level,
                         std::span<const uint32_t> symbols) {
   HDIFF_CHECK(batch.downward_done && lane < batch.lanes && batch.errors[static_cast<size_t>(lane)].empty());

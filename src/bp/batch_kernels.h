@@ -98,12 +98,26 @@ auto* inverse_mass_blocks(Batch& batch, const DownPlace& place) {
 double add_level_mass(const BatchPlan& plan, const BatchMessages& batch, int lane, int level, int64_t first,
                       int64_t count, const uint32_t* symbols, double mass);
 
+// mass[l] += p(z_i = symbols[k·kBatchLanes + l] | obs) for every lane l and
+// node i = k < count of a level of n symbols, in node order, from the nodes'
+// upward and downward blocks and 1/Σ u·w: add_level_mass on every lane at once.
+// (Gathering the 16 lanes' values with AVX-512 was slower.)
+void add_node_masses(int n, int64_t count, const LaneBlock* up, const LaneBlock* down, const LaneBlock* inverse_mass,
+                     const uint32_t* symbols, double* mass);
+// The same for the 2·count leaves below nodes first … first + count - 1 of
+// level L-1 under the pair table (symbols of leaf 2·first + k at
+// k·kBatchLanes + l), from the parents' downward blocks and 1/Σ u·w.
+void add_leaf_masses(const BatchPlan& plan, const BatchMessages& batch, int64_t first, int64_t count,
+                     const LaneBlock* parent_down, const LaneBlock* parent_inverse_mass, const uint32_t* symbols,
+                     double* mass);
+
 Kernels generic_kernels();
 #if defined(HDIFF_X86_KERNELS)
 Kernels avx2_kernels();
 Kernels avx512_kernels();
 void avx512_sample_range(const BatchPlan& plan, const BatchMessages& batch, const NodeRange& range, bool prefetch,
                          LaneDraws& draws);
+
 #endif
 // Makes a plan with the pair table and L ≥ 2 keep level L-1 virtual (true) or
 // stored (false), before any BatchMessages is made for it; for tests.

@@ -220,8 +220,48 @@ void batch_sample_posteriors(const BatchPlan& plan, const BatchMessages& batch, 
 
 namespace {
 
-// batch_downward_and_sample with, when `sums` is given, the level masses and no
-// deep messages kept.
+// Adds to level_mass (per lane, L+1 levels) the posterior masses of the
+// reference symbols of nodes first … first + count - 1 of `level` for each of
+// `lanes` (on the fast path), whose downward messages the pass has just computed.
+void add_range_masses(const BatchPlan& plan, const BatchMessages& batch, std::span<const int> lanes,
+                      std::span<const std::span<const uint32_t>> reference, int level, int64_t first, int64_t count,
+                      std::span<double> level_mass) {
+  const auto& p = plan.grammar->params;
+  const auto levels = static_cast<size_t>(p.L + 1);
+  const auto n = static_cast<uint32_t>(plan.symbols[static_cast<size_t>(level)]);
+  // The symbols lane-major, as the kernels read them (lanes not summed: symbol 0).
+  static thread_local std::vector<uint32_t> symbols;
+  symbols.assign(static_cast<size_t>(count) * kBatchLanes, 0);
+  double mass[kBatchLanes] = {};
+  const int64_t begin = plan.node_offset[static_cast<size_t>(level)] + first;
+  for (const int lane : lanes) {
+    const uint32_t* own = reference[static_cast<size_t>(lane)].data() + begin;
+    uint32_t largest = 0;
+    for (int64_t i = 0; i < count; ++i) {
+      symbols[static_cast<size_t>(i * kBatchLanes + lane)] = own[i];
+      largest = std::max(largest, own[i]);
+    }
+    HDIFF_CHECK(largest < n);
+    mass[lane] = level_mass[static_cast<size_t>(lane) * levels + static_cast<size_t>(level)];
+  }
+  if (plan.pair_table && level == p.L) {
+    const batch_detail::DownPlace parents = batch_detail::down_place(plan, batch, p.L - 1, first / 2);
+    batch_detail::add_leaf_masses(plan, batch, first / 2, count / 2, batch_detail::down_blocks(batch, parents),
+                            batch_detail::inverse_mass_blocks(batch, parents), symbols.data(), mass);
+  } else {
+    const batch_detail::DownPlace place = batch_detail::down_place(plan, batch, level, first);
+    // A virtual level L-1's upward messages are in pair_blocks: the pass has just copied them there.
+    const LaneBlock* up = plan.virtual_pair_level && level == p.L - 1
+                              ? batch.pair_blocks.data()
+                              : batch.up.data() + plan.block_offset[static_cast<size_t>(level)] + first * n;
+    batch_detail::add_node_masses(static_cast<int>(n), count, up, batch_detail::down_blocks(batch, place),
+                            batch_detail::inverse_mass_blocks(batch, place), symbols.data(), mass);
+  }
+  for (const int lane : lanes) level_mass[static_cast<size_t>(lane) * levels + static_cast<size_t>(level)] = mass[lane];
+}
+
+// batch_downward_and_sample with, when `reference` is given, the level masses and
+// no deep messages kept.
 void downward_and_sample(const BatchPlan& plan, BatchMessages& batch, std::span<RandomStream> randoms,
                          std::span<const std::span<uint32_t>> trees, std::span<const std::span<const uint32_t>> reference,
                          std::span<double> level_mass) {
@@ -249,14 +289,8 @@ void downward_and_sample(const BatchPlan& plan, BatchMessages& batch, std::span<
   }
   const auto levels = static_cast<size_t>(p.L + 1);
   std::fill(level_mass.begin(), level_mass.end(), 0.0);
-  // Adds the masses of nodes [first, first + count) of `level` for the fast lanes.
   auto add_masses = [&](int level, int64_t first, int64_t count) {
-    const int64_t begin = plan.node_offset[static_cast<size_t>(level)] + first;
-    for (size_t k = 0; k < fast; ++k) {
-      const auto lane = static_cast<size_t>(lanes[k]);
-      double& mass = level_mass[lane * levels + static_cast<size_t>(level)];
-      mass = batch_detail::add_level_mass(plan, batch, lanes[k], level, first, count, reference[lane].data() + begin, mass);
-    }
+    add_range_masses(plan, batch, {lanes, fast}, reference, level, first, count, level_mass);
   };
   batch.deep_down_kept = !masses;
   downward_root(plan, batch);
