@@ -56,9 +56,9 @@ void fill_unused_lanes(const BatchPlan& plan, BatchMessages& batch) {
   const int64_t d = sequence_length(p);
   for (int l = batch.lanes; l < kBatchLanes; ++l) {
     if (token_channel(plan.noise.channel))
-      std::copy(batch.tokens.begin(), batch.tokens.begin() + d, batch.tokens.begin() + l * d);
+      std::copy(batch.tokens.begin(), batch.tokens.begin() + d, batch.tokens.begin() + l * batch.lane_stride);
     else
-      std::copy(batch.likelihoods.begin(), batch.likelihoods.begin() + d * p.v, batch.likelihoods.begin() + l * d * p.v);
+      std::copy(batch.likelihoods.begin(), batch.likelihoods.begin() + d * p.v, batch.likelihoods.begin() + l * batch.lane_stride);
     batch.leaf_log_scale[l] = batch.leaf_log_scale[0];
   }
 }
@@ -67,14 +67,13 @@ void fill_unused_lanes(const BatchPlan& plan, BatchMessages& batch) {
 void fill_leaves(const BatchPlan& plan, BatchMessages& batch, int64_t first, int64_t count) {
   const auto& p = plan.grammar->params;
   const int v = p.v;
-  const int64_t d = sequence_length(p);
   LaneBlock* leaves = batch.up.data() + plan.block_offset[static_cast<size_t>(p.L)];
   if (token_channel(plan.noise.channel)) {
     for (int64_t i = first; i < first + count; ++i) {
       uint32_t token[kBatchLanes];
       float low[kBatchLanes], high[kBatchLanes];
       for (int l = 0; l < kBatchLanes; ++l) {
-        token[l] = batch.tokens[static_cast<size_t>(l * d + i)];
+        token[l] = batch.tokens[static_cast<size_t>(l * batch.lane_stride + i)];
         const SpikeLeaf leaf = spike_leaf(plan.noise, v, token[l]);
         low[l] = static_cast<float>(leaf.constant);
         high[l] = static_cast<float>(leaf.constant + leaf.spike);
@@ -88,7 +87,7 @@ void fill_leaves(const BatchPlan& plan, BatchMessages& batch, int64_t first, int
     for (int64_t i = first; i < first + count; ++i)
       for (int b = 0; b < v; ++b)
         for (int l = 0; l < kBatchLanes; ++l)
-          leaves[i * v + b].value[l] = static_cast<float>(values[static_cast<size_t>((l * d + i) * v + b)]);
+          leaves[i * v + b].value[l] = static_cast<float>(values[static_cast<size_t>(l * batch.lane_stride + i * v + b)]);
   }
 }
 
@@ -99,14 +98,13 @@ void fill_leaves(const BatchPlan& plan, BatchMessages& batch, int64_t first, int
 void pair_level(const BatchPlan& plan, BatchMessages& batch, int64_t first, int64_t count, LaneBlock* out,
                 double* pair_log) {
   const auto& p = plan.grammar->params;
-  const int64_t d = sequence_length(p);
   const int n = plan.levels[static_cast<size_t>(p.L - 1)].n_parents;
   const int tokens = p.v + 1;
   const uint32_t* observed = batch.tokens.data();
   const float* rows[kBatchLanes];
   for (int64_t i = first; i < first + count; ++i) {
     for (int l = 0; l < kBatchLanes; ++l) {
-      const size_t pair = static_cast<size_t>(observed[l * d + 2 * i]) * tokens + observed[l * d + 2 * i + 1];
+      const size_t pair = static_cast<size_t>(observed[l * batch.lane_stride + 2 * i]) * tokens + observed[l * batch.lane_stride + 2 * i + 1];
       rows[l] = plan.pair_up.data() + pair * n;
       if (pair_log != nullptr) {
         pair_log[l] += plan.pair_log_total[pair];
@@ -126,10 +124,10 @@ void reference_upward(const BatchPlan& plan, BatchMessages& batch, int l) {
   try {
     if (token_channel(plan.noise.channel)) {
       reference->leaf_log_scale =
-          token_likelihoods(plan.noise, p.v, {batch.tokens.data() + l * d, static_cast<size_t>(d)}, reference->leaves());
+          token_likelihoods(plan.noise, p.v, {batch.tokens.data() + l * batch.lane_stride, static_cast<size_t>(d)}, reference->leaves());
     } else {
       const auto leaves = reference->leaves();
-      std::copy_n(batch.likelihoods.begin() + l * d * p.v, d * p.v, leaves.begin());
+      std::copy_n(batch.likelihoods.begin() + l * batch.lane_stride, d * p.v, leaves.begin());
       reference->leaf_log_scale = batch.leaf_log_scale[l];
     }
     upward_messages(*plan.grammar, *reference, plan.prior);
@@ -193,9 +191,13 @@ BatchMessages::BatchMessages(const BatchPlan& plan) : errors(kBatchLanes), refer
   inverse_mass_window.resize(static_cast<size_t>(plan.window_node_offset.back()));
   const int64_t d = sequence_length(p);
   if (token_channel(plan.noise.channel))
-    tokens.resize(static_cast<size_t>(kBatchLanes * d));
+    lane_stride = d + 64 / static_cast<int64_t>(sizeof(uint32_t));
   else
-    likelihoods.resize(static_cast<size_t>(kBatchLanes * d * p.v));
+    lane_stride = d * p.v + 64 / static_cast<int64_t>(sizeof(double));
+  if (token_channel(plan.noise.channel))
+    tokens.resize(static_cast<size_t>(kBatchLanes * lane_stride));
+  else
+    likelihoods.resize(static_cast<size_t>(kBatchLanes * lane_stride));
 }
 
 void load_tokens(const BatchPlan& plan, BatchMessages& batch, std::span<const uint32_t> observed) {
@@ -219,7 +221,7 @@ void load_tokens(const BatchPlan& plan, BatchMessages& batch, std::span<const ui
     }
   }
   const int l = batch.lanes++;
-  std::copy(observed.begin(), observed.end(), batch.tokens.begin() + l * d);
+  std::copy(observed.begin(), observed.end(), batch.tokens.begin() + l * batch.lane_stride);
   batch.leaf_log_scale[l] = log_scale;
 }
 
@@ -230,7 +232,7 @@ void load_likelihoods(const BatchPlan& plan, BatchMessages& batch, std::span<con
   if (batch.lanes >= kBatchLanes) fail("the batch is full ({} lanes)", kBatchLanes);
   if (likelihoods.size() != static_cast<size_t>(size)) fail("{} leaf likelihoods given; need d·v = {}", likelihoods.size(), size);
   const int l = batch.lanes++;
-  std::copy(likelihoods.begin(), likelihoods.end(), batch.likelihoods.begin() + l * size);
+  std::copy(likelihoods.begin(), likelihoods.end(), batch.likelihoods.begin() + l * batch.lane_stride);
   batch.leaf_log_scale[l] = log_scale;
 }
 
@@ -242,7 +244,7 @@ void load_gaussian(const BatchPlan& plan, BatchMessages& batch, std::span<const 
   if (values.size() != static_cast<size_t>(size)) fail("{} gaussian values given; need d·v = {}", values.size(), size);
   const int l = batch.lanes++;
   batch.leaf_log_scale[l] = gaussian_likelihoods(
-      plan.noise, p.v, values, {batch.likelihoods.data() + l * size, static_cast<size_t>(size)});
+      plan.noise, p.v, values, {batch.likelihoods.data() + l * batch.lane_stride, static_cast<size_t>(size)});
 }
 
 void batch_upward(const BatchPlan& plan, BatchMessages& batch) {
@@ -396,10 +398,9 @@ double spike_leaf_sum(const BatchPlan& plan, const LaneBlock* w, int lane, int j
 double spike_leaf_marginal(const BatchPlan& plan, const BatchMessages& batch, int lane, int64_t i, uint32_t a) {
   const int L = static_cast<int>(plan.symbols.size()) - 1;
   const int v = plan.symbols[static_cast<size_t>(L)], n = plan.symbols[static_cast<size_t>(L) - 1];
-  const int64_t d = plan.node_offset[static_cast<size_t>(L) + 1] - plan.node_offset[static_cast<size_t>(L)];
   const int64_t parent = i / 2;
   const int j = static_cast<int>(i % 2);
-  const uint32_t* observed = batch.tokens.data() + lane * d + 2 * parent;
+  const uint32_t* observed = batch.tokens.data() + lane * batch.lane_stride + 2 * parent;
   const uint32_t own = observed[j], sibling = observed[1 - j];
   const LaneBlock* w = batch.down.data() + plan.block_offset[static_cast<size_t>(L) - 1] + parent * n;
   const double sum = spike_leaf_sum(plan, w, lane, j, a, sibling);
@@ -415,7 +416,7 @@ double batch_detail::add_level_mass(const BatchPlan& plan, const BatchMessages& 
     // spike_leaf_marginal for both children of each level-(L-1) node.
     HDIFF_CHECK(first % 2 == 0 && count % 2 == 0);
     const int v = p.v;
-    const uint32_t* observed = batch.tokens.data() + lane * sequence_length(p);
+    const uint32_t* observed = batch.tokens.data() + lane * batch.lane_stride;
     const DownPlace parents = down_place(plan, batch, p.L - 1, first / 2);
     const LaneBlock* parent_down = down_blocks(batch, parents);
     const LaneBlock* parent_inverse_mass = inverse_mass_blocks(batch, parents);
@@ -469,10 +470,9 @@ void batch_detail::add_leaf_masses(const BatchPlan& plan, const BatchMessages& b
                                    const LaneBlock* parent_down, const LaneBlock* parent_inverse_mass,
                                    const uint32_t* symbols, double* mass) {
   const int v = plan.grammar->params.v, n = plan.symbols[plan.symbols.size() - 2];
-  const int64_t d = sequence_length(plan.grammar->params);
   for (int64_t k = 0; k < count; ++k)
     for (int l = 0; l < kBatchLanes; ++l) {
-      const uint32_t* pair_tokens = batch.tokens.data() + l * d + 2 * (first + k);
+      const uint32_t* pair_tokens = batch.tokens.data() + l * batch.lane_stride + 2 * (first + k);
       const double scale = parent_inverse_mass[k].value[l] *
                            plan.pair_inverse_total[static_cast<size_t>(pair_tokens[0]) * static_cast<size_t>(v + 1) + pair_tokens[1]];
       for (int j = 0; j < 2; ++j) {

@@ -156,8 +156,12 @@ struct BatchMessages {
   // below plan.subtree_level, and their 1/Σ u·w, of the bottom subtree it visits.
   std::vector<LaneBlock> down_window;
   std::vector<LaneBlock> inverse_mass_window;
-  std::vector<uint32_t> tokens;     // token channels: observed tokens, lane-major (lane·d + i)
-  std::vector<double> likelihoods;  // otherwise: normalised leaf likelihoods, lane-major (lane·d·v + i·v + a)
+  std::vector<uint32_t> tokens;     // token channels: observed tokens, lane-major (lane·lane_stride + i)
+  std::vector<double> likelihoods;  // otherwise: normalised leaf likelihoods, lane-major (lane·lane_stride + i·v + a)
+  // d (tokens) or d·v (likelihoods) and a cache line more: lanes' rows a power of
+  // two apart would share cache sets and evict each other where a pass reads
+  // all lanes at one position.
+  int64_t lane_stride = 0;
   double leaf_log_scale[kBatchLanes] = {};
   double log_evidence[kBatchLanes] = {};
   double scale_mantissa[kBatchLanes] = {};   // running product of node totals …
@@ -205,8 +209,7 @@ inline double lane_log_evidence(const BatchMessages& batch, int lane) { return b
 
 // The pair_up row that is lane's upward message at node i of level L-1, under a plan with the pair table.
 inline const float* pair_up_row(const BatchPlan& plan, const BatchMessages& batch, int lane, int64_t i) {
-  const int64_t d = plan.node_offset.back() - plan.node_offset[plan.node_offset.size() - 2];
-  const uint32_t* observed = batch.tokens.data() + lane * d + 2 * i;
+  const uint32_t* observed = batch.tokens.data() + lane * batch.lane_stride + 2 * i;
   const auto v = static_cast<size_t>(plan.grammar->params.v);
   return plan.pair_up.data() + (observed[0] * (v + 1) + observed[1]) * static_cast<size_t>(plan.symbols[plan.symbols.size() - 2]);
 }

@@ -36,15 +36,13 @@ inline int draw_production(const double* weight, int m, double u) {
 void sample_spike_leaves(const BatchPlan& plan, const BatchMessages& batch, std::span<const int> lanes,
                          std::span<RandomStream* const> randoms, std::span<const std::span<uint32_t>> trees,
                          const NodeRange& range, std::vector<double>& weight) {
-  const auto& p = plan.grammar->params;
   const BatchLevelPlan& plan_level = plan.levels[static_cast<size_t>(range.level)];
   const int m = plan_level.m;
-  const int64_t d = sequence_length(p);
   const int64_t begin = plan.node_offset[static_cast<size_t>(range.level)];
   const int64_t children_begin = plan.node_offset[static_cast<size_t>(range.level) + 1];
   for (int64_t i = range.first; i < range.first + range.count; ++i)
     for (size_t k = 0; k < lanes.size(); ++k) {
-      const uint32_t* observed = batch.tokens.data() + lanes[k] * d + 2 * i;
+      const uint32_t* observed = batch.tokens.data() + lanes[k] * batch.lane_stride + 2 * i;
       uint32_t* tree = trees[k].data();
       const uint32_t* rules = plan_level.rules.data() + static_cast<size_t>(tree[begin + i]) * m * 2;
       // value[j][c = o_j] without a branch (equality is data-dependent).
@@ -87,7 +85,7 @@ void sample_lanes(const BatchPlan& plan, const BatchMessages& batch, std::span<c
     trees[k][0] = static_cast<uint32_t>(y);
   }
   const batch_detail::Kernels& kernels = batch_detail::active_kernels();
-  if (kernels.sample_range != nullptr && p.s == 2 && kBatchLanes * sequence_length(p) <= INT32_MAX) {
+  if (kernels.sample_range != nullptr && p.s == 2 && kBatchLanes * batch.lane_stride <= INT32_MAX) {
     // Every lane at once: the trees lane-major while they are drawn, the streams in vector registers.
     static thread_local std::vector<uint32_t> symbols;
     const auto nodes = static_cast<size_t>(tree_size(p));

@@ -162,9 +162,8 @@ void avx512_sample_range(const BatchPlan& plan, const BatchMessages& batch, cons
     // Spike leaves: a child's likelihood is leaf_high at its observed token,
     // leaf_low elsewhere, leaf_masked everywhere when it is masked.
     const uint32_t* rules_by_symbol = table_or_null(level.rules_by_symbol);
-    const int64_t d = plan.node_offset[static_cast<size_t>(p.L) + 1] - children_begin;
     const __m512i lane_start = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                                  _mm512_set1_epi32(static_cast<int>(d)));
+                                                  _mm512_set1_epi32(static_cast<int>(batch.lane_stride)));
     const __m512i mask_token = _mm512_set1_epi32(p.v);
     const __m512 low = _mm512_set1_ps(plan.leaf_low), high = _mm512_set1_ps(plan.leaf_high),
                  masked = _mm512_set1_ps(plan.leaf_masked);
@@ -196,9 +195,8 @@ void avx512_sample_range(const BatchPlan& plan, const BatchMessages& batch, cons
     // The children's messages are rows of the pair table: lane l's child j of
     // node i is the row of its observed tokens 4i + 2j, 4i + 2j + 1.
     const uint32_t* rules_by_symbol = table_or_null(level.rules_by_symbol);
-    const int64_t d = plan.node_offset[static_cast<size_t>(p.L) + 1] - plan.node_offset[static_cast<size_t>(p.L)];
     const __m512i lane_start = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                                  _mm512_set1_epi32(static_cast<int>(d)));
+                                                  _mm512_set1_epi32(static_cast<int>(batch.lane_stride)));
     const __m512i tokens = _mm512_set1_epi32(p.v + 1), row_length = _mm512_set1_epi32(n_children);
     for (int64_t i = range.first; i < range.first + range.count; ++i) {
       const ProductionLookup production = lookup(rules_by_symbol, rules, m, draws.symbols + (begin + i) * kBatchLanes);
