@@ -48,8 +48,6 @@ const Kernels& best_kernels() {
 
 std::atomic<const Kernels*> forced_kernels{nullptr};
 
-const Kernels& kernels() { return batch_detail::active_kernels(); }
-
 // Fills unloaded lanes with lane 0's observation, so that they compute harmless numbers.
 void fill_unused_lanes(const BatchPlan& plan, BatchMessages& batch) {
   const auto& p = plan.grammar->params;
@@ -99,19 +97,17 @@ void pair_level(const BatchPlan& plan, BatchMessages& batch, int64_t first, int6
                 double* pair_log) {
   const auto& p = plan.grammar->params;
   const int n = plan.levels[static_cast<size_t>(p.L - 1)].n_parents;
-  const int tokens = p.v + 1;
-  const uint32_t* observed = batch.tokens.data();
   const float* rows[kBatchLanes];
   for (int64_t i = first; i < first + count; ++i) {
     for (int l = 0; l < kBatchLanes; ++l) {
-      const size_t pair = static_cast<size_t>(observed[l * batch.lane_stride + 2 * i]) * tokens + observed[l * batch.lane_stride + 2 * i + 1];
+      const size_t pair = observed_pair(plan, batch, l, i);
       rows[l] = plan.pair_up.data() + pair * n;
       if (pair_log != nullptr) {
         pair_log[l] += plan.pair_log_total[pair];
         batch.fallback[l] |= plan.pair_possible[pair] == 0;
       }
     }
-    kernels().transpose_rows(rows, n, out + (i - first) * n);
+    batch_detail::active_kernels().transpose_rows(rows, n, out + (i - first) * n);
   }
 }
 
@@ -139,7 +135,7 @@ void reference_upward(const BatchPlan& plan, BatchMessages& batch, int l) {
 
 }  // namespace
 
-const char* batch_kernel_name() { return kernels().name; }
+const char* batch_kernel_name() { return batch_detail::active_kernels().name; }
 
 const Kernels& batch_detail::active_kernels() {
   const Kernels* forced = forced_kernels.load(std::memory_order_relaxed);
@@ -289,7 +285,7 @@ void batch_upward(const BatchPlan& plan, BatchMessages& batch) {
       children = batch.pair_blocks.data() + (range.first * p.s - window_first) * level_plan.n_children;
       window_count = 0;
     }
-    kernels().upward(level_plan, range.count, children,
+    batch_detail::active_kernels().upward(level_plan, range.count, children,
                      batch.up.data() + plan.block_offset[level] + range.first * level_plan.n_parents, state);
   }
   const double log_m = static_cast<double>(internal_nodes(p)) * std::log(static_cast<double>(p.m));
@@ -333,7 +329,7 @@ void batch_detail::downward_range(const BatchPlan& plan, BatchMessages& batch, c
   }
   const DownPlace parents = down_place(plan, batch, range.level, range.first);
   const DownPlace children_place = down_place(plan, batch, range.level + 1, range.first * s);
-  kernels().downward(level_plan, range.count, down_blocks(batch, parents), child_up, down_blocks(batch, children_place),
+  batch_detail::active_kernels().downward(level_plan, range.count, down_blocks(batch, parents), child_up, down_blocks(batch, children_place),
                      inverse_mass_blocks(batch, children_place), batch.fallback);
 }
 
@@ -393,46 +389,46 @@ double spike_leaf_sum(const BatchPlan& plan, const LaneBlock* w, int lane, int j
   return even + odd;
 }
 
+// Adds to `mass` p(z = a[j] | obs) of children j = 0, 1 (leaves) of node i of
+// level L-1 for a lane on the fast path, from the node's downward blocks w and
+// its 1/Σ u·w; returns the sum.
+double add_leaf_pair_mass(const BatchPlan& plan, const BatchMessages& batch, int lane, int64_t i, const LaneBlock* w,
+                          float inverse_mass, const uint32_t* a, double mass) {
+  const uint32_t* observed = batch.tokens.data() + lane * batch.lane_stride + 2 * i;
+  const double scale = inverse_mass * plan.pair_inverse_total[observed_pair(plan, batch, lane, i)];
+  for (int j = 0; j < 2; ++j) {
+    HDIFF_CHECK(a[j] < static_cast<uint32_t>(plan.grammar->params.v));
+    mass += spike_leaf_value(plan, observed[j], a[j]) * spike_leaf_sum(plan, w, lane, j, a[j], observed[1 - j]) * scale;
+  }
+  return mass;
+}
+
 }  // namespace
 
 double spike_leaf_marginal(const BatchPlan& plan, const BatchMessages& batch, int lane, int64_t i, uint32_t a) {
   const int L = static_cast<int>(plan.symbols.size()) - 1;
-  const int v = plan.symbols[static_cast<size_t>(L)], n = plan.symbols[static_cast<size_t>(L) - 1];
+  const int n = plan.symbols[static_cast<size_t>(L) - 1];
   const int64_t parent = i / 2;
   const int j = static_cast<int>(i % 2);
   const uint32_t* observed = batch.tokens.data() + lane * batch.lane_stride + 2 * parent;
-  const uint32_t own = observed[j], sibling = observed[1 - j];
   const LaneBlock* w = batch.down.data() + plan.block_offset[static_cast<size_t>(L) - 1] + parent * n;
-  const double sum = spike_leaf_sum(plan, w, lane, j, a, sibling);
-  const size_t pair = static_cast<size_t>(observed[0]) * static_cast<size_t>(v + 1) + observed[1];
+  const double sum = spike_leaf_sum(plan, w, lane, j, a, observed[1 - j]);
   const double inverse_mass = batch.inverse_mass[static_cast<size_t>(plan.node_offset[static_cast<size_t>(L) - 1] + parent)].value[lane];
-  return spike_leaf_value(plan, own, a) * sum * inverse_mass * plan.pair_inverse_total[pair];
+  return spike_leaf_value(plan, observed[j], a) * sum * inverse_mass * plan.pair_inverse_total[observed_pair(plan, batch, lane, parent)];
 }
 
 double batch_detail::add_level_mass(const BatchPlan& plan, const BatchMessages& batch, int lane, int level,
                                     int64_t first, int64_t count, const uint32_t* symbols, double mass) {
   const auto& p = plan.grammar->params;
   if (plan.pair_table && level == p.L) {
-    // spike_leaf_marginal for both children of each level-(L-1) node.
     HDIFF_CHECK(first % 2 == 0 && count % 2 == 0);
-    const int v = p.v;
-    const uint32_t* observed = batch.tokens.data() + lane * batch.lane_stride;
     const DownPlace parents = down_place(plan, batch, p.L - 1, first / 2);
     const LaneBlock* parent_down = down_blocks(batch, parents);
     const LaneBlock* parent_inverse_mass = inverse_mass_blocks(batch, parents);
     const int n = plan.symbols[static_cast<size_t>(p.L) - 1];
-    for (int64_t k = 0; k < count / 2; ++k) {
-      const uint32_t* pair_tokens = observed + first + 2 * k;
-      const LaneBlock* w = parent_down + k * n;
-      const double scale = parent_inverse_mass[k].value[lane] *
-                           plan.pair_inverse_total[static_cast<size_t>(pair_tokens[0]) * static_cast<size_t>(v + 1) + pair_tokens[1]];
-      for (int j = 0; j < 2; ++j) {
-        const uint32_t a = symbols[2 * k + j];
-        const uint32_t own = pair_tokens[j], sibling = pair_tokens[1 - j];
-        HDIFF_CHECK(a < static_cast<uint32_t>(v));
-        mass += spike_leaf_value(plan, own, a) * spike_leaf_sum(plan, w, lane, j, a, sibling) * scale;
-      }
-    }
+    for (int64_t k = 0; k < count / 2; ++k)
+      mass = add_leaf_pair_mass(plan, batch, lane, first / 2 + k, parent_down + k * n, parent_inverse_mass[k].value[lane],
+                                symbols + 2 * k, mass);
     return mass;
   }
   const int n = plan.symbols[static_cast<size_t>(level)];
@@ -469,17 +465,11 @@ void batch_detail::add_node_masses(int n, int64_t count, const LaneBlock* up, co
 void batch_detail::add_leaf_masses(const BatchPlan& plan, const BatchMessages& batch, int64_t first, int64_t count,
                                    const LaneBlock* parent_down, const LaneBlock* parent_inverse_mass,
                                    const uint32_t* symbols, double* mass) {
-  const int v = plan.grammar->params.v, n = plan.symbols[plan.symbols.size() - 2];
+  const int n = plan.symbols[plan.symbols.size() - 2];
   for (int64_t k = 0; k < count; ++k)
     for (int l = 0; l < kBatchLanes; ++l) {
-      const uint32_t* pair_tokens = batch.tokens.data() + l * batch.lane_stride + 2 * (first + k);
-      const double scale = parent_inverse_mass[k].value[l] *
-                           plan.pair_inverse_total[static_cast<size_t>(pair_tokens[0]) * static_cast<size_t>(v + 1) + pair_tokens[1]];
-      for (int j = 0; j < 2; ++j) {
-        const uint32_t a = symbols[(2 * k + j) * kBatchLanes + l];
-        mass[l] += spike_leaf_value(plan, pair_tokens[j], a) *
-                   spike_leaf_sum(plan, parent_down + k * n, l, j, a, pair_tokens[1 - j]) * scale;
-      }
+      const uint32_t a[2] = {symbols[2 * k * kBatchLanes + l], symbols[(2 * k + 1) * kBatchLanes + l]};
+      mass[l] = add_leaf_pair_mass(plan, batch, l, first + k, parent_down + k * n, parent_inverse_mass[k].value[l], a, mass[l]);
     }
 }
 

@@ -207,11 +207,16 @@ const std::string& lane_error(const BatchMessages& batch, int lane);
 // log p(obs) of the lane (SPEC §3), after batch_upward.
 inline double lane_log_evidence(const BatchMessages& batch, int lane) { return batch.log_evidence[lane]; }
 
+// The pair (o_0, o_1) that lane observed below node i of level L-1, as an index
+// o_0·(v+1) + o_1 of the pair table's rows.
+inline size_t observed_pair(const BatchPlan& plan, const BatchMessages& batch, int lane, int64_t i) {
+  const uint32_t* observed = batch.tokens.data() + lane * batch.lane_stride + 2 * i;
+  return static_cast<size_t>(observed[0]) * static_cast<size_t>(plan.grammar->params.v + 1) + observed[1];
+}
+
 // The pair_up row that is lane's upward message at node i of level L-1, under a plan with the pair table.
 inline const float* pair_up_row(const BatchPlan& plan, const BatchMessages& batch, int lane, int64_t i) {
-  const uint32_t* observed = batch.tokens.data() + lane * batch.lane_stride + 2 * i;
-  const auto v = static_cast<size_t>(plan.grammar->params.v);
-  return plan.pair_up.data() + (observed[0] * (v + 1) + observed[1]) * static_cast<size_t>(plan.symbols[plan.symbols.size() - 2]);
+  return plan.pair_up.data() + observed_pair(plan, batch, lane, i) * static_cast<size_t>(plan.symbols[plan.symbols.size() - 2]);
 }
 
 // p(z_ℓ,i = a | obs) for a lane on the double path.
