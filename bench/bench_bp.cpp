@@ -12,6 +12,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+
 #include "bp/batch_bp.h"
 #include "grammar/sampling.h"
 #include "noise/channel.h"
@@ -28,11 +30,16 @@ struct Prepared {
   std::vector<std::vector<uint32_t>> clean;  // the sampled trees
 };
 
+// Observations of 2^18 leaves in all (at least one batch): iterations go through
+// them batch by batch, so that neither the caches nor the branch predictors hold
+// a batch's inputs from the iteration before, as in a run, where every batch is
+// new (replaying one batch of a shallow tree made its branches predictable).
 Prepared prepare(int L, NoiseSpec noise) {
   Prepared prepared{make_random_grammar({32, 32, 8, 2, L, 0}), noise, {}, {}, {}};
   const auto& p = prepared.grammar.params;
+  const int64_t observations = std::max<int64_t>(kBatchLanes, (int64_t{1} << 18) / sequence_length(p));
   std::vector<uint32_t> tree(static_cast<size_t>(tree_size(p)));
-  for (int n = 0; n < kBatchLanes; ++n) {
+  for (int64_t n = 0; n < observations; ++n) {
     sample_tree(prepared.grammar, 0, n, tree);
     prepared.clean.push_back(tree);
     const std::span<const uint32_t> clean = std::span<const uint32_t>(tree).subspan(static_cast<size_t>(level_offset(p, L)));
@@ -66,22 +73,26 @@ void run_batch(benchmark::State& state, const Prepared& prepared, After after) {
   std::vector<std::vector<uint32_t>> trees(kBatchLanes, std::vector<uint32_t>(static_cast<size_t>(tree_size(p))));
   std::vector<std::span<uint32_t>> tree_spans(trees.begin(), trees.end());
   std::vector<RandomStream> randoms;
-  const std::vector<std::span<const uint32_t>> clean(prepared.clean.begin(), prepared.clean.end());
+  const std::vector<std::span<const uint32_t>> clean_trees(prepared.clean.begin(), prepared.clean.end());
   std::vector<double> level_mass(static_cast<size_t>(kBatchLanes * (p.L + 1)));
   uint64_t draw = 0;
+  const auto batches = static_cast<int64_t>(prepared.clean.size()) / kBatchLanes;
+  int64_t next = 0;
   for (auto _ : state) {
     clear_batch(batch);
+    const int64_t first = kBatchLanes * (next++ % batches);
     for (int l = 0; l < kBatchLanes; ++l) {
       if (prepared.noise.channel == Channel::gaussian)
-        load_gaussian(plan, batch, prepared.values[static_cast<size_t>(l)]);
+        load_gaussian(plan, batch, prepared.values[static_cast<size_t>(first + l)]);
       else
-        load_tokens(plan, batch, prepared.tokens[static_cast<size_t>(l)]);
+        load_tokens(plan, batch, prepared.tokens[static_cast<size_t>(first + l)]);
     }
     batch_upward(plan, batch);
     randoms.clear();
     for (int l = 0; l < kBatchLanes; ++l) randoms.emplace_back(1, RandomDomain::posterior, draw++);
     if (after == After::downward_sample_and_mass)
-      batch_downward_sample_and_mass(plan, batch, randoms, tree_spans, clean, level_mass);
+      batch_downward_sample_and_mass(plan, batch, randoms, tree_spans,
+                                     std::span(clean_trees).subspan(static_cast<size_t>(first), kBatchLanes), level_mass);
     else if (after == After::downward_keep_and_sample)
       batch_downward_and_sample(plan, batch, randoms, tree_spans);
     else
