@@ -391,15 +391,42 @@ double spike_leaf_sum(const BatchPlan& plan, const LaneBlock* w, int lane, int j
 
 // Adds to `mass` p(z = a[j] | obs) of children j = 0, 1 (leaves) of node i of
 // level L-1 for a lane on the fast path, from the node's downward blocks w and
-// its 1/Σ u·w; returns the sum.
+// its 1/Σ u·w; returns the sum. With padded lists (BatchPlan::leaf_list_length)
+// it runs through them without a data-dependent branch: the same products and
+// sums as spike_leaf_sum's, and a product times 0 (an exact +0) for each entry
+// past a list's end. (Which lists a lane reads depends on its data: their
+// lengths' loop exits were mispredicted at most nodes.)
 double add_leaf_pair_mass(const BatchPlan& plan, const BatchMessages& batch, int lane, int64_t i, const LaneBlock* w,
                           float inverse_mass, const uint32_t* a, double mass) {
+  const int v = plan.grammar->params.v, length = plan.leaf_list_length;
   const uint32_t* observed = batch.tokens.data() + lane * batch.lane_stride + 2 * i;
   const double scale = inverse_mass * plan.pair_inverse_total[observed_pair(plan, batch, lane, i)];
-  for (int j = 0; j < 2; ++j) {
-    HDIFF_CHECK(a[j] < static_cast<uint32_t>(plan.grammar->params.v));
-    mass += spike_leaf_value(plan, observed[j], a[j]) * spike_leaf_sum(plan, w, lane, j, a[j], observed[1 - j]) * scale;
+  for (int j = 0; j < 2; ++j) HDIFF_CHECK(a[j] < static_cast<uint32_t>(v));
+  if (length == 0) {
+    for (int j = 0; j < 2; ++j)
+      mass += spike_leaf_value(plan, observed[j], a[j]) * spike_leaf_sum(plan, w, lane, j, a[j], observed[1 - j]) * scale;
+    return mass;
   }
+  const uint32_t* entries[2];
+  const double* active[2];
+  float value[2][2];  // the sibling's likelihood as value[j][c = sibling]
+  for (int j = 0; j < 2; ++j) {
+    const size_t list = static_cast<size_t>(j) * static_cast<size_t>(v) + a[j];
+    entries[j] = plan.leaf_padded_pairs.data() + 2 * list * static_cast<size_t>(length);
+    active[j] = plan.leaf_active.data() + length - (plan.leaf_start[list + 1] - plan.leaf_start[list]);
+    const uint32_t sibling = observed[1 - j];
+    value[j][0] = spike_leaf_value(plan, sibling, sibling + 1);
+    value[j][1] = spike_leaf_value(plan, sibling, sibling);
+  }
+  double even[2] = {0, 0}, odd[2] = {0, 0};
+  for (int t = 0; t < length; t += 2)
+    for (int j = 0; j < 2; ++j) {
+      const uint32_t* e = entries[j] + 2 * t;
+      const uint32_t sibling = observed[1 - j];
+      even[j] += static_cast<double>(w[e[0]].value[lane]) * value[j][e[1] == sibling] * active[j][t];
+      odd[j] += static_cast<double>(w[e[2]].value[lane]) * value[j][e[3] == sibling] * active[j][t + 1];
+    }
+  for (int j = 0; j < 2; ++j) mass += spike_leaf_value(plan, observed[j], a[j]) * (even[j] + odd[j]) * scale;
   return mass;
 }
 

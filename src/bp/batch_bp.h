@@ -37,6 +37,9 @@ inline constexpr int kBatchLanes = 16;
 // float32 flushes to zero change the result by under 1e-10 relative.
 inline constexpr float kFloatFloor = 1e-25f;
 
+// The longest lists of productions per leaf symbol that are padded (BatchPlan::leaf_padded_pairs).
+inline constexpr int kPaddedLeafList = 32;
+
 // One float32 value per lane, aligned to a cache line.
 struct alignas(64) LaneBlock {
   float value[kBatchLanes];
@@ -133,6 +136,13 @@ struct BatchPlan {
   float leaf_low = 0, leaf_high = 0, leaf_masked = 0;
   std::vector<uint32_t> leaf_start;
   std::vector<uint32_t> leaf_pairs;
+  // The same lists padded to leaf_list_length entries (even, ≤ kPaddedLeafList;
+  // 0 where a list is longer: then there are none) with (0, 0), so that a pass
+  // runs through every list without a data-dependent branch, and per list, for
+  // t < leaf_list_length, leaf_active[leaf_list_length - length + t] = [t < length].
+  int leaf_list_length = 0;
+  std::vector<uint32_t> leaf_padded_pairs;  // list q = j·v + b at 2·q·leaf_list_length
+  std::vector<double> leaf_active;          // leaf_list_length ones, then as many zeros
   std::vector<double> pair_inverse_total;  // 1/T of each pair table row
 };
 

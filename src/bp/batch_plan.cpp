@@ -160,6 +160,16 @@ void build_spike_leaves(BatchPlan& plan) {
       plan.leaf_pairs[2 * static_cast<size_t>(entry)] = static_cast<uint32_t>(q / table.m);
       plan.leaf_pairs[2 * static_cast<size_t>(entry) + 1] = rule[static_cast<size_t>(1 - j)];
     }
+  uint32_t longest = 0;
+  for (size_t q = 0; q + 1 < plan.leaf_start.size(); ++q) longest = std::max(longest, plan.leaf_start[q + 1] - plan.leaf_start[q]);
+  if (longest > kPaddedLeafList) return;
+  const int length = plan.leaf_list_length = static_cast<int>(longest + longest % 2);
+  plan.leaf_padded_pairs.assign(2 * static_cast<size_t>(2 * v) * static_cast<size_t>(length), 0);
+  for (size_t q = 0; q + 1 < plan.leaf_start.size(); ++q)
+    std::copy(plan.leaf_pairs.begin() + 2 * plan.leaf_start[q], plan.leaf_pairs.begin() + 2 * plan.leaf_start[q + 1],
+              plan.leaf_padded_pairs.begin() + static_cast<std::ptrdiff_t>(2 * q * static_cast<size_t>(length)));
+  plan.leaf_active.assign(2 * static_cast<size_t>(length), 0.0);
+  std::fill(plan.leaf_active.begin(), plan.leaf_active.begin() + length, 1.0);
 }
 
 // Messages of a subtree (both directions) that the blocked passes keep in cache.

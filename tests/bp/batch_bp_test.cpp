@@ -137,9 +137,11 @@ TEST(BatchBp, PaperGrammarEqualsReferenceOnEveryChannel) {
 }
 
 TEST(BatchBp, OtherShapesEqualReference) {
-  // n_c != v, s = 3 (no pair table, general kernels), odd m, L = 1 (the root sees the leaves).
+  // n_c != v, s = 3 (no pair table, general kernels), odd m, L = 1 (the root sees the leaves),
+  // m = 36: lists of productions per leaf symbol too long to be padded (kPaddedLeafList).
   for (const GrammarParams& params : {GrammarParams{12, 5, 3, 3, 4, 1}, GrammarParams{9, 4, 5, 2, 5, 2},
-                                      GrammarParams{16, 16, 4, 2, 1, 3}, GrammarParams{6, 3, 2, 4, 3, 4}}) {
+                                      GrammarParams{16, 16, 4, 2, 1, 3}, GrammarParams{6, 3, 2, 4, 3, 4},
+                                      GrammarParams{40, 10, 36, 2, 3, 1}}) {
     const Grammar grammar = make_random_grammar(params);
     SCOPED_TRACE(fmt::format("v {} classes {} m {} s {} L {}", params.v, params.n_classes, params.m, params.s, params.L));
     expect_equal_to_reference(grammar, {Channel::uniform, 0.3}, 10, 5);
@@ -371,7 +373,8 @@ TEST(BatchBp, FusedLevelMassesEqualThoseOfTheKeptMessages) {
   // L = 7 and 11: levels below the bottom subtrees' roots, in the window; v = 40: the
   // sampler's gathers; s = 3: no pair table.
   for (const GrammarParams& params : {GrammarParams{32, 32, 8, 2, 7, 4}, GrammarParams{8, 8, 2, 2, 11, 1},
-                                      GrammarParams{40, 10, 3, 2, 4, 1}, GrammarParams{6, 4, 2, 3, 4, 2}})
+                                      GrammarParams{40, 10, 3, 2, 4, 1}, GrammarParams{6, 4, 2, 3, 4, 2},
+                                      GrammarParams{40, 10, 36, 2, 3, 1}})
     for (const NoiseSpec noise : {NoiseSpec{Channel::uniform, 0.3}, NoiseSpec{Channel::mask, 0.6}, NoiseSpec{Channel::gaussian, 0.5}}) {
       SCOPED_TRACE(fmt::format("v = {}, s = {}, L = {}, {}", params.v, params.s, params.L, channel_name(noise.channel)));
       const Grammar grammar = make_random_grammar(params);
@@ -384,6 +387,15 @@ TEST(BatchBp, FusedLevelMassesEqualThoseOfTheKeptMessages) {
       }
       batch_detail::force_kernels(nullptr);
     }
+}
+
+TEST(BatchBp, ShortListsOfLeafProductionsArePadded) {
+  const BatchPlan padded(make_random_grammar({32, 32, 8, 2, 4, 1}), {Channel::uniform, 0.2});
+  EXPECT_GT(padded.leaf_list_length, 0);
+  EXPECT_EQ(padded.leaf_list_length % 2, 0);
+  for (size_t q = 0; q + 1 < padded.leaf_start.size(); ++q)
+    EXPECT_LE(padded.leaf_start[q + 1] - padded.leaf_start[q], static_cast<uint32_t>(padded.leaf_list_length));
+  EXPECT_EQ(BatchPlan(make_random_grammar({40, 10, 36, 2, 3, 1}), {Channel::uniform, 0.2}).leaf_list_length, 0);
 }
 
 TEST(BatchBp, DeepTreesKeepLevelAboveTheLeavesVirtual) {
