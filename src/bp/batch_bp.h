@@ -22,6 +22,7 @@
 
 #include "bp/belief_propagation.h"
 #include "common/error.h"
+#include "common/huge_pages.h"
 #include "grammar/grammar.h"
 #include "noise/channel.h"
 
@@ -152,22 +153,25 @@ inline float spike_leaf_value(const BatchPlan& plan, uint32_t o, uint32_t a) {
   return o == a ? plan.leaf_high : plan.leaf_low;
 }
 
+// Lane blocks of a whole tree (huge pages where they are large).
+using LaneBlocks = std::vector<LaneBlock, HugePageAllocator<LaneBlock>>;
+
 // Messages and per-lane results of one batch; reused from batch to batch.
 struct BatchMessages {
   explicit BatchMessages(const BatchPlan& plan);
 
   int lanes = 0;                    // lanes loaded: load lanes 0, 1, … in order
-  std::vector<LaneBlock> up;        // upward messages, [node][symbol] blocks by level (no leaves with the pair
+  LaneBlocks up;                    // upward messages, [node][symbol] blocks by level (no leaves with the pair
                                     // table, and no level L-1 where it is virtual)
   std::vector<LaneBlock> pair_blocks;  // a virtual level L-1's messages of the nodes a pass works on
-  std::vector<LaneBlock> down;      // downward messages
-  std::vector<LaneBlock> inverse_mass;  // per node: 1 / Σ_a u(a)·w(a)
+  LaneBlocks down;                  // downward messages
+  LaneBlocks inverse_mass;          // per node: 1 / Σ_a u(a)·w(a)
   // Where a pass keeps no deep downward messages (deep_down_kept false): those
   // below plan.subtree_level, and their 1/Σ u·w, of the bottom subtree it visits.
   std::vector<LaneBlock> down_window;
   std::vector<LaneBlock> inverse_mass_window;
-  std::vector<uint32_t> tokens;     // token channels: observed tokens, lane-major (lane·lane_stride + i)
-  std::vector<double> likelihoods;  // otherwise: normalised leaf likelihoods, lane-major (lane·lane_stride + i·v + a)
+  std::vector<uint32_t, HugePageAllocator<uint32_t>> tokens;  // token channels: observed tokens, lane-major (lane·lane_stride + i)
+  std::vector<double, HugePageAllocator<double>> likelihoods;   // otherwise: normalised leaf likelihoods, lane-major (lane·lane_stride + i·v + a)
   // d (tokens) or d·v (likelihoods) and a cache line more: lanes' rows a power of
   // two apart would share cache sets and evict each other where a pass reads
   // all lanes at one position.

@@ -84,11 +84,11 @@ inline DownPlace down_place(const BatchPlan& plan, const BatchMessages& batch, i
 }
 template <class Batch>
 auto* down_blocks(Batch& batch, const DownPlace& place) {
-  return (place.window ? batch.down_window : batch.down).data() + place.block;
+  return place.window ? batch.down_window.data() + place.block : batch.down.data() + place.block;
 }
 template <class Batch>
 auto* inverse_mass_blocks(Batch& batch, const DownPlace& place) {
-  return (place.window ? batch.inverse_mass_window : batch.inverse_mass).data() + place.node;
+  return place.window ? batch.inverse_mass_window.data() + place.node : batch.inverse_mass.data() + place.node;
 }
 
 // Adds to `mass`, in node order, p(z_ℓ,i = symbols[i - first] | obs) of nodes

@@ -87,7 +87,7 @@ void sample_lanes(const BatchPlan& plan, const BatchMessages& batch, std::span<c
   const batch_detail::Kernels& kernels = batch_detail::active_kernels();
   if (kernels.sample_range != nullptr && p.s == 2 && kBatchLanes * batch.lane_stride <= INT32_MAX) {
     // Every lane at once: the trees lane-major while they are drawn, the streams in vector registers.
-    static thread_local std::vector<uint32_t> symbols;
+    static thread_local std::vector<uint32_t, HugePageAllocator<uint32_t>> symbols;
     const auto nodes = static_cast<size_t>(tree_size(p));
     symbols.resize(nodes * kBatchLanes);
     batch_detail::LaneDraws draws;
