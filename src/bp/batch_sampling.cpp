@@ -245,7 +245,7 @@ void add_range_masses(const BatchPlan& plan, const BatchMessages& batch, std::sp
   if (plan.pair_table && level == p.L) {
     const batch_detail::DownPlace parents = batch_detail::down_place(plan, batch, p.L - 1, first / 2);
     batch_detail::add_leaf_masses(plan, batch, first / 2, count / 2, batch_detail::down_blocks(batch, parents),
-                            batch_detail::inverse_mass_blocks(batch, parents), symbols.data(), mass);
+                                  batch_detail::inverse_mass_blocks(batch, parents), symbols.data(), mass);
   } else {
     const batch_detail::DownPlace place = batch_detail::down_place(plan, batch, level, first);
     // A virtual level L-1's upward messages are in pair_blocks: the pass has just copied them there.
@@ -253,7 +253,7 @@ void add_range_masses(const BatchPlan& plan, const BatchMessages& batch, std::sp
                               ? batch.pair_blocks.data()
                               : batch.up.data() + plan.block_offset[static_cast<size_t>(level)] + first * n;
     batch_detail::add_node_masses(static_cast<int>(n), count, up, batch_detail::down_blocks(batch, place),
-                            batch_detail::inverse_mass_blocks(batch, place), symbols.data(), mass);
+                                  batch_detail::inverse_mass_blocks(batch, place), symbols.data(), mass);
   }
   for (const int lane : lanes) level_mass[static_cast<size_t>(lane) * levels + static_cast<size_t>(level)] = mass[lane];
 }
