@@ -186,14 +186,13 @@ BatchMessages::BatchMessages(const BatchPlan& plan) : errors(kBatchLanes), refer
   down_window.resize(static_cast<size_t>(plan.window_block_offset.back()));
   inverse_mass_window.resize(static_cast<size_t>(plan.window_node_offset.back()));
   const int64_t d = sequence_length(p);
-  if (token_channel(plan.noise.channel))
+  if (token_channel(plan.noise.channel)) {
     lane_stride = d + 64 / static_cast<int64_t>(sizeof(uint32_t));
-  else
-    lane_stride = d * p.v + 64 / static_cast<int64_t>(sizeof(double));
-  if (token_channel(plan.noise.channel))
     tokens.resize(static_cast<size_t>(kBatchLanes * lane_stride));
-  else
+  } else {
+    lane_stride = d * p.v + 64 / static_cast<int64_t>(sizeof(double));
     likelihoods.resize(static_cast<size_t>(kBatchLanes * lane_stride));
+  }
 }
 
 void load_tokens(const BatchPlan& plan, BatchMessages& batch, std::span<const uint32_t> observed) {
@@ -286,7 +285,8 @@ void batch_upward(const BatchPlan& plan, BatchMessages& batch) {
       window_count = 0;
     }
     batch_detail::active_kernels().upward(level_plan, range.count, children,
-                     batch.up.data() + plan.block_offset[level] + range.first * level_plan.n_parents, state);
+                                          batch.up.data() + plan.block_offset[level] + range.first * level_plan.n_parents,
+                                          state);
   }
   const double log_m = static_cast<double>(internal_nodes(p)) * std::log(static_cast<double>(p.m));
   for (int l = 0; l < batch.lanes; ++l) {
@@ -329,8 +329,9 @@ void batch_detail::downward_range(const BatchPlan& plan, BatchMessages& batch, c
   }
   const DownPlace parents = down_place(plan, batch, range.level, range.first);
   const DownPlace children_place = down_place(plan, batch, range.level + 1, range.first * s);
-  batch_detail::active_kernels().downward(level_plan, range.count, down_blocks(batch, parents), child_up, down_blocks(batch, children_place),
-                     inverse_mass_blocks(batch, children_place), batch.fallback);
+  batch_detail::active_kernels().downward(level_plan, range.count, down_blocks(batch, parents), child_up,
+                                          down_blocks(batch, children_place), inverse_mass_blocks(batch, children_place),
+                                          batch.fallback);
 }
 
 // Lanes sent to the double path by the downward pass get both passes there; the

@@ -100,8 +100,9 @@ double add_level_mass(const BatchPlan& plan, const BatchMessages& batch, int lan
 
 // mass[l] += p(z_i = symbols[k·kBatchLanes + l] | obs) for every lane l and
 // node i = k < count of a level of n symbols, in node order, from the nodes'
-// upward and downward blocks and 1/Σ u·w: add_level_mass on every lane at once.
-// (Gathering the 16 lanes' values with AVX-512 was slower.)
+// upward and downward blocks and 1/Σ u·w: add_level_mass on every lane at once,
+// for symbols the caller has checked (< n). (Gathering the 16 lanes' values with
+// AVX-512 was no faster.)
 void add_node_masses(int n, int64_t count, const LaneBlock* up, const LaneBlock* down, const LaneBlock* inverse_mass,
                      const uint32_t* symbols, double* mass);
 // The same for the 2·count leaves below nodes first … first + count - 1 of

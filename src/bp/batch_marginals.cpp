@@ -51,7 +51,8 @@ double spike_leaf_sum(const BatchPlan& plan, const LaneBlock* w, int lane, int j
 
 // Adds to `mass` p(z = a[j] | obs) of children j = 0, 1 (leaves) of node i of
 // level L-1 for a lane on the fast path, from the node's downward blocks w and
-// its 1/Σ u·w; returns the sum. With padded lists (BatchPlan::leaf_list_length)
+// its 1/Σ u·w; returns the sum. The symbols a[j] < v are the caller's to check.
+// With padded lists (BatchPlan::leaf_list_length)
 // it runs through them without a data-dependent branch: the same products and
 // sums as spike_leaf_sum's, and a product times 0 (an exact +0) for each entry
 // past a list's end. (Which lists a lane reads depends on its data: their
@@ -61,7 +62,6 @@ double add_leaf_pair_mass(const BatchPlan& plan, const BatchMessages& batch, int
   const int v = plan.grammar->params.v, length = plan.leaf_list_length;
   const uint32_t* observed = batch.tokens.data() + lane * batch.lane_stride + 2 * i;
   const double scale = inverse_mass * plan.pair_inverse_total[observed_pair(plan, batch, lane, i)];
-  for (int j = 0; j < 2; ++j) HDIFF_CHECK(a[j] < static_cast<uint32_t>(v));
   if (length == 0) {
     for (int j = 0; j < 2; ++j)
       mass += spike_leaf_value(plan, observed[j], a[j]) * spike_leaf_sum(plan, w, lane, j, a[j], observed[1 - j]) * scale;
@@ -113,6 +113,7 @@ double batch_detail::add_level_mass(const BatchPlan& plan, const BatchMessages& 
     const LaneBlock* parent_down = down_blocks(batch, parents);
     const LaneBlock* parent_inverse_mass = inverse_mass_blocks(batch, parents);
     const int n = plan.symbols[static_cast<size_t>(p.L) - 1];
+    for (int64_t k = 0; k < count; ++k) HDIFF_CHECK(symbols[k] < static_cast<uint32_t>(p.v));
     for (int64_t k = 0; k < count / 2; ++k)
       mass = add_leaf_pair_mass(plan, batch, lane, first / 2 + k, parent_down + k * n, parent_inverse_mass[k].value[lane],
                                 symbols + 2 * k, mass);
