@@ -38,8 +38,11 @@ inline constexpr int kBatchLanes = 16;
 // float32 flushes to zero change the result by under 1e-10 relative.
 inline constexpr float kFloatFloor = 1e-25f;
 
-// The longest lists of productions per leaf symbol that are padded (BatchPlan::leaf_padded_pairs).
+// The longest lists of productions per leaf symbol that are padded (BatchPlan::leaf_padded_parents).
 inline constexpr int kPaddedLeafList = 32;
+
+// BatchPlan::leaf_pair_parent of a tuple that no production has.
+inline constexpr uint32_t kNoParent = UINT32_MAX;
 
 // One float32 value per lane, aligned to a cache line.
 struct alignas(64) LaneBlock {
@@ -126,8 +129,12 @@ struct BatchPlan {
   // marginal is computed when it is read, from its parent's downward message w:
   // p(b) = u(b)·Σ_{(a, c)} w(a)·u_sibling(c) / (Σ_a u_parent(a)·w(a) · T), where T
   // normalises the parent's pair-table row and the sum runs over the productions
-  // a → (b, c) of child position j, kept as leaf_pairs entries (a, c) in
-  // [leaf_start[j·v + b], leaf_start[j·v + b + 1]).
+  // a → (b, c) of child position j (a → (c, b) for j = 1). The sibling's
+  // likelihood is u_1 at its observed token o and u_0 elsewhere, and the grammar
+  // is unambiguous, so the sum is u_0·Σ_a w(a) over those productions' parents
+  // (leaf_parents, [leaf_start[j·v + b], leaf_start[j·v + b + 1])) plus
+  // (u_1 - u_0)·w(a') for the one production a' → (b, o), if any
+  // (leaf_pair_parent).
   // With the pair table, L ≥ 2 and a level L-1 too large for cache (deep
   // trees), that level's upward messages are not stored either: a lane's
   // upward message at node i of level L-1 is the pair_up row of its two
@@ -136,14 +143,17 @@ struct BatchPlan {
   bool virtual_pair_level = false;
   float leaf_low = 0, leaf_high = 0, leaf_masked = 0;
   std::vector<uint32_t> leaf_start;
-  std::vector<uint32_t> leaf_pairs;
+  std::vector<uint32_t> leaf_parents;
+  // The parent of each tuple (o_0, o_1) ∈ [v+1]² of level L-1's productions, at
+  // o_0·(v+1) + o_1, or kNoParent (always where o_0 or o_1 is MASK).
+  std::vector<uint32_t> leaf_pair_parent;
   // The same lists padded to leaf_list_length entries (even, ≤ kPaddedLeafList;
-  // 0 where a list is longer: then there are none) with (0, 0), so that a pass
+  // 0 where a list is longer: then there are none) with 0, so that a pass
   // runs through every list without a data-dependent branch, and per list, for
   // t < leaf_list_length, leaf_active[leaf_list_length - length + t] = [t < length].
   int leaf_list_length = 0;
-  std::vector<uint32_t> leaf_padded_pairs;  // list q = j·v + b at 2·q·leaf_list_length
-  std::vector<double> leaf_active;          // leaf_list_length ones, then as many zeros
+  std::vector<uint32_t> leaf_padded_parents;  // list q = j·v + b at q·leaf_list_length
+  std::vector<double> leaf_active;            // leaf_list_length ones, then as many zeros
   std::vector<double> pair_inverse_total;  // 1/T of each pair table row
 };
 

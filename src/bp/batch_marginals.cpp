@@ -30,33 +30,50 @@ double reference_marginal_at(const BatchPlan& plan, const BatchMessages& batch, 
 
 namespace {
 
+// The sibling's likelihood as u[0] elsewhere and u[1] at its observed token
+// `sibling`, and w(a') of the one production a' → (a, sibling) (j = 0) or
+// (sibling, a) (j = 1), 0 where there is none (BatchPlan::leaf_pair_parent).
+struct SiblingTerms {
+  float u[2];
+  double observed_parent_w;
+};
+inline SiblingTerms sibling_terms(const BatchPlan& plan, const LaneBlock* w, int lane, int j, uint32_t a, uint32_t sibling) {
+  const auto tokens = static_cast<size_t>(plan.grammar->params.v + 1);
+  const size_t tuple = j == 0 ? a * tokens + sibling : sibling * tokens + a;
+  const uint32_t parent = plan.leaf_pair_parent[tuple];
+  const bool found = parent != kNoParent;  // a select, not a branch
+  return {{spike_leaf_value(plan, sibling, sibling + 1), spike_leaf_value(plan, sibling, sibling)},
+          found ? static_cast<double>(w[found ? parent : 0].value[lane]) : 0.0};
+}
+
 // Σ_{(a', c)} w(a')·u_sibling(c) over the productions a' → (a, c) of child
-// position j (BatchPlan's leaf_pairs), for the sibling observed as `sibling`:
+// position j, from Σ_{a'} w(a') over those productions' parents (BatchPlan):
 // the spike-leaf marginal's sum before its normalisation.
+inline double spike_leaf_sum_from_parents(const SiblingTerms& terms, double parents_w) {
+  return terms.u[0] * parents_w + (static_cast<double>(terms.u[1]) - terms.u[0]) * terms.observed_parent_w;
+}
 double spike_leaf_sum(const BatchPlan& plan, const LaneBlock* w, int lane, int j, uint32_t a, uint32_t sibling) {
   const auto v = static_cast<size_t>(plan.grammar->params.v);
-  // The sibling's likelihood as value[c = sibling], without a branch.
-  const float value[2] = {spike_leaf_value(plan, sibling, sibling + 1), spike_leaf_value(plan, sibling, sibling)};
-  const uint32_t* entry = plan.leaf_pairs.data() + 2 * static_cast<size_t>(plan.leaf_start[static_cast<size_t>(j) * v + a]);
-  const uint32_t* end = plan.leaf_pairs.data() + 2 * static_cast<size_t>(plan.leaf_start[static_cast<size_t>(j) * v + a + 1]);
+  const uint32_t* parent = plan.leaf_parents.data() + plan.leaf_start[static_cast<size_t>(j) * v + a];
+  const uint32_t* end = plan.leaf_parents.data() + plan.leaf_start[static_cast<size_t>(j) * v + a + 1];
   // Two chains: the adds' latency, not the loads, bounds a short loop.
   double even = 0, odd = 0;
-  for (; entry + 2 < end; entry += 4) {
-    even += static_cast<double>(w[entry[0]].value[lane]) * value[entry[1] == sibling];
-    odd += static_cast<double>(w[entry[2]].value[lane]) * value[entry[3] == sibling];
+  for (; parent + 1 < end; parent += 2) {
+    even += w[parent[0]].value[lane];
+    odd += w[parent[1]].value[lane];
   }
-  if (entry < end) even += static_cast<double>(w[entry[0]].value[lane]) * value[entry[1] == sibling];
-  return even + odd;
+  if (parent < end) even += w[parent[0]].value[lane];
+  return spike_leaf_sum_from_parents(sibling_terms(plan, w, lane, j, a, sibling), even + odd);
 }
 
 // Adds to `mass` p(z = a[j] | obs) of children j = 0, 1 (leaves) of node i of
 // level L-1 for a lane on the fast path, from the node's downward blocks w and
 // its 1/Σ u·w; returns the sum. The symbols a[j] < v are the caller's to check.
 // With padded lists (BatchPlan::leaf_list_length)
-// it runs through them without a data-dependent branch: the same products and
-// sums as spike_leaf_sum's, and a product times 0 (an exact +0) for each entry
-// past a list's end. (Which lists a lane reads depends on its data: their
-// lengths' loop exits were mispredicted at most nodes.)
+// it runs through them without a data-dependent branch: the same sums as
+// spike_leaf_sum's, and a value times 0 (an exact +0) for each entry past a
+// list's end. (Which lists a lane reads depends on its data: their lengths'
+// loop exits were mispredicted at most nodes.)
 double add_leaf_pair_mass(const BatchPlan& plan, const BatchMessages& batch, int lane, int64_t i, const LaneBlock* w,
                           float inverse_mass, const uint32_t* a, double mass) {
   const int v = plan.grammar->params.v, length = plan.leaf_list_length;
@@ -67,26 +84,28 @@ double add_leaf_pair_mass(const BatchPlan& plan, const BatchMessages& batch, int
       mass += spike_leaf_value(plan, observed[j], a[j]) * spike_leaf_sum(plan, w, lane, j, a[j], observed[1 - j]) * scale;
     return mass;
   }
-  const uint32_t* entries[2];
+  const uint32_t* parents[2];
   const double* active[2];
-  float value[2][2];  // the sibling's likelihood as value[j][c = sibling]
   for (int j = 0; j < 2; ++j) {
     const size_t list = static_cast<size_t>(j) * static_cast<size_t>(v) + a[j];
-    entries[j] = plan.leaf_padded_pairs.data() + 2 * list * static_cast<size_t>(length);
+    parents[j] = plan.leaf_padded_parents.data() + list * static_cast<size_t>(length);
     active[j] = plan.leaf_active.data() + length - (plan.leaf_start[list + 1] - plan.leaf_start[list]);
-    const uint32_t sibling = observed[1 - j];
-    value[j][0] = spike_leaf_value(plan, sibling, sibling + 1);
-    value[j][1] = spike_leaf_value(plan, sibling, sibling);
   }
-  double even[2] = {0, 0}, odd[2] = {0, 0};
-  for (int t = 0; t < length; t += 2)
-    for (int j = 0; j < 2; ++j) {
-      const uint32_t* e = entries[j] + 2 * t;
-      const uint32_t sibling = observed[1 - j];
-      even[j] += static_cast<double>(w[e[0]].value[lane]) * value[j][e[1] == sibling] * active[j][t];
-      odd[j] += static_cast<double>(w[e[2]].value[lane]) * value[j][e[3] == sibling] * active[j][t + 1];
-    }
-  for (int j = 0; j < 2; ++j) mass += spike_leaf_value(plan, observed[j], a[j]) * (even[j] + odd[j]) * scale;
+  // Two chains per list, in named variables: as arrays GCC kept them on the
+  // stack, and the adds waited on store forwarding.
+  double even0 = 0, odd0 = 0, even1 = 0, odd1 = 0;
+  const float* values = w->value + lane;
+  auto value = [values](uint32_t parent) { return static_cast<double>(values[parent * kBatchLanes]); };
+  for (int t = 0; t < length; t += 2) {
+    even0 += value(parents[0][t]) * active[0][t];
+    odd0 += value(parents[0][t + 1]) * active[0][t + 1];
+    even1 += value(parents[1][t]) * active[1][t];
+    odd1 += value(parents[1][t + 1]) * active[1][t + 1];
+  }
+  const double parents_w[2] = {even0 + odd0, even1 + odd1};
+  for (int j = 0; j < 2; ++j)
+    mass += spike_leaf_value(plan, observed[j], a[j]) *
+            spike_leaf_sum_from_parents(sibling_terms(plan, w, lane, j, a[j], observed[1 - j]), parents_w[j]) * scale;
   return mass;
 }
 

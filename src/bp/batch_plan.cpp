@@ -151,23 +151,25 @@ void build_spike_leaves(BatchPlan& plan) {
   for (int64_t q = 0; q < productions; ++q)
     for (int j = 0; j < 2; ++j) ++plan.leaf_start[static_cast<size_t>(j * v) + table.production(q)[static_cast<size_t>(j)] + 1];
   for (size_t k = 1; k < plan.leaf_start.size(); ++k) plan.leaf_start[k] += plan.leaf_start[k - 1];
-  plan.leaf_pairs.resize(2 * static_cast<size_t>(plan.leaf_start.back()));
+  plan.leaf_parents.resize(plan.leaf_start.back());
+  plan.leaf_pair_parent.assign(static_cast<size_t>(v + 1) * static_cast<size_t>(v + 1), kNoParent);
   std::vector<uint32_t> next(plan.leaf_start.begin(), plan.leaf_start.end() - 1);
-  for (int64_t q = 0; q < productions; ++q)
-    for (int j = 0; j < 2; ++j) {
-      const auto rule = table.production(q);
-      const uint32_t entry = next[static_cast<size_t>(j * v) + rule[static_cast<size_t>(j)]]++;
-      plan.leaf_pairs[2 * static_cast<size_t>(entry)] = static_cast<uint32_t>(q / table.m);
-      plan.leaf_pairs[2 * static_cast<size_t>(entry) + 1] = rule[static_cast<size_t>(1 - j)];
-    }
+  for (int64_t q = 0; q < productions; ++q) {
+    const auto rule = table.production(q);
+    const auto parent = static_cast<uint32_t>(q / table.m);
+    for (int j = 0; j < 2; ++j) plan.leaf_parents[next[static_cast<size_t>(j * v) + rule[static_cast<size_t>(j)]]++] = parent;
+    uint32_t& tuple_parent = plan.leaf_pair_parent[static_cast<size_t>(rule[0]) * static_cast<size_t>(v + 1) + rule[1]];
+    HDIFF_CHECK(tuple_parent == kNoParent);  // grammars are unambiguous (SPEC §1): the leaf sums rely on it
+    tuple_parent = parent;
+  }
   uint32_t longest = 0;
   for (size_t q = 0; q + 1 < plan.leaf_start.size(); ++q) longest = std::max(longest, plan.leaf_start[q + 1] - plan.leaf_start[q]);
   if (longest > kPaddedLeafList) return;
   const int length = plan.leaf_list_length = static_cast<int>(longest + longest % 2);
-  plan.leaf_padded_pairs.assign(2 * static_cast<size_t>(2 * v) * static_cast<size_t>(length), 0);
+  plan.leaf_padded_parents.assign(static_cast<size_t>(2 * v) * static_cast<size_t>(length), 0);
   for (size_t q = 0; q + 1 < plan.leaf_start.size(); ++q)
-    std::copy(plan.leaf_pairs.begin() + 2 * plan.leaf_start[q], plan.leaf_pairs.begin() + 2 * plan.leaf_start[q + 1],
-              plan.leaf_padded_pairs.begin() + static_cast<std::ptrdiff_t>(2 * q * static_cast<size_t>(length)));
+    std::copy(plan.leaf_parents.begin() + plan.leaf_start[q], plan.leaf_parents.begin() + plan.leaf_start[q + 1],
+              plan.leaf_padded_parents.begin() + static_cast<std::ptrdiff_t>(q * static_cast<size_t>(length)));
   plan.leaf_active.assign(2 * static_cast<size_t>(length), 0.0);
   std::fill(plan.leaf_active.begin(), plan.leaf_active.begin() + length, 1.0);
 }
