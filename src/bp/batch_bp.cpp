@@ -202,19 +202,29 @@ void load_tokens(const BatchPlan& plan, BatchMessages& batch, std::span<const ui
   if (batch.lanes >= kBatchLanes) fail("the batch is full ({} lanes)", kBatchLanes);
   if (observed.size() != static_cast<size_t>(d)) fail("{} tokens given; the grammar's strings have {}", observed.size(), d);
   const int v = p.v;
-  double log_scale = 0;
-  for (size_t i = 0; i < observed.size(); ++i) {
-    const uint32_t o = observed[i];
-    // The words of token_likelihoods, so that both paths report the same error.
-    if (plan.noise.channel == Channel::mask) {
-      if (o > mask_token(v))
-        fail("token {} at position {} is out of range; with the mask channel tokens lie in [0, {}] ({} = MASK)", o, i,
-             v, v);
-      if (o == mask_token(v)) log_scale += std::log(static_cast<double>(v));
-    } else if (o >= static_cast<uint32_t>(v)) {
-      fail("token {} at position {} is out of range; tokens lie in [0, {}]", o, i, v - 1);
-    }
+  const bool mask = plan.noise.channel == Channel::mask;
+  // One pass without branches (the compiler vectorises it), then the first bad
+  // position only if there is one.
+  const uint32_t largest_valid = mask ? mask_token(v) : static_cast<uint32_t>(v - 1);
+  uint32_t largest = 0;
+  int64_t masked = 0;
+  for (const uint32_t o : observed) {
+    largest = std::max(largest, o);
+    masked += o == mask_token(v);
   }
+  if (largest > largest_valid) {
+    const auto bad = static_cast<size_t>(
+        std::find_if(observed.begin(), observed.end(), [&](uint32_t o) { return o > largest_valid; }) - observed.begin());
+    // The words of token_likelihoods, so that both paths report the same error.
+    if (mask)
+      fail("token {} at position {} is out of range; with the mask channel tokens lie in [0, {}] ({} = MASK)",
+           observed[bad], bad, v, v);
+    fail("token {} at position {} is out of range; tokens lie in [0, {}]", observed[bad], bad, v - 1);
+  }
+  // As token_likelihoods sums it: log v once per masked token, in order.
+  double log_scale = 0;
+  if (mask)
+    for (int64_t k = 0; k < masked; ++k) log_scale += std::log(static_cast<double>(v));
   const int l = batch.lanes++;
   std::copy(observed.begin(), observed.end(), batch.tokens.begin() + l * batch.lane_stride);
   batch.leaf_log_scale[l] = log_scale;
