@@ -7,10 +7,8 @@
 
 namespace hdiff {
 
-// True when a gnuplot executable is on the PATH.
-bool gnuplot_available();
-
-// Runs gnuplot on `script` with `folder` as working directory. Returns false and
+// Runs gnuplot on `script` with `folder` as working directory (started without a
+// shell, so any folder name is safe). Returns false and
 // prints one line on stderr when gnuplot is missing or fails; the figure is
 // then skipped. With a `keep_as` name the script stays in `folder` under that
 // name, so a user can restyle the figures and rerun gnuplot on it.
