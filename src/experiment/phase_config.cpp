@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "common/memory.h"
 #include "common/parallel.h"
+#include "common/toml_depth.h"
 #include "grammar/grammar.h"
 
 namespace hdiff {
@@ -184,6 +185,7 @@ std::vector<PhaseConfig> expand_grid(const PhaseConfig& base, const std::vector<
 std::vector<PhaseConfig> parse_phase_grid(const std::string& text, const std::string& source) {
   toml::table root;
   try {
+    check_toml_key_depth(text, source);
     root = toml::parse(text, source);
   } catch (const toml::parse_error& e) {
     fail("{}:{}: not valid TOML: {}", source, e.source().begin.line, e.description());

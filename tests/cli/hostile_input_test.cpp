@@ -127,6 +127,13 @@ TEST_F(HostileInput, PhaseConfigRefusesRepeatedAndWrappedValues) {
   write("float.toml", "[grammar]\nv = 8\nclasses = 4\nm = 2\ns = 2\nseeds = 1\nL = [2]\n"
                       "[run]\nsamples = 4\nseed = 8.8e86\n[noise]\nchannel = \"uniform\"\nvalues = [0.1]\n");
   expect_refused("phase --config float.toml --out out", {"float.toml", "run.seed must be an integer"});
+  // A dotted key of 50 000 parts overflowed toml++'s recursion (a crash, found in review).
+  std::string key = "a";
+  for (int k = 1; k < 50000; ++k) key += ".a";
+  write("deep.toml", "[" + key + "]\n");
+  expect_refused("phase --config deep.toml --out out", {"deep.toml:1:", "dotted parts"});
+  write("deep_value.toml", grammar + key + " = 1\n");
+  expect_refused("phase --config deep_value.toml --out out", {"deep_value.toml:7:", "dotted parts"});
 }
 
 // A run killed mid-way leaves no output folder, only its staging folder with the

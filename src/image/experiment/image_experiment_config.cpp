@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/toml_depth.h"
 
 namespace hdiff::image {
 namespace fs = std::filesystem;
@@ -80,6 +81,7 @@ ImageExperimentConfig parse_image_experiment_config(const std::string& text, con
                                                     const fs::path& base) {
   toml::table root;
   try {
+    check_toml_key_depth(text, source);
     root = toml::parse(text, source);
   } catch (const toml::parse_error& e) {
     fail("{}:{}: not valid TOML: {}", source, e.source().begin.line, e.description());
