@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <new>
 
 #include "cluster/cluster.h"
@@ -45,6 +46,10 @@ int run_app(CLI::App& app, int argc, const char* const* argv) {
     return 2;
   } catch (const Error& e) {
     return report(2, "error", e.what());
+  } catch (const std::filesystem::filesystem_error& e) {
+    // A path the system refused to look up or change (a name too long, a loop of symbolic links, no permission).
+    return report(2, "error", e.path1().empty() ? e.code().message()
+                                                : fmt::format("cannot use {}: {}", e.path1().string(), e.code().message()));
   } catch (const std::bad_alloc&) {
     return report(2, "error", "out of memory; reduce the number of samples or the depth L");
   } catch (const std::exception& e) {

@@ -136,6 +136,18 @@ TEST_F(HostileInput, PhaseConfigRefusesRepeatedAndWrappedValues) {
   expect_refused("phase --config deep_value.toml --out out", {"deep_value.toml:7:", "dotted parts"});
 }
 
+// Paths the system cannot look up (found in review: filesystem exceptions surfaced as internal errors, exit 3).
+TEST_F(HostileInput, OutputPathsTheSystemRefusesAreErrors) {
+  const std::string long_name(300, 'a');
+  expect_refused("grammar --v 8 --classes 4 --m 2 --L 2 --out " + long_name + ".json", {"File name too long"});
+  expect_refused("sample --grammar g.json --n 2 --out " + long_name, {"File name too long"});
+  expect_refused("denoise --grammar g.json --noise 0.1 --tokens g.json --out " + long_name, {"File name too long"});
+  std::filesystem::create_symlink("loop_b", folder / "loop_a");
+  std::filesystem::create_symlink("loop_a", folder / "loop_b");
+  expect_refused("sample --grammar g.json --n 2 --out loop_a", {"loop_a", "symbolic links"});
+  expect_refused("grammar --v 8 --classes 4 --m 2 --L 2 --out loop_a/g.json", {"loop_a", "symbolic links"});
+}
+
 // A run killed mid-way leaves no output folder, only its staging folder with the
 // journal (for --resume; docs/cluster.md). The staging folder's presence also shows
 // the run got past its checks and was killed while working.
