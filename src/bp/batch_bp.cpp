@@ -247,9 +247,11 @@ void load_gaussian(const BatchPlan& plan, BatchMessages& batch, std::span<const 
   if (plan.noise.channel != Channel::gaussian) fail("load_gaussian needs the gaussian channel");
   if (batch.lanes >= kBatchLanes) fail("the batch is full ({} lanes)", kBatchLanes);
   if (values.size() != static_cast<size_t>(size)) fail("{} gaussian values given; need d·v = {}", values.size(), size);
-  const int l = batch.lanes++;
+  // The lane counts as loaded only once its likelihoods are (a value out of range throws).
+  const int l = batch.lanes;
   batch.leaf_log_scale[l] = gaussian_likelihoods(
       plan.noise, p.v, values, {batch.likelihoods.data() + l * batch.lane_stride, static_cast<size_t>(size)});
+  ++batch.lanes;
 }
 
 void batch_upward(const BatchPlan& plan, BatchMessages& batch) {

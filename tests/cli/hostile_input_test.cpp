@@ -148,6 +148,19 @@ TEST_F(HostileInput, OutputPathsTheSystemRefusesAreErrors) {
   expect_refused("grammar --v 8 --classes 4 --m 2 --L 2 --out loop_a/g.json", {"loop_a", "symbolic links"});
 }
 
+// Finite gaussian values so large that √ᾱ/(1-ᾱ)·x overflows gave log p(obs) = inf or NaN with exit 0 (found in review).
+TEST_F(HostileInput, GaussianValuesThatWouldOverflowAreRefused) {
+  std::string huge;
+  for (int k = 0; k < 8 * 6; ++k) {
+    const double x = k % 2 == 0 ? 1e308 : -1e308;
+    huge.append(reinterpret_cast<const char*>(&x), sizeof x);
+  }
+  write("huge.npy", npy("{'descr': '<f8', 'fortran_order': False, 'shape': (1, 8, 6), }", huge));
+  for (const char* noise : {"0.5", "0.9"})
+    expect_refused(std::string("denoise --grammar g.json --channel gaussian --noise ") + noise + " --tokens huge.npy --out out",
+                   {"observation 0", "gaussian value 1e+308 at position 0", "out of range"});
+}
+
 // A run killed mid-way leaves no output folder, only its staging folder with the
 // journal (for --resume; docs/cluster.md). The staging folder's presence also shows
 // the run got past its checks and was killed while working.

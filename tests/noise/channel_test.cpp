@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "noise/schedule.h"
+#include "support/helpers.h"
 #include "support/statistics.h"
 
 namespace hdiff {
@@ -113,6 +114,26 @@ TEST(Channel, BadLevelsAndTokensAreErrors) {
   EXPECT_THROW(token_likelihoods({Channel::soft, 0.1}, 4, std::vector<uint32_t>{4}, out), Error);
   EXPECT_THROW(validate(NoiseSpec{Channel::soft, 1.5}), Error);
   EXPECT_NO_THROW(validate(NoiseSpec{Channel::soft, 1.0}));
+}
+
+// Finite values so large that √ᾱ/(1-ᾱ)·x overflows made log p(obs) inf or NaN
+// (found in review); they are refused, naming the value and its position.
+TEST(Channel, GaussianValuesThatWouldOverflowAreErrors) {
+  std::vector<double> out(4);
+  for (const std::vector<double>& x : {std::vector<double>{0, 1e308, 0, 0}, std::vector<double>{0, 0, -1e308, 1e308},
+                                       std::vector<double>{0, 0, 0, std::nan("")}}) {
+    const std::string error = testing::error_of([&] { (void)gaussian_likelihoods({Channel::gaussian, 0.5}, 4, x, out); });
+    EXPECT_NE(error.find("gaussian value"), std::string::npos) << error;
+    EXPECT_NE(error.find("out of range"), std::string::npos) << error;
+  }
+  EXPECT_NE(testing::error_of([&] {
+              (void)gaussian_likelihoods({Channel::gaussian, 0.5}, 4, std::vector<double>{0, 0, 0, 1e308}, out);
+            }).find("position 3"),
+            std::string::npos);
+  // Large but representable values are fine, and give finite numbers.
+  const double log_scale = gaussian_likelihoods({Channel::gaussian, 0.5}, 4, std::vector<double>{1e290, -1e290, 0, 5}, out);
+  EXPECT_TRUE(std::isfinite(log_scale));
+  for (double p : out) EXPECT_TRUE(std::isfinite(p));
 }
 
 TEST(Schedule, LinearAndCosineFollowTheirDefinitions) {
