@@ -1,6 +1,7 @@
 #include "experiment/phase_units.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <optional>
 
@@ -43,6 +44,15 @@ struct Reader {
     double value;
     std::memcpy(&value, bytes.data() + at, sizeof value);
     at += sizeof value;
+    return measure(value);
+  }
+  // Every measure is a count, a sum of at most 2^53 probabilities or a squared
+  // sum of centred changes over one tree's leaves: a value beyond ±1e30 (or
+  // NaN) is a damaged or forged record, which the CRC, made for accidents, may
+  // not catch, and would make the results' sums overflow.
+  static double measure(double value) {
+    if (!(std::fabs(value) <= 1e30))
+      fail("a phase unit's result holds {} where a measure belongs; delete the run's staging folder to start over", value);
     return value;
   }
   std::vector<double> values(std::optional<uint64_t> expected = std::nullopt) {
@@ -52,6 +62,7 @@ struct Reader {
     std::vector<double> out(n);
     std::memcpy(out.data(), bytes.data() + at, n * sizeof(double));
     at += n * sizeof(double);
+    for (double value : out) measure(value);
     return out;
   }
 };

@@ -37,6 +37,13 @@ struct Reader {
     at += sizeof(T);
     return value;
   }
+  // A noise level, an information or its error: finite in every real result.
+  double number() {
+    const auto value = next<double>();
+    if (!std::isfinite(value))
+      fail("a threshold result holds {} where a number belongs; delete the run's staging folder to start over", value);
+    return value;
+  }
 };
 
 template <typename T>
@@ -109,23 +116,24 @@ std::string encode_threshold(const ThresholdResult& result, double wall_seconds)
 ThresholdResult decode_threshold(const std::string& bytes, double& wall_seconds) {
   Reader in{bytes};
   ThresholdResult result;
-  result.critical_noise = in.next<double>();
-  result.interval_low = in.next<double>();
-  result.interval_high = in.next<double>();
-  result.fixed_point_information = in.next<double>();
-  wall_seconds = in.next<double>();
+  result.critical_noise = in.number();
+  result.interval_low = in.number();
+  result.interval_high = in.number();
+  result.fixed_point_information = in.number();
+  wall_seconds = in.number();
   result.never_reconstructed = in.next<uint8_t>() != 0;
   const auto probes = in.next<uint64_t>();
   if (probes > (bytes.size() - in.at) / 32) fail("a threshold result has an impossible size; delete the run's staging folder to start over");
   for (uint64_t i = 0; i < probes; ++i) {
     ThresholdProbe probe;
-    probe.noise = in.next<double>();
+    probe.noise = in.number();
     const auto outcome = in.next<int32_t>();
     if (outcome < 0 || outcome > 2) fail("a threshold result is damaged; delete the run's staging folder to start over");
     probe.outcome = static_cast<ProbeOutcome>(outcome);
     probe.levels_run = in.next<int32_t>();
-    probe.information = in.next<double>();
-    probe.information_se = in.next<double>();
+    if (probe.levels_run < 0) fail("a threshold result is damaged; delete the run's staging folder to start over");
+    probe.information = in.number();
+    probe.information_se = in.number();
     result.probes.push_back(probe);
   }
   if (in.at != bytes.size()) fail("a threshold result has trailing bytes; delete the run's staging folder to start over");

@@ -6,6 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstring>
+
 #include "common/memory.h"
 #include "experiment/phase_report.h"
 #include "support/helpers.h"
@@ -104,6 +107,13 @@ TEST(PhaseUnits, FullMeasuresTravelExactlyAndDamageIsAnError) {
   std::string huge = bytes;
   huge[0] = '\xff';  // the first length
   EXPECT_NE(error_of([&] { decode_unit_measures(huge, config, 4); }).find("impossible size"), std::string::npos);
+  // A record whose CRC was recomputed after an edit (found in review: NaN and inf reached results.csv).
+  for (const double forged : {std::nan(""), HUGE_VAL, -HUGE_VAL, 1e300}) {
+    std::string edited = bytes;
+    std::memcpy(edited.data() + 8, &forged, sizeof forged);  // the first agreement value
+    EXPECT_NE(error_of([&] { decode_unit_measures(edited, config, 4); }).find("where a measure belongs"), std::string::npos)
+        << forged;
+  }
 }
 
 }  // namespace

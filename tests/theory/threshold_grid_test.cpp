@@ -6,6 +6,9 @@
 #include "theory/threshold_grid.h"
 
 #include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include <fmt/format.h>
@@ -67,6 +70,11 @@ TEST(ThresholdGrid, ResultsTravelExactlyAndFillTheCsvAndTheDiagram) {
   EXPECT_NE(error_of([&] { decode_threshold(encode_threshold(result, 1).substr(0, 30), wall); }).find("cut short"),
             std::string::npos);
   EXPECT_NE(error_of([&] { decode_threshold(encode_threshold(result, 1) + "x", wall); }).find("trailing"), std::string::npos);
+  for (const double forged : {std::nan(""), HUGE_VAL}) {
+    std::string edited = encode_threshold(result, 1);
+    std::memcpy(edited.data(), &forged, sizeof forged);  // the critical noise
+    EXPECT_NE(error_of([&] { decode_threshold(edited, wall); }).find("where a number belongs"), std::string::npos) << forged;
+  }
 
   const std::string csv = threshold_csv({params}, options, {result});
   EXPECT_EQ(csv.substr(0, csv.find('\n')),
