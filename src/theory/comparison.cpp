@@ -25,16 +25,34 @@ std::vector<std::string> split_fields(const std::string& line) {
   return fields;
 }
 
-double parse_number(const std::string& text, const std::filesystem::path& path, int line, const char* column) {
+// A finite number in [low, high] from column `column` of line `line`.
+double parse_number(const std::string& text, const std::filesystem::path& path, int line, const char* column,
+                    double low = -HUGE_VAL, double high = HUGE_VAL) {
+  double value = 0;
   try {
     size_t used = 0;
-    const double value = std::stod(text, &used);
+    value = std::stod(text, &used);
     if (used != text.size()) throw std::invalid_argument(text);
-    return value;
   } catch (const std::exception&) {
     fail("{}: line {}: column {} holds \"{}\", not a number; give a results.csv written by `hdiff phase`",
          path.string(), line, column, text);
   }
+  if (!std::isfinite(value))
+    fail("{}: line {}: column {} holds {}, not a finite number; give a results.csv written by `hdiff phase`",
+         path.string(), line, column, text);
+  if (value < low || value > high)
+    fail("{}: line {}: column {} holds {}, outside [{}, {}]; give a results.csv written by `hdiff phase`", path.string(),
+         line, column, text, low, high);
+  return value;
+}
+
+// A whole number in [0, 2^31) from column `column` of line `line`.
+int parse_integer(const std::string& text, const std::filesystem::path& path, int line, const char* column) {
+  const double value = parse_number(text, path, line, column, 0, 0x1p31 - 1);
+  if (value != std::floor(value))
+    fail("{}: line {}: column {} holds {}, not a whole number; give a results.csv written by `hdiff phase`",
+         path.string(), line, column, text);
+  return static_cast<int>(value);
 }
 
 }  // namespace
@@ -63,16 +81,19 @@ std::vector<MeasuredPoint> read_phase_results(const std::filesystem::path& path,
     const auto fields = split_fields(line);
     if (fields.size() != header.size())
       fail("{}: line {} has {} fields but the header has {}", path.string(), line_number, fields.size(), header.size());
-    auto number = [&](const char* name) { return parse_number(fields[column[name]], path, line_number, name); };
+    auto number = [&](const char* name, double low, double high) {
+      return parse_number(fields[column[name]], path, line_number, name, low, high);
+    };
+    auto integer = [&](const char* name) { return parse_integer(fields[column[name]], path, line_number, name); };
     const std::string channel = fields[column["channel"]];
-    const int v = static_cast<int>(number("v")), n_classes = static_cast<int>(number("n_classes"));
-    const int m = static_cast<int>(number("m")), s = static_cast<int>(number("s"));
+    const int v = integer("v"), n_classes = integer("n_classes"), m = integer("m"), s = integer("s");
     seen_models.insert(fmt::format("v={} classes={} m={} s={} {}", v, n_classes, m, s, channel));
-    if (number("level") != 0) continue;
+    if (integer("level") != 0) continue;
     if (v != model.v || n_classes != model.n_classes || m != model.m || s != model.s ||
         channel != channel_name(model.channel))
       continue;
-    points.push_back({static_cast<int>(number("L")), number("noise"), number("agreement"), number("agreement_se")});
+    points.push_back({integer("L"), number("noise", -HUGE_VAL, HUGE_VAL), number("agreement", 0, 1),
+                      number("agreement_se", 0, HUGE_VAL)});
   }
   if (points.empty()) {
     std::string held;
