@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <new>
 
+#include "cli/option_checks.h"
 #include "cluster/cluster.h"
 #include "common/error.h"
 #include "common/version.h"
@@ -31,6 +32,7 @@ int run_app(CLI::App& app, int argc, const char* const* argv) {
     return exit_code;
   };
   try {
+    check_list_arguments(app, argc, argv);
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return quiet ? 0 : app.exit(e);

@@ -15,4 +15,10 @@ inline constexpr int kMaxThreads = 1024;
 // in [0, kMaxThreads].
 void add_option_checks(CLI::App& app);
 
+// Checks, before CLI11 splits them, the comma-separated lists given to the
+// options of the subcommand argv[1] that take lists: no empty item (CLI11
+// would drop it: `--noise 0.1,,0.2` is not two levels) and no item twice.
+// Throws CLI::ValidationError naming the option.
+void check_list_arguments(const CLI::App& app, int argc, const char* const* argv);
+
 }  // namespace hdiff::cli

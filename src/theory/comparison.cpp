@@ -58,6 +58,9 @@ int parse_integer(const std::string& text, const std::filesystem::path& path, in
 }  // namespace
 
 std::vector<MeasuredPoint> read_phase_results(const std::filesystem::path& path, const ComparedModel& model) {
+  std::error_code not_a_folder;
+  if (std::filesystem::is_directory(path, not_a_folder))
+    fail("{} is a folder; give the results.csv written by `hdiff phase` in it", path.string());
   std::ifstream in(path);
   if (!in) fail("cannot read {}; give the results.csv written by `hdiff phase`", path.string());
   std::string line;

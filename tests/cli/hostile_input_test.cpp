@@ -161,6 +161,18 @@ TEST_F(HostileInput, GaussianValuesThatWouldOverflowAreRefused) {
                    {"observation 0", "gaussian value 1e+308 at position 0", "out of range"});
 }
 
+// Lists and integers that CLI11 would silently shorten or saturate (found in review).
+TEST_F(HostileInput, ListsAndIntegersAreTakenWhole) {
+  expect_refused("theory --v 8 --classes 4 --m 2 --noise 0.1,,0.2 --out out", {"--noise", "'0.1,,0.2'", "empty item"});
+  expect_refused("theory --v 8 --classes 4 --m 2 --noise=0.1,0.2, --out out", {"--noise", "empty item"});
+  expect_refused("theory --v 8,8 --classes 4 --m 2 --threshold --out out", {"--v", "names 8 twice"});
+  expect_refused("theory --v 8 --classes 4 --m 2 --noise 0.1 --depths 2,4,2 --out out", {"--depths", "names 2 twice"});
+  expect_refused("sample --grammar g.json --n 99999999999999999999 --out out", {"--n", "99999999999999999999", "out of range"});
+  expect_refused("theory --noise 0.1 --population -99999999999999999999 --out out", {"--population", "out of range"});
+  std::filesystem::create_directory(folder / "a_folder");
+  expect_refused("theory --v 8 --classes 4 --m 2 --compare a_folder --out out", {"a_folder is a folder"});
+}
+
 // A run killed mid-way leaves no output folder, only its staging folder with the
 // journal (for --resume; docs/cluster.md). The staging folder's presence also shows
 // the run got past its checks and was killed while working.
