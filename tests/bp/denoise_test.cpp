@@ -97,27 +97,35 @@ TEST(Denoise, PosteriorSamplesAreGrammaticalAndKeepUnmaskedTokens) {
 
 TEST(Denoise, ImpossibleObservationIsNamed) {
   const Grammar grammar = make_random_grammar({4, 2, 2, 2, 2, 3});
-  // All-zero strings of every length 4 are rarely grammatical; find an impossible one.
-  std::vector<uint32_t> tokens;
-  int64_t bad = -1;
+  // Strings of length 4, grammatical or not.
+  std::vector<std::vector<uint32_t>> good, bad;
   for (uint32_t code = 0; code < 256; ++code) {
     std::vector<uint32_t> candidate(4);
     for (int i = 0; i < 4; ++i) candidate[static_cast<size_t>(i)] = (code >> (2 * i)) & 3;
-    if (!parse(grammar, candidate).valid) {
-      bad = static_cast<int64_t>(tokens.size() / 4);
-      tokens.insert(tokens.end(), candidate.begin(), candidate.end());
-      break;
-    }
+    (parse(grammar, candidate).valid ? good : bad).push_back(candidate);
   }
-  ASSERT_GE(bad, 0);
+  ASSERT_FALSE(good.empty());
+  ASSERT_GE(bad.size(), 2u);
+  // Impossible observations at 37 (the third batch's sixth lane) and 39: the
+  // error names the first by its index in the whole set, not in its batch.
+  const int64_t N = 41, first_bad = 37;
+  std::vector<uint32_t> tokens;
+  for (int64_t n = 0; n < N; ++n) {
+    const auto& string = n == first_bad ? bad[0] : n == 39 ? bad[1] : good[static_cast<size_t>(n) % good.size()];
+    tokens.insert(tokens.end(), string.begin(), string.end());
+  }
   DenoiseRequest request;
   request.noise = {Channel::mask, 0.0};
-  try {
-    denoise(grammar, {1, tokens, {}}, request);
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("observation 0"), std::string::npos) << e.what();
+  for (int threads : {1, 2}) {
+    set_thread_count(threads);
+    try {
+      denoise(grammar, {N, tokens, {}}, request);
+      ADD_FAILURE() << "expected an error";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("observation 37:"), std::string::npos) << e.what();
+    }
   }
+  set_thread_count(0);
 }
 
 }  // namespace
