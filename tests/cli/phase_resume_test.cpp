@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <random>
 #include <thread>
 
@@ -67,23 +68,33 @@ TEST(PhaseResume, KilledAtRandomPointsAndResumedGivesIdenticalOutputs) {
   const auto reference = run_hdiff("phase --config c.toml --out reference --threads 1", folder);
   ASSERT_EQ(reference.exit_code, 0) << reference.err;
   const auto duration = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
-  // The kill points are random (a fresh seed each run, printed on failure), so
-  // that over many runs every point of the run gets hit: before the journal
-  // exists, inside a unit, inside a journal append, after the last unit.
-  const unsigned seed = std::random_device{}();
+  // The kill points are random (a fresh seed each run, printed on failure;
+  // HDIFF_TEST_SEED=N replays one), so that over many runs every point of the
+  // run gets hit: before the journal exists, inside a unit, inside a journal
+  // append, after the last unit.
+  const char* replay = std::getenv("HDIFF_TEST_SEED");
+  const unsigned seed = replay != nullptr ? static_cast<unsigned>(std::stoul(replay)) : std::random_device{}();
   SCOPED_TRACE(fmt::format("random seed {} (reference run {} ms)", seed, duration.count()));
   std::mt19937 random(seed);
+  auto random_delay = [&](int64_t longest) {
+    return std::chrono::milliseconds(std::uniform_int_distribution<int64_t>(0, std::max<int64_t>(longest, 1))(random));
+  };
   for (int trial = 0; trial < 3; ++trial) {
     const std::string out = fmt::format("killed{}", trial);
-    int kills = 0;
-    bool finished = false;
-    // Kill up to twice at random points, then let the resumed run finish.
-    for (int attempt = 0; attempt < 2 && !finished; ++attempt) {
-      const auto delay = std::chrono::milliseconds(std::uniform_int_distribution<int64_t>(0, duration.count())(random));
-      SCOPED_TRACE(fmt::format("trial {} attempt {}: killed after {} ms", trial, attempt, delay.count()));
-      finished = run_and_kill(folder, out, attempt > 0, delay);
-      kills += !finished;
+    // The first kill must land, or the trial tests no resume: a run that
+    // finished first is removed and started again, to be killed sooner.
+    int tries = 0;
+    for (;; ++tries) {
+      ASSERT_LT(tries, 8) << "trial " << trial << ": every run finished before its kill";
+      const auto delay = random_delay(duration.count() >> tries);
+      SCOPED_TRACE(fmt::format("trial {} try {}: killed after {} ms", trial, tries, delay.count()));
+      if (!run_and_kill(folder, out, false, delay)) break;
+      std::filesystem::remove_all(folder / out);
     }
+    // Then perhaps a second kill, of the resumed run.
+    const auto delay = random_delay(duration.count());
+    SCOPED_TRACE(fmt::format("trial {}: resumed run killed after {} ms", trial, delay.count()));
+    run_and_kill(folder, out, true, delay);
     const auto resumed = run_hdiff(fmt::format("phase --config c.toml --out {} --threads 2 --resume", out), folder);
     ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
     expect_same_outputs(folder / "reference", folder / out);
