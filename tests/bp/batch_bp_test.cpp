@@ -298,6 +298,15 @@ TEST(BatchBp, PortableAndVectorKernelsGiveIdenticalResults) {
   // Each set this machine runs (generic always; avx2 and avx512 where the CPU has them).
   const auto& sets = batch_detail::available_kernels();
   ASSERT_EQ(std::string(sets.front().name), "generic");
+  // Every vector set the CPU runs is among them, so this compares them, not generic with itself.
+  auto has = [&](const char* name) {
+    return std::any_of(sets.begin(), sets.end(), [&](const auto& set) { return std::string(set.name) == name; });
+  };
+#if defined(__x86_64__)  // where CMake builds the x86 kernel sets
+  EXPECT_EQ(has("avx2"), __builtin_cpu_supports("avx2") != 0);
+  EXPECT_EQ(has("avx512"), __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+                               __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"));
+#endif
   // v = 40: levels of more than 32 parent symbols, where the vector sampler gathers instead of permuting.
   for (const GrammarParams& params : {GrammarParams{32, 32, 8, 2, 5, 4}, GrammarParams{40, 10, 3, 2, 4, 1}})
   for (const NoiseSpec noise : {NoiseSpec{Channel::uniform, 0.3}, NoiseSpec{Channel::mask, 0.6}, NoiseSpec{Channel::gaussian, 0.5}}) {

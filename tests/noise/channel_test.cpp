@@ -149,7 +149,10 @@ TEST(Schedule, LinearAndCosineFollowTheirDefinitions) {
     ASSERT_LT(linear[t], linear[t - 1]);
     ASSERT_LT(cosine[t], cosine[t - 1]);
   }
-  EXPECT_NEAR(alpha_bar_at(Schedule::linear, 250), linear[250], 0);
+  // ᾱ_250 from its definition, Π_{k ≤ 250} (1 − β_k) with β linear from 1e-4 to 0.02 over 1000 steps.
+  double product = 1;
+  for (int k = 1; k <= 250; ++k) product *= 1 - (1e-4 + (0.02 - 1e-4) * (k - 1) / 999);
+  EXPECT_NEAR(alpha_bar_at(Schedule::linear, 250), product, 1e-13);
   EXPECT_THROW(alpha_bar_at(Schedule::linear, 2.5), Error);
   EXPECT_THROW(alpha_bar_at(Schedule::linear, 1001), Error);
   EXPECT_NEAR(time_at_alpha_bar(Schedule::cosine, cosine[321]), 321, 1e-9);
