@@ -69,7 +69,7 @@ def test_outputs_view_buffers_that_outlive_the_result(grammar):
         np.testing.assert_array_equal(array, copy)
 
 
-def test_marginals_sum_to_one_and_match_enumeration_of_the_class(grammar):
+def test_marginals_sum_to_one_and_name_the_class_at_zero_noise(grammar):
     # With epsilon = 0 under soft noise the class of a valid string is certain.
     samples = grammar.sample(20, seed=9)
     result = hdiff.denoise(grammar, samples.tokens, "soft", 0.0)
