@@ -63,7 +63,7 @@ TEST(PhaseCommand, WritesResultsRunRecordAndFiguresIdenticallyForAnyThreadCount)
   EXPECT_EQ(record.at("config").at("run").at("trajectories"), 3);
   EXPECT_TRUE(record.contains("git_commit"));
   EXPECT_TRUE(record.contains("wall_seconds"));
-  if (std::system("command -v gnuplot > /dev/null") == 0)
+  if (testing::gnuplot_installed())
     for (const char* figure : {"class_agreement", "level_agreement", "conditional_agreement", "token_susceptibility"})
       for (const char* extension : {".png", ".svg"})
         EXPECT_GT(std::filesystem::file_size(folder / "c1" / (figure + std::string(extension))), 1000u) << figure;

@@ -4,8 +4,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 
 #include <filesystem>
 #include <functional>
@@ -23,6 +26,15 @@ inline std::string error_of(const std::function<void()>& action) {
     return e.what();
   }
   return "(no error)";
+}
+
+// Whether gnuplot runs here. It is one of hdiff's dependencies
+// (scripts/install-deps.sh), so where it is missing a test that checks figures
+// fails, naming the fix, instead of skipping its checks.
+inline bool gnuplot_installed() {
+  const bool found = std::system("command -v gnuplot > /dev/null 2>&1") == 0;
+  if (!found) ADD_FAILURE() << "gnuplot is not installed, so the figures cannot be checked; run scripts/install-deps.sh";
+  return found;
 }
 
 // A new empty folder in the temporary directory, unique to this process and `name`.

@@ -12,6 +12,8 @@
 #include <sstream>
 #include <string>
 
+#include "support/helpers.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -102,7 +104,7 @@ TEST_F(TheoryCli, CompareOverlaysMeasuredAgreement) {
   EXPECT_NE(result.out.find("over 2 points"), std::string::npos) << result.out;
   EXPECT_TRUE(fs::exists(out / "theory.csv"));
   EXPECT_TRUE(fs::exists(out / "comparison.dat"));
-  if (std::system("command -v gnuplot > /dev/null 2>&1") == 0) {
+  if (hdiff::testing::gnuplot_installed()) {
     EXPECT_TRUE(fs::exists(out / "comparison.png"));
     EXPECT_TRUE(fs::exists(out / "comparison.svg"));
   }

@@ -130,7 +130,7 @@ TEST(ThresholdGridCommand, EveryModelsRowEqualsItsOwnRun) {
     for (int i = 0; i <= index + 1; ++i) std::getline(lines, line);
     EXPECT_EQ(one_csv.substr(one_csv.find('\n') + 1), line + "\n");
   }
-  if (std::system("command -v gnuplot > /dev/null") == 0)
+  if (testing::gnuplot_installed())
     EXPECT_GT(std::filesystem::file_size(folder / "grid/phase_diagram.png"), 1000u);
   EXPECT_NE(grid.out.find("mask v=16 classes=8 m=3 s=2 (f = 0.1875): critical epsilon = "), std::string::npos) << grid.out;
   std::filesystem::remove_all(folder);
