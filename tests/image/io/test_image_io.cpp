@@ -3,8 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <utility>
 
 #include "common/error.h"
 #include "image/io/image_io.h"
@@ -55,6 +58,40 @@ TEST(ImageIo, FiltersKeepConstantImages) {
     EXPECT_EQ(r.height, 11);
     for (uint8_t v : r.rgb) EXPECT_EQ(v, 77);
   }
+}
+
+// Bilinear and bicubic (a = -0.5) weights are normalised and symmetric, so they
+// reproduce a linear ramp exactly away from the borders; where each output
+// pixel samples the input is PIL's convention: output centre x + 0.5 at input
+// (x + 0.5)·scale, that is input pixel index (x + 0.5)·scale - 0.5. A wrong
+// centre shifts the ramp by a quarter pixel or more: several grey levels here.
+TEST(ImageIo, FiltersReproduceARampAtPilsPixelCentres) {
+  for (const auto& [from, to] : {std::pair{16, 64}, std::pair{128, 32}, std::pair{64, 48}, std::pair{30, 70}})
+    for (const bool horizontal : {true, false}) {
+      const double slope = std::floor(240.0 / (from - 1));  // whole grey levels per pixel: an exact ramp
+      const int width = horizontal ? from : 3, height = horizontal ? 3 : from;
+      Image ramp{width, height, std::vector<uint8_t>(static_cast<size_t>(width * height * 3))};
+      for (int y = 0; y < height; ++y)
+        for (int x = 0; x < width; ++x)
+          for (int c = 0; c < 3; ++c)
+            ramp.rgb[static_cast<size_t>((y * width + x) * 3 + c)] =
+                static_cast<uint8_t>(std::lround(5 + slope * (horizontal ? x : y)));
+      for (const auto& [filter, radius] : {std::pair{Filter::bilinear, 1.0}, std::pair{Filter::bicubic, 2.0}}) {
+        const Image out = resize(ramp, horizontal ? to : 3, horizontal ? 3 : to, filter);
+        const double scale = static_cast<double>(from) / to, support = radius * std::max(scale, 1.0);
+        int checked = 0;
+        for (int k = 0; k < to; ++k) {
+          const double centre = (k + 0.5) * scale;
+          if (centre - support < 0 || centre + support > from) continue;  // the border's weights are cut
+          const int x = horizontal ? k : 1, y = horizontal ? 1 : k;
+          const double expected = 5 + slope * (centre - 0.5);
+          EXPECT_NEAR(out.rgb[static_cast<size_t>((y * out.width + x) * 3)], expected, 0.5 + 1e-9)
+              << from << " -> " << to << (horizontal ? " across" : " down") << ", pixel " << k;
+          ++checked;
+        }
+        EXPECT_GT(checked, to / 3) << from << " -> " << to;
+      }
+    }
 }
 
 TEST(ImageIo, AdmCropIsCentredSquare) {
