@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <vector>
 
 #include "common/error.h"
 #include "image/models/adm_unet.h"
@@ -117,6 +118,53 @@ TEST(AdmSampler, DdimAndPureNoiseRun) {
   EXPECT_EQ(steps, 10);
   EXPECT_LE(full.sample.abs().max().item<double>(), 1.5);
   EXPECT_THROW(forward_backward(diffusion, model, x0, 11, {}, noise, SamplerOptions{}, false), hdiff::Error);
+}
+
+// DDIM (guided-diffusion's ddim_sample) against the update written out here in
+// float64 from its definition, with a stand-in network whose ε is a known
+// function of x and t, so that any slip in a coefficient shows. The schedule is
+// derived here too: linear β from 1e-4 to 0.02 over 1000 steps, ᾱ their
+// running product, kept at the fixture's respaced steps.
+TEST(AdmSampler, DdimFollowsItsDefinition) {
+  const AdmConfig config = read_adm_config(kAdm / "config.json");
+  const GaussianDiffusion diffusion = GaussianDiffusion::from_config(config);
+  const auto steps = ckpt::tensor_at(ckpt::read_checkpoint(kAdm / "forward_backward.pt"), "timestep_map", "fb").to_i64();
+  std::vector<double> alpha_bar_original(1000);
+  double product = 1;
+  for (int k = 0; k < 1000; ++k) alpha_bar_original[static_cast<size_t>(k)] = product *= 1 - (1e-4 + (0.02 - 1e-4) * k / 999);
+  // ε = 0.3·x + 0.0004·t (t the original step), and a variance channel the DDIM update ignores.
+  ModelFn model = [](const at::Tensor& x, const at::Tensor& t, const at::Tensor&) {
+    const at::Tensor eps = 0.3 * x + 0.0004 * t.to(x.scalar_type()).view({-1, 1, 1, 1});
+    return at::cat({eps, at::zeros_like(x)}, 1);
+  };
+  const at::Tensor x0 = torch::rand({2, 3, 8, 8}, torch::Generator(at::detail::createCPUGenerator(3))) * 2 - 1;
+  auto noise = [](int j) { return torch::randn({2, 3, 8, 8}, torch::Generator(at::detail::createCPUGenerator(100 + j))); };
+  const int k = 5;
+  for (const double eta : {0.0, 0.7}) {
+    SamplerOptions options;
+    options.ddim = true;
+    options.eta = eta;
+    const ForwardBackwardResult got = forward_backward(diffusion, model, x0, k, {}, noise, options, true);
+    // The same process in float64.
+    auto alpha_bar = [&](int i) { return i < 0 ? 1.0 : alpha_bar_original[static_cast<size_t>(steps[static_cast<size_t>(i)])]; };
+    at::Tensor x = std::sqrt(alpha_bar(k)) * x0.to(at::kDouble) + std::sqrt(1 - alpha_bar(k)) * noise(0).to(at::kDouble);
+    EXPECT_LT(max_abs_diff(got.x_k, x), 1e-5);
+    int j = 1;
+    for (int i = k; i >= 0; --i, ++j) {
+      const double ab = alpha_bar(i), ab_prev = alpha_bar(i - 1);
+      const at::Tensor eps_model = 0.3 * x + 0.0004 * static_cast<double>(steps[static_cast<size_t>(i)]);
+      const at::Tensor pred_xstart = (x / std::sqrt(ab) - std::sqrt(1 / ab - 1) * eps_model).clamp(-1, 1);
+      const at::Tensor eps = (x / std::sqrt(ab) - pred_xstart) / std::sqrt(1 / ab - 1);
+      const double sigma = eta * std::sqrt((1 - ab_prev) / (1 - ab)) * std::sqrt(1 - ab / ab_prev);
+      x = std::sqrt(ab_prev) * pred_xstart + std::sqrt(1 - ab_prev - sigma * sigma) * eps;
+      if (i > 0) x = x + sigma * noise(j).to(at::kDouble);
+      EXPECT_LT(max_abs_diff(got.pred_xstart[static_cast<size_t>(k - i)], pred_xstart), 1e-4) << "eta " << eta << " step " << i;
+    }
+    EXPECT_LT(max_abs_diff(got.sample, x), 1e-4) << "eta " << eta;
+    // Not the ancestral sampler's result: the two updates differ.
+    const ForwardBackwardResult ancestral = forward_backward(diffusion, model, x0, k, {}, noise, SamplerOptions{}, false);
+    EXPECT_GT(max_abs_diff(ancestral.sample, x), 1e-3) << "eta " << eta;
+  }
 }
 
 // Registered with CTest only on request (see tests/image/CMakeLists.txt): it needs a GPU.

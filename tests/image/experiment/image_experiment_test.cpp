@@ -24,6 +24,7 @@ namespace {
 const fs::path kFixtures = fs::path(HDIFF_FIXTURES_DIR) / "image";
 const std::string kClassifier = (kFixtures / "convnext" / "model.pt").string();
 
+using hdiff::testing::gnuplot_installed;
 using hdiff::testing::RunResult;
 using hdiff::testing::run_hdiff_merged;
 
@@ -70,8 +71,6 @@ std::vector<std::string> split(const std::string& line) {
   if (!line.empty() && line.back() == ',') out.push_back("");
   return out;
 }
-
-bool gnuplot_installed() { return std::system("command -v gnuplot >/dev/null 2>&1") == 0; }
 
 TEST(ImageExperiment, EndToEndOnTinyFixtures) {
   TempDir t;
