@@ -2,12 +2,15 @@
 
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <cstdint>
 #include <limits>
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace hdiff::cli {
 namespace {
@@ -39,17 +42,30 @@ const CLI::Validator kThreads(
     },
     "THREADS", "threads");
 
-// CLI11 turns integers past the type's range into its largest value; here they are refused.
+// CLI11 reads integers with strtoll (base 0: hex, a sign and leading blanks
+// too) and turns one past int64's range into its largest value; the same
+// reading here refuses it. (Narrower integer types CLI11 refuses itself.)
 const CLI::Validator kIntegerInRange(
     [](std::string& value) {
-      int64_t number = 0;
-      const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), number);
-      if (error == std::errc::result_out_of_range)
-        return fmt::format("{} is out of range; integers lie in [{}, {}]", value, std::numeric_limits<int64_t>::min(),
-                           std::numeric_limits<int64_t>::max());
+      errno = 0;
+      char* end = nullptr;
+      (void)std::strtoll(value.c_str(), &end, 0);
+      if (errno == ERANGE) return fmt::format("{} is out of range for an integer", value);
       return std::string();  // anything else CLI11 reads or refuses itself
     },
     "", "integer in range");
+
+// Refuses an item given twice to a list option of `command` (after CLI11 has
+// split them: `--v 8,8`, `--v 8 8` and `--v 8 --v 8` alike).
+void check_repeated_items(const CLI::App& command) {
+  for (const CLI::Option* option : command.get_options()) {
+    if (option->get_delimiter() != ',') continue;
+    std::set<std::string> seen;
+    for (const std::string& item : option->results())
+      if (!seen.insert(item).second)
+        throw CLI::ValidationError(option->get_name(), fmt::format("{} is given twice; give each value once", item));
+  }
+}
 
 }  // namespace
 
@@ -61,11 +77,17 @@ void add_option_checks(CLI::App& app) {
     if (option->check_name("--threads")) option->check(kThreads);
     if (option->get_type_name() == "INT") option->check(kIntegerInRange);
   }
-  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) add_option_checks(*sub);
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    add_option_checks(*sub);
+    // After parsing, before the command's own callback runs.
+    sub->parse_complete_callback([sub] { check_repeated_items(*sub); });
+  }
 }
 
 void check_list_arguments(const CLI::App& app, int argc, const char* const* argv) {
   if (argc < 2) return;
+  for (int k = 1; k < argc; ++k)
+    if (std::string_view(argv[k]) == "--help" || std::string_view(argv[k]) == "-h") return;  // help wins
   const CLI::App* command = nullptr;
   for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))
     if (sub->get_name() == argv[1]) command = sub;
@@ -77,23 +99,14 @@ void check_list_arguments(const CLI::App& app, int argc, const char* const* argv
     const std::string name(word.substr(0, equals));
     const CLI::Option* option = command->get_option_no_throw(name);
     if (option == nullptr || option->get_delimiter() != ',') continue;
-    std::string_view list;
-    if (equals != std::string_view::npos)
-      list = word.substr(equals + 1);
-    else if (k + 1 < argc)
-      list = argv[++k];
-    if (list.empty()) continue;  // the empty value is refused with the other checks
-    std::set<std::string_view> seen;
-    for (size_t start = 0;;) {
-      const size_t comma = list.find(',', start);
-      const std::string_view item = list.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
-      if (item.empty())
+    // The option's words: after '=', or every word up to the next option.
+    std::vector<std::string_view> lists;
+    if (equals != std::string_view::npos) lists.push_back(word.substr(equals + 1));
+    else
+      while (k + 1 < argc && std::string_view(argv[k + 1]).rfind("--", 0) != 0) lists.emplace_back(argv[++k]);
+    for (const std::string_view list : lists)
+      if (!list.empty() && (list.front() == ',' || list.back() == ',' || list.find(",,") != std::string_view::npos))
         throw CLI::ValidationError(name, fmt::format("the list '{}' has an empty item; separate values by single commas", list));
-      if (!seen.insert(item).second)
-        throw CLI::ValidationError(name, fmt::format("the list '{}' names {} twice; give each value once", list, item));
-      if (comma == std::string_view::npos) break;
-      start = comma + 1;
-    }
   }
 }
 

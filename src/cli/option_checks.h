@@ -12,13 +12,15 @@ inline constexpr int kMaxThreads = 1024;
 // Adds, to every option of `app` and its subcommands that takes a value: a
 // refusal of empty values (`--noise ""` is not 0); to --seed: decimal digits in
 // [0, 2^64 - 1], nothing negative, nothing that wraps; to --threads: an integer
-// in [0, kMaxThreads].
+// in [0, kMaxThreads]; to other integers: nothing past int64's range; to
+// comma-separated lists: no item twice.
 void add_option_checks(CLI::App& app);
 
 // Checks, before CLI11 splits them, the comma-separated lists given to the
 // options of the subcommand argv[1] that take lists: no empty item (CLI11
-// would drop it: `--noise 0.1,,0.2` is not two levels) and no item twice.
-// Throws CLI::ValidationError naming the option.
+// would drop it: `--noise 0.1,,0.2` is not two levels). Throws
+// CLI::ValidationError naming the option; does nothing when help is asked for.
+// (An item given twice is refused after parsing, by add_option_checks.)
 void check_list_arguments(const CLI::App& app, int argc, const char* const* argv);
 
 }  // namespace hdiff::cli

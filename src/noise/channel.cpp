@@ -95,14 +95,17 @@ double gaussian_likelihoods(const NoiseSpec& noise, int v, std::span<const doubl
   const double coupling = std::sqrt(noise.level) / (1.0 - noise.level);
   double log_scale = 0;
   const size_t leaves = observed.size() / static_cast<size_t>(v);
-  // Bounded so that every sum and difference below stays finite (over 2^26
-  // leaves too), which the fast-math exponentials rely on; NaN is refused here too.
+  // Bounded, and so are they times the coupling, so that every difference
+  // x - top and its product with the coupling stays finite (over 2^26 leaves
+  // too), which the fast-math exponentials rely on; NaN is refused here too.
   constexpr double kLargest = 1e300;
-  for (size_t k = 0; k < observed.size(); ++k)
-    if (!(coupling * std::fabs(observed[k]) <= kLargest))
-      fail("gaussian value {} at position {} is out of range for noise {}: values times sqrt(a)/(1-a) = {:.6g} must "
-           "lie within ±{:g}",
-           observed[k], k, noise.level, coupling, kLargest);
+  for (size_t k = 0; k < observed.size(); ++k) {
+    const double size = std::fabs(observed[k]);
+    if (!(size <= kLargest && coupling * size <= kLargest))
+      fail("gaussian value {} at leaf {}, symbol {} is out of range for noise {}: values, and values times "
+           "sqrt(a)/(1-a) = {:.6g}, must lie within ±{:g}",
+           observed[k], k / static_cast<size_t>(v), k % static_cast<size_t>(v), noise.level, coupling, kLargest);
+  }
   for (size_t i = 0; i < leaves; ++i) {
     const double* x = observed.data() + i * v;
     double* leaf = out.data() + i * v;

@@ -156,19 +156,26 @@ TEST_F(HostileInput, GaussianValuesThatWouldOverflowAreRefused) {
     huge.append(reinterpret_cast<const char*>(&x), sizeof x);
   }
   write("huge.npy", npy("{'descr': '<f8', 'fortran_order': False, 'shape': (1, 8, 6), }", huge));
-  for (const char* noise : {"0.5", "0.9"})
+  // At alpha-bar = 0 the coupling is 0, and x - top alone overflowed (found in review of the first fix).
+  for (const char* noise : {"0", "1e-20", "0.5", "0.9"})
     expect_refused(std::string("denoise --grammar g.json --channel gaussian --noise ") + noise + " --tokens huge.npy --out out",
-                   {"observation 0", "gaussian value 1e+308 at position 0", "out of range"});
+                   {"observation 0", "gaussian value 1e+308 at leaf 0, symbol 0", "out of range"});
 }
 
 // Lists and integers that CLI11 would silently shorten or saturate (found in review).
 TEST_F(HostileInput, ListsAndIntegersAreTakenWhole) {
   expect_refused("theory --v 8 --classes 4 --m 2 --noise 0.1,,0.2 --out out", {"--noise", "'0.1,,0.2'", "empty item"});
   expect_refused("theory --v 8 --classes 4 --m 2 --noise=0.1,0.2, --out out", {"--noise", "empty item"});
-  expect_refused("theory --v 8,8 --classes 4 --m 2 --threshold --out out", {"--v", "names 8 twice"});
-  expect_refused("theory --v 8 --classes 4 --m 2 --noise 0.1 --depths 2,4,2 --out out", {"--depths", "names 2 twice"});
+  expect_refused("theory --v 8,8 --classes 4 --m 2 --threshold --out out", {"--v", "8 is given twice"});
+  expect_refused("theory --v 8 8 --classes 4 --m 2 --threshold --out out", {"--v", "8 is given twice"});
+  expect_refused("theory --v 8 --classes 4 --m 2 --noise 0.1 --noise 0.1 --out out", {"--noise", "0.1 is given twice"});
+  expect_refused("theory --v 8 --classes 4 --m 2 --noise 0.1 --depths 2,4,2 --out out", {"--depths", "2 is given twice"});
   expect_refused("sample --grammar g.json --n 99999999999999999999 --out out", {"--n", "99999999999999999999", "out of range"});
+  expect_refused("sample --grammar g.json --n 0x10000000000000000 --out out", {"--n", "out of range"});
+  expect_refused("theory --noise 0.1 --population +99999999999999999999 --out out", {"--population", "out of range"});
   expect_refused("theory --noise 0.1 --population -99999999999999999999 --out out", {"--population", "out of range"});
+  // Help is still help.
+  EXPECT_EQ(run_hdiff("theory --noise 0.1,,0.2 --help", folder).exit_code, 0);
   std::filesystem::create_directory(folder / "a_folder");
   expect_refused("theory --v 8 --classes 4 --m 2 --compare a_folder --out out", {"a_folder is a folder"});
 }

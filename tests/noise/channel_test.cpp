@@ -128,7 +128,12 @@ TEST(Channel, GaussianValuesThatWouldOverflowAreErrors) {
   }
   EXPECT_NE(testing::error_of([&] {
               (void)gaussian_likelihoods({Channel::gaussian, 0.5}, 4, std::vector<double>{0, 0, 0, 1e308}, out);
-            }).find("position 3"),
+            }).find("leaf 0, symbol 3"),
+            std::string::npos);
+  // At alpha-bar = 0 the coupling is 0: the values themselves are bounded too.
+  EXPECT_NE(testing::error_of([&] {
+              (void)gaussian_likelihoods({Channel::gaussian, 0.0}, 4, std::vector<double>{0, -1e308, 0, 1e308}, out);
+            }).find("out of range"),
             std::string::npos);
   // Large but representable values are fine, and give finite numbers.
   const double log_scale = gaussian_likelihoods({Channel::gaussian, 0.5}, 4, std::vector<double>{1e290, -1e290, 0, 5}, out);
