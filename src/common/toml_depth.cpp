@@ -17,6 +17,7 @@ size_t skip_string(std::string_view text, size_t i, int& line) {
   while (k < text.size()) {
     const char c = text[k];
     if (basic && c == '\\') {
+      if (k + 1 < text.size() && text[k + 1] == '\n') ++line;  // a line-ending backslash
       k += 2;
       continue;
     }
@@ -37,11 +38,22 @@ void check_toml_key_depth(std::string_view text, const std::string& source) {
   bool in_key = true;       // reading a key (else a value)
   bool in_header = false;   // inside [table] or [[array]]
   bool line_empty = true;   // nothing but blanks on this line so far
-  int parts = 1;            // of the key being read
+  int parts = 1;            // of the key being read, plus those of the inline tables it is in
   std::vector<char> nest;   // '[' arrays and '{' inline tables the value is inside
+  std::vector<int> outer;   // `parts` where each enclosing inline table began
+  // A key starts at the depth of the inline table it is in (0 outside any).
   auto start_key = [&] {
     in_key = true;
-    parts = 1;
+    parts = 1 + (outer.empty() ? 0 : outer.back());
+  };
+  // Leaves the innermost array or inline table; after an inline table, back at
+  // the depth of the key whose value it was.
+  auto close = [&] {
+    if (nest.back() == '{' && !outer.empty()) {
+      parts = outer.back();
+      outer.pop_back();
+    }
+    nest.pop_back();
   };
   for (size_t i = 0; i < text.size();) {
     const char c = text[i];
@@ -64,25 +76,31 @@ void check_toml_key_depth(std::string_view text, const std::string& source) {
     }
     if (in_key) {
       if (c == '.' && ++parts > kMaxTomlKeyParts)
-        fail("{}:{}: a key of more than {} dotted parts; hdiff's configs use keys like [run] or grammar.v", source,
-             line, kMaxTomlKeyParts);
+        fail("{}:{}: a key of more than {} dotted parts (counting the inline tables it is in); hdiff's configs use "
+             "keys like [run] or grammar.v",
+             source, line, kMaxTomlKeyParts);
       if (c == '=' && !in_header) {
-        in_key = false;
-        parts = 1;
+        in_key = false;  // `parts` stays: an inline table in the value nests below this key
       } else if (c == '[' && nest.empty() && (first_on_line || in_header)) {
         in_header = true;
       } else if (c == ']' && in_header) {
         in_header = false;
         parts = 1;
       } else if (c == '}' && !nest.empty()) {
-        nest.pop_back();  // an empty inline table, or one that ends after a comma
+        close();  // an empty inline table, or one that ends after a comma
         in_key = false;
       }
     } else if (c == '[' || c == '{') {
       nest.push_back(c);
-      if (c == '{') start_key();
+      if (c == '{') {
+        outer.push_back(parts);
+        if (parts + 1 > kMaxTomlKeyParts)
+          fail("{}:{}: inline tables nested more than {} keys deep; hdiff's configs use keys like [run] or grammar.v",
+               source, line, kMaxTomlKeyParts);
+        start_key();
+      }
     } else if ((c == ']' || c == '}') && !nest.empty()) {
-      nest.pop_back();
+      close();
     } else if (c == ',' && !nest.empty() && nest.back() == '{') {
       start_key();
     }

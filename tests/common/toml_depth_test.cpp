@@ -32,13 +32,27 @@ TEST(TomlDepth, KeysOfMoreThanTheBoundAreRefusedWhereverTheyStand) {
   // The line is the key's.
   EXPECT_NE(error_of([&] { check_toml_key_depth("[run]\nseed = 1\n\n" + deep + " = 1\n", "deep.toml"); }).find("deep.toml:4:"),
             std::string::npos);
+  // Keys inside inline tables count the keys of the tables they are in.
+  const std::string half = dotted(kMaxTomlKeyParts / 2);
+  EXPECT_NE(error_of([&] { check_toml_key_depth(half + " = { " + half + " = { " + half + " = 1 } }\n", "nested.toml"); })
+                .find("nested.toml:1:"),
+            std::string::npos);
+  std::string nested = "x = ";
+  for (int k = 0; k < 200; ++k) nested += "{ a = ";
+  EXPECT_NE(error_of([&] { check_toml_key_depth(nested + "1" + std::string(200, '}') + "\n", "nested.toml"); })
+                .find("nested more than 64 keys deep"),
+            std::string::npos);
+  // Lines are counted through a line-ending backslash in a multi-line string.
+  EXPECT_NE(error_of([&] { check_toml_key_depth("a = \"\"\"x\\\ny\"\"\"\n" + deep + " = 1\n", "lines.toml"); })
+                .find("lines.toml:3:"),
+            std::string::npos);
   // A crash-sized key is refused as quickly.
   EXPECT_NE(error_of([&] { check_toml_key_depth("[" + dotted(50000) + "]\n", "huge.toml"); }).find("huge.toml:1:"),
             std::string::npos);
 }
 
 TEST(TomlDepth, KeysWithinTheBoundAndDotsOutsideKeysPass) {
-  const std::string deepest = dotted(kMaxTomlKeyParts);
+  const std::string deepest = dotted(kMaxTomlKeyParts), half = dotted(kMaxTomlKeyParts / 2);
   std::string floats = "values = [";
   for (int k = 0; k < 500; ++k) floats += "0.5, ";
   floats += "0.25]\n";
@@ -52,6 +66,9 @@ TEST(TomlDepth, KeysWithinTheBoundAndDotsOutsideKeysPass) {
            "# " + dotted(1000) + "\n",                           // a comment
            "x = [\n  " + floats.substr(9) + "]\n",               // a multi-line array of floats
            "\"" + dotted(1000) + "\" = 1\n",                     // a quoted key is one part
+           half + " = { " + half + " = 1, b = { c = 2 } }\n",  // 32 + 32 parts; 32 + 1 + 1
+           "x = [ { " + dotted(kMaxTomlKeyParts - 1) + " = 1 }, { " + dotted(kMaxTomlKeyParts - 1) +
+               " = 2 } ]\n",  // 1 + 63 parts, in siblings, not nested
            std::string("x = { a = 1.5, b = 2.5 }\n[y]\nz = 0.5\n")}) {
     EXPECT_NO_THROW(check_toml_key_depth(text, "fine.toml")) << text.substr(0, 200);
   }
