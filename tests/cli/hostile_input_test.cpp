@@ -146,6 +146,9 @@ TEST_F(HostileInput, OutputPathsTheSystemRefusesAreErrors) {
   std::filesystem::create_symlink("loop_a", folder / "loop_b");
   expect_refused("sample --grammar g.json --n 2 --out loop_a", {"loop_a", "symbolic links"});
   expect_refused("grammar --v 8 --classes 4 --m 2 --L 2 --out loop_a/g.json", {"loop_a", "symbolic links"});
+  // A file where a folder belongs was called a missing folder.
+  expect_refused("grammar --v 8 --classes 4 --m 2 --L 2 --out g.json/g2.json", {"g.json/g2.json", "a part of it is a file"});
+  expect_refused("sample --grammar g.json --n 2 --out g.json/out", {"g.json/out", "a part of it is a file"});
 }
 
 // Finite gaussian values so large that √ᾱ/(1-ᾱ)·x overflows gave log p(obs) = inf or NaN with exit 0 (found in review).
