@@ -221,10 +221,12 @@ void load_tokens(const BatchPlan& plan, BatchMessages& batch, std::span<const ui
            observed[bad], bad, v, v);
     fail("token {} at position {} is out of range; tokens lie in [0, {}]", observed[bad], bad, v - 1);
   }
-  // As token_likelihoods sums it: log v once per masked token, in order.
+  // As token_likelihoods sums it: log v once per masked token, in order (the
+  // same bits; the logarithm is taken once).
   double log_scale = 0;
+  const double log_v = std::log(static_cast<double>(v));
   if (mask)
-    for (int64_t k = 0; k < masked; ++k) log_scale += std::log(static_cast<double>(v));
+    for (int64_t k = 0; k < masked; ++k) log_scale += log_v;
   const int l = batch.lanes++;
   std::copy(observed.begin(), observed.end(), batch.tokens.begin() + l * batch.lane_stride);
   batch.leaf_log_scale[l] = log_scale;
