@@ -39,20 +39,21 @@ void check_toml_key_depth(std::string_view text, const std::string& source) {
   bool in_header = false;   // inside [table] or [[array]]
   bool line_empty = true;   // nothing but blanks on this line so far
   int parts = 1;            // of the key being read, plus those of the inline tables it is in
-  std::vector<char> nest;   // '[' arrays and '{' inline tables the value is inside
-  std::vector<int> outer;   // `parts` where each enclosing inline table began
-  // A key starts at the depth of the inline table it is in (0 outside any).
+  // The arrays ('[') and inline tables ('{') the value is inside, each with the
+  // parts of the key whose value it is.
+  struct Open {
+    char bracket;
+    int parts;
+  };
+  std::vector<Open> nest;
+  // A key starts below the inline table it is in (keys start only there or outside any).
   auto start_key = [&] {
     in_key = true;
-    parts = 1 + (outer.empty() ? 0 : outer.back());
+    parts = 1 + (nest.empty() ? 0 : nest.back().parts);
   };
-  // Leaves the innermost array or inline table; after an inline table, back at
-  // the depth of the key whose value it was.
+  // Leaves the innermost array or inline table, back at its key's depth.
   auto close = [&] {
-    if (nest.back() == '{' && !outer.empty()) {
-      parts = outer.back();
-      outer.pop_back();
-    }
+    parts = nest.back().parts;
     nest.pop_back();
   };
   for (size_t i = 0; i < text.size();) {
@@ -91,9 +92,8 @@ void check_toml_key_depth(std::string_view text, const std::string& source) {
         in_key = false;
       }
     } else if (c == '[' || c == '{') {
-      nest.push_back(c);
+      nest.push_back({c, parts});
       if (c == '{') {
-        outer.push_back(parts);
         if (parts + 1 > kMaxTomlKeyParts)
           fail("{}:{}: inline tables nested more than {} keys deep; hdiff's configs use keys like [run] or grammar.v",
                source, line, kMaxTomlKeyParts);
@@ -101,7 +101,7 @@ void check_toml_key_depth(std::string_view text, const std::string& source) {
       }
     } else if ((c == ']' || c == '}') && !nest.empty()) {
       close();
-    } else if (c == ',' && !nest.empty() && nest.back() == '{') {
+    } else if (c == ',' && !nest.empty() && nest.back().bracket == '{') {
       start_key();
     }
     ++i;
