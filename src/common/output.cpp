@@ -23,13 +23,13 @@ fs::path parent_or_dot(const fs::path& path) {
 
 // What is at `path` (not_found where nothing is), without fs's exceptions: a
 // path the system cannot even look up (a name too long, a loop of symbolic
-// links) is an Error that names it.
+// links) is a FileError that names it.
 fs::file_status status_of(const fs::path& path) {
   std::error_code error;
   const fs::file_status status = fs::status(path, error);
-  if (error == std::errc::not_a_directory) fail("cannot use {}: a part of it is a file, not a folder", path.string());
+  if (error == std::errc::not_a_directory) fail_file("cannot use {}: a part of it is a file, not a folder", path.string());
   if (error && status.type() != fs::file_type::not_found)
-    fail("cannot use {}: {}", path.string(), error.message());
+    fail_file("cannot use {}: {}", path.string(), error.message());
   return status;
 }
 
@@ -60,10 +60,8 @@ void write_file_atomic(const fs::path& path, const std::string& content) {
 void check_file_writable(const fs::path& path) {
   if (fs::is_directory(status_of(path))) fail_file("cannot write {}: it is a folder; give a file name", path.string());
   const fs::path folder = parent_or_dot(path);
-  const fs::file_status folder_status = status_of(folder);
-  if (fs::exists(folder_status) && !fs::is_directory(folder_status))
-    fail_file("cannot write {}: {} is a file, not a folder", path.string(), folder.string());
-  if (!fs::is_directory(folder_status)) fail_file("cannot write {}: folder {} does not exist; create it first", path.string(), folder.string());
+  // (A parent that is a file was refused above: looking up `path` through it fails.)
+  if (!fs::is_directory(status_of(folder))) fail_file("cannot write {}: folder {} does not exist; create it first", path.string(), folder.string());
   if (access(folder.c_str(), W_OK) != 0) fail_file("cannot write {}: folder {} is not writable", path.string(), folder.string());
 }
 
@@ -73,10 +71,7 @@ OutputDir::OutputDir(fs::path dir) : dir_(std::move(dir)) {
   const fs::file_status existing = status_of(dir_);
   if (fs::exists(existing) && !fs::is_directory(existing)) fail("cannot write to {}: it exists and is not a folder", dir_.string());
   const fs::path parent = parent_or_dot(dir_);
-  const fs::file_status parent_status = status_of(parent);
-  if (fs::exists(parent_status) && !fs::is_directory(parent_status))
-    fail("cannot write to {}: {} is a file, not a folder", dir_.string(), parent.string());
-  if (!fs::is_directory(parent_status)) fail("cannot write to {}: folder {} does not exist; create it first", dir_.string(), parent.string());
+  if (!fs::is_directory(status_of(parent))) fail("cannot write to {}: folder {} does not exist; create it first", dir_.string(), parent.string());
   staging_ = unique_sibling(parent / dir_.filename(), "staging");
   // Writability is proven now by making the staging folder, which is removed
   // again at once: a run killed during its long work leaves nothing behind.
