@@ -19,20 +19,6 @@ namespace fs = std::filesystem;
 
 using testing::fresh_folder;
 
-bool on_path(const std::string& program) {
-  const char* path = std::getenv("PATH");
-  std::string rest = path == nullptr ? "" : path;
-  while (!rest.empty()) {
-    const size_t colon = rest.find(':');
-    const std::string dir = rest.substr(0, colon);
-    std::error_code ignored;
-    if (!dir.empty() && fs::is_regular_file(fs::path(dir) / program, ignored)) return true;
-    if (colon == std::string::npos) break;
-    rest = rest.substr(colon + 1);
-  }
-  return false;
-}
-
 // Sets PATH for one scope.
 struct ScopedPath {
   explicit ScopedPath(const std::string& value) : saved(std::getenv("PATH") ? std::getenv("PATH") : "") {
@@ -44,7 +30,7 @@ struct ScopedPath {
 
 TEST(Gnuplot, AFolderNameIsNeverRunAsACommand) {
   // Where gnuplot is missing, no command would run either way: the test would prove nothing.
-  ASSERT_TRUE(on_path("gnuplot")) << "the tests need gnuplot: scripts/install-deps.sh installs it";
+  ASSERT_TRUE(testing::gnuplot_installed());
   const auto base = fresh_folder("gnuplot_quotes");
   // Every character a shell would act on, in one folder name.
   const fs::path folder = base / "q';touch INJECTED;echo '\" $(touch INJECTED) `touch INJECTED` & | > <";
@@ -73,7 +59,7 @@ TEST(Gnuplot, AMissingGnuplotSkipsTheFigureAndKeepsANamedScript) {
 }
 
 TEST(Gnuplot, AFailingScriptIsAWarningAndKeepsOnlyANamedScript) {
-  ASSERT_TRUE(on_path("gnuplot")) << "the tests need gnuplot: scripts/install-deps.sh installs it";
+  ASSERT_TRUE(testing::gnuplot_installed());
   const auto folder = fresh_folder("gnuplot_fails");
   for (const std::string keep_as : {"", "figures.gp"}) {
     ::testing::internal::CaptureStderr();
