@@ -7,11 +7,11 @@
 
 #if defined(__AVX512F__)
 // GCC 12's shuffle intrinsics start from an undefined register, which its own
-// headers then report as uninitialised.
-#if defined(__GNUC__) && !defined(__clang__)
+// headers then report as uninitialised (only there: the pragma covers the header).
+#pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
 #include <immintrin.h>
+#pragma GCC diagnostic pop
 #endif
 
 // The kernels are internal to their translation unit, so the ABI of vector
