@@ -3,6 +3,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "common/output.h"
+
 namespace hdiff::cli {
 
 // `hdiff grammar`: make, save and show grammars.
@@ -20,5 +22,16 @@ void add_images_command(CLI::App& app);
 // `hdiff images stats|probe|experiment`: the classifier probe and the whole
 // image experiment; called by add_images_command on its `images` subcommand.
 void add_images_probe_commands(CLI::App& images);
+
+// Adds --force to `command`: a command refuses to replace another run's results
+// in its --out unless it is given (docs/security.md, "Output folders").
+inline void add_force_flag(CLI::App& command, bool& force) {
+  command.add_flag("--force", force,
+                   "replace the results of an earlier run in --out (files of the same names; other files there are "
+                   "left alone)");
+}
+
+// The output policy that --force selects.
+inline Existing existing_policy(bool force) { return force ? Existing::replace : Existing::refuse; }
 
 }  // namespace hdiff::cli

@@ -25,6 +25,7 @@ struct DenoiseOptions {
   uint64_t seed = 0;
   int threads = 0;
   std::string out;
+  bool force = false;
 };
 
 void run_denoise(const DenoiseOptions& options) {
@@ -39,7 +40,7 @@ void run_denoise(const DenoiseOptions& options) {
   const Grammar grammar = load_grammar(options.grammar);
   const auto& p = grammar.params;
   const int64_t d = sequence_length(p);
-  OutputDir out(options.out);
+  OutputDir out(options.out, existing_policy(options.force), "hdiff denoise");
 
   const NpyArray array = read_npy(options.tokens);
   check_observation_shape(p, request.noise.channel, array.shape, options.tokens);
@@ -95,6 +96,7 @@ void add_denoise_command(CLI::App& app) {
   command->add_option("--seed", options->seed, "seed of the posterior samples")->capture_default_str();
   command->add_option("--threads", options->threads, "threads (0 = all cores)")->capture_default_str();
   command->add_option("--out", options->out, "output folder")->required();
+  add_force_flag(*command, options->force);
   command->callback([options] { run_denoise(*options); });
 }
 

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
@@ -26,6 +27,9 @@ int run_app(CLI::App& app, int argc, const char* const* argv) {
   // Under a launcher every rank parses the same arguments: help, version and
   // usage errors are printed by rank 0 only, and errors in the work end all ranks.
   const bool quiet = !cluster::is_root();
+  // A file-size limit (ulimit -f) then makes a write fail with "File too large",
+  // which is reported like a full disk, instead of killing hdiff without a word.
+  std::signal(SIGXFSZ, SIG_IGN);
   const auto report = [&](int exit_code, const std::string& kind, const std::string& message) {
     if (cluster::size() > 1) cluster::abort_all(kind == "error" ? message : kind + ": " + message, exit_code);
     fmt::print(stderr, "hdiff: {}: {}\n", kind, message);

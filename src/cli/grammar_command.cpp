@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "common/error.h"
 #include "common/output.h"
+#include "common/output_names.h"
 #include "grammar/grammar.h"
 #include "grammar/grammar_io.h"
 
@@ -17,6 +18,7 @@ struct GrammarOptions {
   GrammarParams params;
   std::string out;
   std::string show;
+  bool force = false;
 };
 
 void show_grammar(const Grammar& grammar, const std::string& source) {
@@ -44,15 +46,18 @@ void add_grammar_command(CLI::App& app) {
   auto* out = command->add_option("--out", options->out, "write the grammar to this JSON file");
   auto* show = command->add_option("--show", options->show, "describe the grammar in this JSON file");
   out->excludes(show);
+  add_force_flag(*command, options->force);
   command->callback([options, out, show] {
     if (!*out && !*show) fail("give --out G.json to make a grammar, or --show G.json to describe one");
     if (*show) {
       show_grammar(load_grammar(options->show), options->show);
       return;
     }
-    check_file_writable(options->out);
+    check_file_writable(options->out, existing_policy(options->force));
+    const RunLock lock(options->out, "hdiff grammar");
+    remove_stale_siblings(options->out);
     const Grammar grammar = make_random_grammar(options->params);
-    save_grammar(grammar, options->out);
+    save_grammar(grammar, options->out, existing_policy(options->force));
     show_grammar(grammar, options->out);
   });
 }

@@ -28,6 +28,7 @@ struct PhaseOptions {
   std::string out = "hdiff-phase";
   int threads = 0;
   bool resume = false;
+  bool force = false;
 };
 
 // Appends the rows of a CSV table (all lines but the header).
@@ -85,7 +86,8 @@ void run_phase_command(const PhaseOptions& options) {
   cluster::agree([&] {
     grid = options.config.empty() ? std::vector{parse_phase_config(kDefaultPhaseConfig, "default config")}
                                   : load_phase_grid(options.config);
-    if (cluster::is_root()) out.emplace(options.out);  // fails now, before any work, if --out is unwritable
+    if (cluster::is_root()) check_something_to_resume(options.out, options.resume, options.force);
+    if (cluster::is_root()) out.emplace(options.out, existing_policy(options.force), "hdiff phase");  // fails now, before any work, if --out is unwritable
   });
   // Ctrl-C keeps what is finished in one process; under a launcher a signal ends the
   // rank as usual (the launcher ends the job), so a half-done unit can never be recorded.
@@ -136,6 +138,7 @@ void run_phase_command(const PhaseOptions& options) {
     fmt::print(stderr, "hdiff: interrupted: kept the {} completed rows in {}/results.csv; the same command with --resume "
                        "continues the run\n", rows, out->dir().string());
     std::fflush(stdout);
+    out.reset();  // std::exit skips destructors: the staging folder and the lock go now
     std::exit(130);
   }
 }
@@ -159,6 +162,7 @@ void add_phase_command(CLI::App& app) {
       ->capture_default_str();
   command->add_flag("--resume", options->resume,
                     "continue the unfinished run of the same command in --out (its journal in .NAME.unfinished)");
+  add_force_flag(*command, options->force);
   command->add_flag_callback("--print-default-config", [] {
     if (cluster::is_root()) fmt::print("{}", kDefaultPhaseConfig);
     std::exit(0);

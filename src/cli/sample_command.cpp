@@ -17,6 +17,7 @@ struct SampleOptions {
   int64_t count = 1000;
   uint64_t seed = 0;
   std::string out;
+  bool force = false;
 };
 
 }  // namespace
@@ -29,11 +30,12 @@ void add_sample_command(CLI::App& app) {
   command->add_option("--n", options->count, "number of samples N")->capture_default_str();
   command->add_option("--seed", options->seed, "sampling seed")->capture_default_str();
   command->add_option("--out", options->out, "output folder")->required();
+  add_force_flag(*command, options->force);
   command->callback([options] {
     if (options->count < 1) fail("--n {} is too small; draw at least 1 sample", options->count);
     const Grammar grammar = load_grammar(options->grammar);
     const auto& p = grammar.params;
-    OutputDir out(options->out);
+    OutputDir out(options->out, existing_policy(options->force), "hdiff sample");
     const SampleBatch batch = sample_batch(grammar, options->seed, 0, options->count);
     for (int level = 0; level <= p.L; ++level) {
       const int64_t width = nodes_at_level(p, level);

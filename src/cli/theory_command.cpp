@@ -45,6 +45,7 @@ struct TheoryOptions {
   std::string compare;
   int threads = 0;
   bool resume = false;
+  bool force = false;
 };
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -197,7 +198,8 @@ void run_theory(const TheoryOptions& options) {
     if (!options.mean_field && !options.threshold && !have_noise && options.compare.empty())
       fail("nothing to compute; give --noise E1,E2,... (predictions), --threshold (critical noise), --mean-field or "
            "--compare results.csv");
-    if (cluster::is_root()) out.emplace(options.out);  // checks that --out is writable before any work
+    if (cluster::is_root()) check_something_to_resume(options.out, options.resume, options.force);
+    if (cluster::is_root()) out.emplace(options.out, existing_policy(options.force), "hdiff theory");  // checks that --out is writable before any work
   });
   if (options.threshold) return run_threshold(grid, options, out ? &*out : nullptr);
   // The other modes are one process's work: rank 0 does it, the others are done.
@@ -252,6 +254,7 @@ void add_theory_command(CLI::App& app) {
   command->add_option("--threads", options->threads, "threads (0 = all cores)")->capture_default_str();
   command->add_flag("--resume", options->resume,
                     "continue the unfinished --threshold run in --out (its journal in .NAME.unfinished)");
+  add_force_flag(*command, options->force);
   command->callback([options] { run_theory(*options); });
 }
 

@@ -182,7 +182,7 @@ void JournalWriter::append(int64_t unit, const std::string& payload) {
   while (written < record.size()) {
     const ssize_t n = ::write(descriptor_, record.data() + written, record.size() - written);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) fail_file("cannot write the journal {}: {} (disk full?)", path_.string(), std::strerror(errno));
+    if (n <= 0) fail_file("cannot write the journal {}: {}", path_.string(), n < 0 ? std::strerror(errno) : "nothing written");
     written += static_cast<size_t>(n);
   }
 }

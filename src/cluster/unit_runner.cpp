@@ -9,6 +9,7 @@
 #include "cluster/cluster.h"
 #include "cluster/journal.h"
 #include "common/error.h"
+#include "common/output_names.h"
 #include "common/parallel.h"
 #include "common/progress.h"
 
@@ -30,16 +31,18 @@ std::vector<int64_t> decode_units(const std::string& bytes) {
   return units;
 }
 
-fs::path normalised(const fs::path& out) { return out.filename().empty() ? out.parent_path() : out; }
+fs::path normalised(const fs::path& out) { return without_trailing_separator(out); }
 
 }  // namespace
 
-fs::path staging_folder(const fs::path& out) {
-  const fs::path dir = normalised(out);
-  std::string name = ".";
-  name += dir.filename().string();
-  name += ".unfinished";
-  return dir.parent_path() / name;
+fs::path staging_folder(const fs::path& out) { return hidden_sibling(out, "unfinished"); }
+
+void check_something_to_resume(const fs::path& out, bool resume, bool force) {
+  if (!resume || force || fs::exists(staging_folder(out))) return;
+  std::error_code error;
+  if (fs::is_directory(out, error) && !fs::is_empty(out, error) && !error)
+    fail("nothing to resume: {} holds a finished run, and no unfinished one ({}); give another --out, or add --force "
+         "to run again", normalised(out).string(), staging_folder(out).string());
 }
 
 UnitRunOutcome run_units(const UnitRunPlan& plan, const std::function<std::string(int64_t)>& run_unit,

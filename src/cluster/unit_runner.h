@@ -37,6 +37,11 @@ struct UnitRunOutcome {
 // The staging folder of output folder `out`: `.NAME.unfinished` beside it.
 std::filesystem::path staging_folder(const std::filesystem::path& out);
 
+// Before the output is opened (rank 0): with --resume (and without --force) there
+// must be something to resume; a finished run's folder and no journal is an
+// error that says so, rather than "holds the results of another run".
+void check_something_to_resume(const std::filesystem::path& out, bool resume, bool force);
+
 // On every rank: checks the staging folder (an unfinished run without --resume,
 // or a damaged or foreign journal, is an error on every rank before any work),
 // then runs the units this rank owns with `run_unit(unit)` (which returns the

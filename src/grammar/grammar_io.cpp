@@ -120,8 +120,8 @@ Grammar grammar_from_json(const json& document, const std::string& source) {
   return grammar;
 }
 
-void save_grammar(const Grammar& grammar, const std::filesystem::path& path) {
-  write_file_atomic(path, grammar_to_json(grammar).dump() + "\n");
+void save_grammar(const Grammar& grammar, const std::filesystem::path& path, Existing existing) {
+  write_file_atomic(path, grammar_to_json(grammar).dump() + "\n", existing);
 }
 
 Grammar load_grammar(const std::filesystem::path& path) {

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/output.h"
 #include "grammar/grammar.h"
 
 namespace hdiff {
@@ -19,7 +20,7 @@ nlohmann::json grammar_to_json(const Grammar& grammar);
 Grammar grammar_from_json(const nlohmann::json& document, const std::string& source);
 
 // Writes the grammar file atomically.
-void save_grammar(const Grammar& grammar, const std::filesystem::path& path);
+void save_grammar(const Grammar& grammar, const std::filesystem::path& path, Existing existing = Existing::replace);
 // Reads and checks a grammar file.
 Grammar load_grammar(const std::filesystem::path& path);
 

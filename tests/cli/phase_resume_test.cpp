@@ -60,6 +60,11 @@ bool run_and_kill(const std::filesystem::path& folder, const std::string& out, b
   return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+// Whether the run into `out` is over: its output committed and its journal removed.
+bool finished(const std::filesystem::path& folder, const std::string& out) {
+  return std::filesystem::exists(folder / out) && !std::filesystem::exists(staging_folder(folder / out));
+}
+
 TEST(PhaseResume, KilledAtRandomPointsAndResumedGivesIdenticalOutputs) {
   const auto folder = fresh_folder("phase-resume");
   kConfig.write(folder / "c.toml");
@@ -87,13 +92,22 @@ TEST(PhaseResume, KilledAtRandomPointsAndResumedGivesIdenticalOutputs) {
       ASSERT_LT(tries, 8) << "trial " << trial << ": every run finished before its kill";
       const auto delay = random_delay(duration.count() >> tries);
       SCOPED_TRACE(fmt::format("trial {} try {}: killed after {} ms", trial, tries, delay.count()));
-      if (!run_and_kill(folder, out, false, delay)) break;
+      // (Killed after its last step, a run is finished too: its output there, its journal gone.)
+      if (!run_and_kill(folder, out, false, delay) && !finished(folder, out)) break;
       std::filesystem::remove_all(folder / out);
     }
     // Then perhaps a second kill, of the resumed run.
     const auto delay = random_delay(duration.count());
     SCOPED_TRACE(fmt::format("trial {}: resumed run killed after {} ms", trial, delay.count()));
     run_and_kill(folder, out, true, delay);
+    if (finished(folder, out)) {
+      // A finished run is not run again: there is nothing to resume.
+      expect_same_outputs(folder / "reference", folder / out);
+      const auto again = run_hdiff(fmt::format("phase --config c.toml --out {} --resume", out), folder);
+      EXPECT_EQ(again.exit_code, 2);
+      EXPECT_NE(again.err.find("nothing to resume"), std::string::npos) << again.err;
+      continue;
+    }
     const auto resumed = run_hdiff(fmt::format("phase --config c.toml --out {} --threads 2 --resume", out), folder);
     ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
     expect_same_outputs(folder / "reference", folder / out);
@@ -171,7 +185,7 @@ TEST(PhaseResume, TheCommandGivesTheRowsOfTheInProcessExperiment) {
     toml.trajectories = 2;
     toml.write(folder / "c.toml");
     const std::string config = toml.text();
-    const auto result = run_hdiff("phase --config c.toml --out out", folder);
+    const auto result = run_hdiff("phase --config c.toml --out out --force", folder);
     ASSERT_EQ(result.exit_code, 0) << result.err;
     const PhaseConfig parsed = parse_phase_config(config, "c.toml");
     const PhaseResults in_process = run_phase(parsed);

@@ -61,36 +61,5 @@ TEST(Npy, BadFilesGiveClearErrors) {
   fs::remove_all(folder);
 }
 
-TEST(OutputDir, CommitsAllFilesOrNone) {
-  const auto folder = fresh_folder("out");
-  {
-    OutputDir out(folder / "result");
-    out.write("a.txt", "A");
-    EXPECT_FALSE(fs::exists(folder / "result"));
-  }  // destroyed without commit: nothing may remain
-  EXPECT_TRUE(fs::is_empty(folder));
-  {
-    OutputDir out(folder / "result");
-    out.write("a.txt", "A");
-    out.write("b.txt", "B");
-    out.commit();
-  }
-  EXPECT_TRUE(fs::exists(folder / "result" / "a.txt"));
-  EXPECT_TRUE(fs::exists(folder / "result" / "b.txt"));
-  size_t entries = 0;
-  for ([[maybe_unused]] const auto& entry : fs::directory_iterator(folder)) ++entries;
-  EXPECT_EQ(entries, 1u) << "no staging folder may remain";
-  fs::remove_all(folder);
-}
-
-TEST(OutputDir, UnwritablePlacesFailAtOnce) {
-  EXPECT_NE(error_of([] { OutputDir out("/nonexistent-parent/x"); }).find("does not exist"), std::string::npos);
-  const auto folder = fresh_folder("out-file");
-  std::ofstream(folder / "file") << "x";
-  EXPECT_NE(error_of([&] { OutputDir out(folder / "file"); }).find("not a folder"), std::string::npos);
-  EXPECT_NE(error_of([&] { check_file_writable(folder / "missing" / "g.json"); }).find("does not exist"), std::string::npos);
-  fs::remove_all(folder);
-}
-
 }  // namespace
 }  // namespace hdiff

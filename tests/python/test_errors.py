@@ -1,5 +1,8 @@
 """Bad input raises ValueError (OSError for files) with the CLI's message; nothing aborts."""
 
+import os
+import stat
+
 import numpy as np
 import pytest
 
@@ -102,6 +105,21 @@ def test_grammar_files(tmp_path, grammar):
     expected = run_cli("grammar", "--out", tmp_path / "no" / "g.json", expect_error=True)
     assert python_error(OSError, lambda: grammar.save(tmp_path / "no" / "g.json")) == expected
     assert not (tmp_path / "no").exists()
+
+
+def test_grammar_save_never_replaces_special_files(tmp_path, grammar):
+    # Issue 25: as root, Grammar.save("/dev/null") replaced the device node with a regular file.
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for target in (fifo, "/dev/null"):
+        expected = run_cli("grammar", "--out", target, "--force", expect_error=True)
+        assert "only regular files are replaced" in expected
+        assert python_error(OSError, lambda: grammar.save(target)) == expected
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    grammar.save(tmp_path / "g.json")
+    grammar.save(tmp_path / "g.json")  # a regular file is replaced, as numpy.save does
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo", "g.json"]
 
 
 def test_sample_productions_threads(grammar):

@@ -212,7 +212,7 @@ ForwardBackwardSummary run_tensor_job(const ForwardBackwardJob& job, const Loade
   if (m.config.class_cond && !labels.defined()) fail("the model is class-conditional; give --labels-tensor F.pt:key");
 
   if (job.before_writing) job.before_writing();
-  OutputDir out(job.out);
+  OutputDir out(job.out, Existing::replace, "hdiff images forward-backward");
   SamplerOptions options;
   options.ddim = job.ddim;
   options.eta = job.eta;
@@ -285,6 +285,9 @@ ForwardBackwardSummary run_folder_job(const ForwardBackwardJob& job, const Loade
   at::Tensor labels;
   if (!job.labels_tensor.empty()) labels = labels_from_tensor(job.labels_tensor, static_cast<int64_t>(names.size()), m.config);
   else if (m.config.class_cond) labels = labels_from_folders(names, m.config);
+  // One run per output folder (rank 0 writes the plan; every rank writes images).
+  std::optional<RunLock> lock;
+  if (cluster::is_root()) lock.emplace(job.out, "hdiff images forward-backward");
   if (job.before_writing && cluster::is_root()) job.before_writing();
   make_folder(job.out);
   check_file_writable(job.out / ".hdiff-write-test");

@@ -155,7 +155,7 @@ bool run_image_experiment(const fs::path& config_file, const fs::path& out, cons
   }
 
   fmt::print(stderr, "hdiff: probing with the classifier\n");
-  OutputDir results(out);  // the tables, figures and run record appear together
+  OutputDir results(out, Existing::replace, "hdiff images experiment");  // the tables, figures and run record appear together
   ProbeJob probe{c.classifier, stats_file, out / "start", out, {}, {}, K, c.classifier_batch, device};
   const auto table = compute_probe_table(probe);
   if (table.ks != c.ks)

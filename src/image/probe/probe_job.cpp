@@ -76,7 +76,7 @@ ProbeTable compute_probe_table(const ProbeJob& job) {
 }
 
 ProbeTable run_probe_job(const ProbeJob& job) {
-  OutputDir out(job.out);
+  OutputDir out(job.out, Existing::replace, "hdiff images probe");
   auto table = compute_probe_table(job);
   out.write("pairs.csv", pairs_csv(table));
   out.write("summary.csv", summary_csv(table));
