@@ -248,8 +248,9 @@ void add_theory_command(CLI::App& app) {
       "Density evolution on the annealed tree: with --noise, DIR/theory.csv of the predicted posterior mass at every "
       "level; with --threshold, the critical noise and its interval in DIR/threshold.json, threshold.csv and the "
       "phase diagram (lists of v, classes, m, s, channel: one search per combination, shared across MPI ranks); "
-      "with --compare, theory "
-      "over a measured phase experiment in DIR/comparison.png/.svg; with --mean-field, the soft channel's mean-field "
+      "with --compare RUN, theory "
+      "over a measured phase experiment (its model, noise levels and depths read from RUN/results.csv) in "
+      "DIR/comparison.png/.svg; with --mean-field, the soft channel's mean-field "
       "map in DIR/mean_field.json");
   command->add_option("--v", options->v, "vocabulary size v (with --threshold: a comma-separated list)")
       ->delimiter(',')->capture_default_str();

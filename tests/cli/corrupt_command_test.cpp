@@ -107,6 +107,10 @@ TEST_F(CorruptCommand, BadInputsFailCleanly) {
   expect_failure(base + "--tokens samples/tokens.npy --channel gaussian --noise 1", "gaussian");
   expect_failure(base + "--tokens samples/tokens.npy --channel salt --noise 0.1", "unknown noise channel");
   expect_failure(base + "--tokens samples/tokens.npy --noise 0.1", "--channel is required");
+  expect_failure(base + "--tokens samples/tokens.npy --channel mask --noise ''", "--noise: the value is empty");
+  expect_failure(base + "--tokens samples/tokens.npy --channel mask --noise 0.1 --seed -1", "not a non-negative integer");
+  expect_failure(base + "--tokens samples/tokens.npy --channel mask --noise 0.1 --seed 18446744073709551616",
+                 "above 2^64 - 1");
   expect_failure(base + "--tokens samples/latents_2.npy --channel mask --noise 0.1", "shape (40, 4) does not fit");
   expect_failure(base + "--tokens none.npy --channel mask --noise 0.1", "cannot read none.npy");
   expect_failure("corrupt --grammar none.json --tokens samples/tokens.npy --channel mask --noise 0.1 --out c",
