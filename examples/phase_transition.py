@@ -18,7 +18,7 @@ parser.add_argument("config", nargs="?", help="experiment config (TOML); default
 parser.add_argument("--out", default="class_agreement.png", help="figure file (PNG, SVG, PDF)")
 arguments = parser.parse_args()
 
-table = hdiff.phase(arguments.config)
+table = hdiff.phase(arguments.config).results  # the columns of results.csv
 classes = table["level"] == 0
 figure, axes = plt.subplots(figsize=(5, 3.6))
 for L in sorted(set(table["L"][classes])):

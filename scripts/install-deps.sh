@@ -21,6 +21,8 @@ packages=(
   pybind11-dev python3-dev       # the Python module (python/): pybind11 and the interpreter's headers
   python3-numpy                  # NumPy: the Python module's arrays
   python3-pytest                 # pytest: tests/python
+  python3-pandas                 # test only: tests/python/test_idioms.py checks pandas.DataFrame(hdiff.phase(cfg).results)
+  python3-pip python3-setuptools python3-venv  # test only: `pip install --no-build-isolation .` (tests/python/pip_install.sh)
   python3-matplotlib             # matplotlib: examples/phase_transition.py
   libopenmpi-dev openmpi-bin     # OpenMPI: phase, theory and images across ranks (mpirun/srun); optional at build time
 )

@@ -7,27 +7,34 @@ are those of the command line (docs/python.md):
 - ``Grammar.random``, ``Grammar.load``, ``Grammar.save``, ``Grammar.sample``
 - ``corrupt``: the forward noise channels
 - ``denoise``: exact marginals, log-evidence, posterior samples and MAP strings
-- ``phase``: the phase experiment, as columns of results.csv
+- ``phase``: the phase experiment, its four CSV tables as a ``PhaseResult``
 - ``hdiff.theory``: density-evolution predictions and the critical noise
 
+Token arrays are int64 unless a ``dtype=`` asks for another integer type.
 Errors in the input raise ValueError (OSError for files) with the command line's
 message. Long calls release the GIL; Ctrl-C stops ``phase`` and the theory with
 KeyboardInterrupt between units of work.
 """
 
 import os
+from typing import Any, Callable, Dict, Optional, Union
 
 from ._hdiff import DenoiseResult, Grammar, Samples, __version__, corrupt, denoise
 from . import _hdiff, _tables, theory
+from ._tables import PhaseFrames, PhaseResult, Table
 
-__all__ = ["Grammar", "Samples", "DenoiseResult", "corrupt", "denoise", "phase", "theory", "DEFAULT_PHASE_CONFIG",
-           "__version__"]
+__all__ = ["Grammar", "Samples", "DenoiseResult", "corrupt", "denoise", "phase", "theory", "PhaseResult",
+           "PhaseFrames", "Table", "DEFAULT_PHASE_CONFIG", "__version__"]
+
+#: progress(done, total): called on the calling thread, with the GIL, as work finishes.
+ProgressCallback = Callable[[int, Optional[int]], Any]
 
 #: The TOML text of the experiment `hdiff phase` runs without --config.
 DEFAULT_PHASE_CONFIG = _hdiff.DEFAULT_PHASE_CONFIG
 
 
-def phase(config=None, threads=0):
+def phase(config: Union[None, Dict[str, Dict[str, Any]], str, "os.PathLike[str]"] = None, threads: int = 0,
+          progress: Optional[ProgressCallback] = None) -> PhaseResult:
     """Run the forward-backward phase experiment, as ``hdiff phase`` does.
 
     Parameters
@@ -39,16 +46,22 @@ def phase(config=None, threads=0):
         a path to a TOML file; or None for the default experiment (``DEFAULT_PHASE_CONFIG``).
     threads : int, optional
         Threads, 0 = all cores; the results do not depend on it.
+    progress : callable, optional
+        ``progress(done, total)``, called on the calling thread (holding the GIL)
+        each time a unit of work finishes; done and total count samples ×
+        trajectories over all grammars, depths and noise levels, as the CLI's
+        progress line does. An exception it raises ends the run and propagates.
 
     Returns
     -------
-    dict
-        The columns of results.csv as NumPy arrays (``v, n_classes, m, s, L, channel,
-        schedule, time, noise, level, agreement, agreement_se, posterior_mass,
-        posterior_mass_se, samples, grammars``), with the same values, and the
-        tables of conditional.csv, changes.csv and correlations.csv as dicts of
-        columns under the keys ``"conditional"``, ``"changes"`` and ``"correlations"``.
-        Empty fields (undefined estimates, no schedule time) are NaN.
+    PhaseResult
+        ``.results``, ``.conditional``, ``.changes`` and ``.correlations``: the
+        tables of results.csv, conditional.csv, changes.csv and correlations.csv,
+        each a ``Table`` (a dict of equal-length NumPy columns in the file's order,
+        with the file's values), so ``pandas.DataFrame(r.results)`` is the file;
+        ``r.to_pandas()`` gives the four DataFrames. Empty fields (undefined
+        estimates, no schedule time) are NaN. ``r["agreement"]`` and
+        ``r["conditional"]`` still work as with the dict of earlier versions.
 
     Raises
     ------
@@ -73,8 +86,6 @@ def phase(config=None, threads=0):
         text, source = _tables.config_toml(config), "config dict"
     if config is not None and not text:
         text = "\n"  # an empty file is an empty config (missing sections), not the default
-    tables = _hdiff._phase_tables(text, source, threads)
-    result = _tables.csv_columns(tables["results"])
-    for name in ("conditional", "changes", "correlations"):
-        result[name] = _tables.csv_columns(tables[name])
-    return result
+    if progress is not None and not callable(progress):
+        raise ValueError(f"progress must be a callable progress(done, total), not {type(progress).__name__}")
+    return _tables.phase_result(_hdiff._phase_tables(text, source, threads, progress))

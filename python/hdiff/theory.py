@@ -1,14 +1,26 @@
 """Density-evolution theory of the transition (SPEC §5), as ``hdiff theory``."""
 
 import json
+from typing import Any, Callable, Dict, Optional, Sequence, Union
 
 from . import _hdiff, _tables
+from ._tables import Table
+
+ProgressCallback = Callable[[int, Optional[int]], Any]
 
 __all__ = ["predict", "threshold"]
 
 
-def predict(noise, depths=None, v=32, classes=32, m=8, s=2, channel="uniform", population=100000, replicas=16,
-            seed=0, threads=0):
+def _checked(progress: Optional[ProgressCallback]) -> Optional[ProgressCallback]:
+    if progress is not None and not callable(progress):
+        raise ValueError(f"progress must be a callable progress(done, total), not {type(progress).__name__}")
+    return progress
+
+
+def predict(noise: Union[float, Sequence[float]], depths: Optional[Sequence[int]] = None, v: int = 32,
+            classes: int = 32, m: int = 8, s: int = 2, channel: str = "uniform", population: int = 100000,
+            replicas: int = 16, seed: int = 0, threads: int = 0,
+            progress: Optional[ProgressCallback] = None) -> Table:
     """Predict the posterior mass at every level, as ``hdiff theory --noise ... --depths ...``.
 
     Parameters
@@ -28,12 +40,16 @@ def predict(noise, depths=None, v=32, classes=32, m=8, s=2, channel="uniform", p
         Seed of the population draws.
     threads : int, optional
         Threads, 0 = all cores.
+    progress : callable, optional
+        ``progress(done, total)`` after each noise level (total = the number of
+        noise levels), on the calling thread with the GIL; its exceptions propagate.
 
     Returns
     -------
-    dict
+    Table
         The columns of theory.csv (``v, n_classes, m, s, channel, noise, L, level,
-        posterior_mass, posterior_mass_se, population``) as NumPy arrays.
+        posterior_mass, posterior_mass_se, population``) as NumPy arrays, a dict
+        ``pandas.DataFrame`` takes as is.
 
     Raises
     ------
@@ -45,12 +61,13 @@ def predict(noise, depths=None, v=32, classes=32, m=8, s=2, channel="uniform", p
     if isinstance(noise, (int, float)):
         noise = [noise]
     text = _hdiff._theory_predict([float(value) for value in noise], list(depths or []), v, classes, m, s, channel,
-                                  population, replicas, seed, threads)
-    return _tables.csv_columns(text)
+                                  population, replicas, seed, threads, _checked(progress))
+    return _tables.csv_columns(text, "theory.csv")
 
 
-def threshold(v=32, classes=32, m=8, s=2, channel="uniform", population=100000, replicas=16, levels=40,
-              tolerance=1e-3, seed=0, threads=0):
+def threshold(v: int = 32, classes: int = 32, m: int = 8, s: int = 2, channel: str = "uniform",
+              population: int = 100000, replicas: int = 16, levels: int = 40, tolerance: float = 1e-3, seed: int = 0,
+              threads: int = 0, progress: Optional[ProgressCallback] = None) -> Dict[str, Any]:
     """Find the critical noise of class reconstruction, as ``hdiff theory --threshold``.
 
     Parameters
@@ -64,6 +81,9 @@ def threshold(v=32, classes=32, m=8, s=2, channel="uniform", population=100000, 
         Most levels iterated per probe.
     tolerance : float, optional
         Width at which the bisection stops.
+    progress : callable, optional
+        ``progress(probes_done, None)`` after each probe (the number of probes is
+        not known in advance), on the calling thread with the GIL.
 
     Returns
     -------
@@ -79,4 +99,4 @@ def threshold(v=32, classes=32, m=8, s=2, channel="uniform", population=100000, 
         On Ctrl-C, seen after each probe.
     """
     return json.loads(_hdiff._theory_threshold(v, classes, m, s, channel, population, replicas, levels, tolerance,
-                                               seed, threads))
+                                               seed, threads, _checked(progress)))

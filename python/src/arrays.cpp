@@ -91,6 +91,34 @@ InputValues read_values(const py::array& array, const std::string& what) {
   return input;
 }
 
+py::dtype token_dtype(const py::object& requested, uint64_t max_value) {
+  if (requested.is_none()) return py::dtype::of<int64_t>();
+  py::dtype dtype;
+  try {
+    dtype = py::dtype::from_args(requested);
+  } catch (const py::error_already_set&) {
+    fail("dtype {} is not a NumPy dtype; give an integer dtype such as numpy.int64",
+         py::repr(requested).cast<std::string>());
+  }
+  const std::string name = py::str(dtype).cast<std::string>();
+  if (dtype.kind() != 'i' && dtype.kind() != 'u')
+    fail("dtype {} is not an integer type; tokens are integers (e.g. numpy.int64, the default, or numpy.uint32)", name);
+  const auto largest = py::module_::import("numpy").attr("iinfo")(dtype).attr("max").cast<uint64_t>();
+  if (largest < max_value) fail("dtype {} cannot hold the token {}; give a wider integer type", name, max_value);
+  return dtype;
+}
+
+py::array token_array(std::vector<uint32_t>&& values, const std::vector<py::ssize_t>& shape, const py::dtype& dtype) {
+  const bool native = dtype.byteorder() == '=' || dtype.byteorder() == '|';
+  if (native && dtype.num() == py::dtype::of<uint32_t>().num()) return owned_array(std::move(values), shape);
+  if (native && dtype.num() == py::dtype::of<int64_t>().num()) {
+    std::vector<int64_t> wide(values.begin(), values.end());
+    values = {};
+    return owned_array(std::move(wide), shape);
+  }
+  return owned_array(std::move(values), shape).attr("astype")(dtype);
+}
+
 ThreadScope::ThreadScope(int threads) : previous_(omp_get_max_threads()) {
   if (threads < 0 || threads > 1024) fail("threads '{}' must be an integer in [0, 1024] (0 = all cores)", threads);
   set_thread_count(threads);

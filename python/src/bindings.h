@@ -33,6 +33,16 @@ py::array owned_array(std::vector<T>&& values, const std::vector<py::ssize_t>& s
   return py::array_t<T>(shape, owner->data(), capsule);
 }
 
+// The dtype of returned tokens: int64 when `requested` is None (what
+// torch.from_numpy and most ML code take), else the integer dtype asked for,
+// which must hold values up to max_value; ValueError otherwise. Called before
+// the work, so that a bad dtype fails at once.
+py::dtype token_dtype(const py::object& requested, uint64_t max_value);
+
+// Tokens computed as uint32 handed over as `dtype` (from token_dtype): uint32
+// and int64 arrays view a buffer their capsule owns; other dtypes are one cast.
+py::array token_array(std::vector<uint32_t>&& values, const std::vector<py::ssize_t>& shape, const py::dtype& dtype);
+
 // Integer or float input as read by a computation: a view of the caller's array
 // when it already has the fitting layout and dtype, else one converted copy.
 struct InputTokens {

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include <fmt/format.h>
+
 #include "bindings.h"
 #include "bp/denoise.h"
 #include "common/error.h"
@@ -15,20 +17,21 @@ namespace {
 struct DenoiseOutput {
   py::list marginals;     // level ℓ: n × s^ℓ × n_ℓ float64
   py::array log_evidence; // n float64
-  py::object posterior;   // n × K × d uint32, or None when K = 0
-  py::object map;         // n × d uint32, or None
+  py::object posterior;   // n × K × d tokens (int64 by default), or None when K = 0
+  py::object map;         // n × d tokens, or None
 };
 
 DenoiseOutput run_denoise(const Grammar& grammar, const py::object& observed_object, const std::string& channel, double noise,
-                          int posterior_samples, bool map, uint64_t seed, int threads) {
+                          int posterior_samples, bool map, uint64_t seed, int threads, const py::object& dtype_request) {
   DenoiseRequest request;
   request.noise = {parse_channel(channel), noise};
   request.posterior_samples = posterior_samples;
   request.map = map;
   request.seed = seed;
   validate(request);
-  const py::array observed = as_array(observed_object, "observed");
   const auto& p = grammar.params;
+  const py::dtype dtype = token_dtype(dtype_request, static_cast<uint64_t>(p.v - 1));
+  const py::array observed = as_array(observed_object, "observed");
   check_observation_shape(p, request.noise.channel, shape_of(observed), "observed");
   Observations observations;
   InputTokens tokens;
@@ -54,9 +57,10 @@ DenoiseOutput run_denoise(const Grammar& grammar, const py::object& observed_obj
     output.marginals.append(owned_array(std::move(result.marginals[static_cast<size_t>(level)]),
                                         {n, nodes_at_level(p, level), symbols_at_level(p, level)}));
   output.log_evidence = owned_array(std::move(result.log_evidence), {n});
-  output.posterior = posterior_samples > 0 ? py::object(owned_array(std::move(result.posterior_tokens), {n, posterior_samples, d}))
-                                           : py::none();
-  output.map = map ? py::object(owned_array(std::move(result.map_tokens), {n, d})) : py::none();
+  output.posterior = posterior_samples > 0
+                         ? py::object(token_array(std::move(result.posterior_tokens), {n, posterior_samples, d}, dtype))
+                         : py::none();
+  output.map = map ? py::object(token_array(std::move(result.map_tokens), {n, d}, dtype)) : py::none();
   return output;
 }
 
@@ -92,14 +96,25 @@ void register_denoise(py::module_& module) {
                     "list over levels 0..L of float64 arrays (n, s**level, symbols): the exact marginals")
       .def_readonly("log_evidence", &DenoiseOutput::log_evidence, "float64 array (n,): log p(observation)")
       .def_readonly("posterior", &DenoiseOutput::posterior,
-                    "uint32 array (n, K, d) of exact posterior samples, or None when posterior_samples = 0")
-      .def_readonly("map", &DenoiseOutput::map, "uint32 array (n, d) of MAP strings, or None when map = False");
+                    "int64 array (n, K, d) (or the dtype asked for) of exact posterior samples, or None when "
+                    "posterior_samples = 0")
+      .def_readonly("map", &DenoiseOutput::map, "int64 array (n, d) (or the dtype asked for) of MAP strings, or None "
+                    "when map = False")
+      .def("__repr__", [](const DenoiseOutput& o) {
+        const auto shape = [](const py::object& array) {
+          return array.is_none() ? std::string("None") : py::repr(array.attr("shape")).cast<std::string>();
+        };
+        return fmt::format("hdiff.DenoiseResult(n={}, levels={}, log_evidence mean={:.6g}, posterior={}, map={})",
+                           o.log_evidence.shape(0), o.marginals.size(),
+                           o.log_evidence.attr("mean")().cast<double>(), shape(o.posterior), shape(o.map));
+      });
 
   module.def("_cpp_denoise_seconds", &cpp_denoise_seconds, py::arg("grammar"), py::arg("observed"),
              py::arg("channel"), py::arg("noise"), py::arg("repeats"), py::arg("threads") = 0,
              "Median seconds of the C++ denoise call alone (token channels); for bench/python_overhead.py.");
   module.def("denoise", &run_denoise, py::arg("grammar"), py::arg("observed"), py::arg("channel"), py::arg("noise"),
              py::arg("posterior_samples") = 0, py::arg("map") = false, py::arg("seed") = 0, py::arg("threads") = 0,
+             py::arg("dtype") = py::none(),
              R"(Denoise observations exactly by belief propagation, as `hdiff denoise` does.
 
 The results are bit-identical to `hdiff denoise` on the same inputs and seed,
@@ -124,6 +139,8 @@ seed : int, optional
     Seed of the posterior samples.
 threads : int, optional
     Threads, 0 = all cores; the results do not depend on it.
+dtype : numpy integer dtype, optional
+    dtype of the posterior and MAP tokens; default int64.
 
 Returns
 -------

@@ -3,6 +3,10 @@
 #include <pybind11/stl.h>
 #include <pybind11/stl/filesystem.h>
 
+#include <algorithm>
+
+#include <fmt/format.h>
+
 #include "bindings.h"
 #include "bp/denoise.h"
 #include "common/error.h"
@@ -25,9 +29,10 @@ Grammar random_grammar(int v, int classes, int m, int s, int L, uint64_t seed) {
   return make_random_grammar(GrammarParams{v, classes, m, s, L, seed});
 }
 
-Samples sample(const Grammar& grammar, int64_t count, uint64_t seed) {
+Samples sample(const Grammar& grammar, int64_t count, uint64_t seed, const py::object& dtype_request) {
   if (count < 1) fail("--n {} is too small; draw at least 1 sample", count);
   const auto& p = grammar.params;
+  const py::dtype dtype = token_dtype(dtype_request, static_cast<uint64_t>(std::max(p.v, p.n_classes) - 1));
   std::vector<std::vector<uint32_t>> levels(static_cast<size_t>(p.L + 1));
   {
     py::gil_scoped_release release;
@@ -42,59 +47,56 @@ Samples sample(const Grammar& grammar, int64_t count, uint64_t seed) {
   }
   Samples samples;
   for (int level = 0; level <= p.L; ++level)
-    samples.latents.append(owned_array(std::move(levels[static_cast<size_t>(level)]), {count, nodes_at_level(p, level)}));
+    samples.latents.append(token_array(std::move(levels[static_cast<size_t>(level)]), {count, nodes_at_level(p, level)}, dtype));
   samples.tokens = samples.latents[static_cast<size_t>(p.L)].cast<py::array>();
   return samples;
 }
 
-py::array productions(const Grammar& grammar, int level) {
+py::array productions(const Grammar& grammar, int level, const py::object& dtype_request) {
   const auto& p = grammar.params;
+  const py::dtype dtype = token_dtype(dtype_request, static_cast<uint64_t>(p.v - 1));
   if (level < 0 || level >= p.L) fail("level {} has no productions; levels with productions are 0..{}", level, p.L - 1);
   const auto& table = grammar.levels[static_cast<size_t>(level)];
   std::vector<uint32_t> children = table.children;
-  return owned_array(std::move(children), {table.n_parents, table.m, table.s});
+  return token_array(std::move(children), {table.n_parents, table.m, table.s}, dtype);
 }
 
 py::array corrupt(const Grammar& grammar, const py::object& tokens_object, const std::string& channel, double noise_level,
-                  uint64_t seed) {
+                  uint64_t seed, const py::object& dtype_request) {
   const NoiseSpec noise{parse_channel(channel), noise_level};
   validate(noise);
-  const py::array tokens = as_array(tokens_object, "tokens");
+  const bool gaussian = noise.channel == Channel::gaussian;
   const auto& p = grammar.params;
+  if (gaussian && !dtype_request.is_none())
+    fail("dtype is for token outputs; gaussian observations are float64 (convert them with .astype)");
+  const py::dtype dtype = gaussian ? py::dtype::of<double>() : token_dtype(dtype_request, max_observed_token(p, noise.channel));
+  const py::array tokens = as_array(tokens_object, "tokens");
   const int64_t d = sequence_length(p);
   // The clean tokens must be a string of the grammar's length and vocabulary.
   check_observation_shape(p, Channel::uniform, shape_of(tokens), "tokens");
   const InputTokens clean = read_tokens(tokens, "tokens", static_cast<uint64_t>(p.v - 1));
   const int64_t count = clean.shape[0];
-  const bool gaussian = noise.channel == Channel::gaussian;
-  std::vector<uint32_t> observed(gaussian ? 0 : static_cast<size_t>(count * d));
-  std::vector<double> values(gaussian ? static_cast<size_t>(count * d * p.v) : 0);
+  CorruptedBatch batch;
   {
     py::gil_scoped_release release;
-    for (int64_t n = 0; n < count; ++n) {
-      // Row n draws from the stream phase uses for sample n at noise point 0.
-      RandomStream random(seed, RandomDomain::noise, static_cast<uint64_t>(n), 0);
-      const auto row = clean.tokens.subspan(static_cast<size_t>(n * d), static_cast<size_t>(d));
-      if (gaussian)
-        corrupt_gaussian(noise, p.v, row, random,
-                         std::span<double>(values).subspan(static_cast<size_t>(n * d * p.v), static_cast<size_t>(d * p.v)));
-      else
-        corrupt_tokens(noise, p.v, row, random,
-                       std::span<uint32_t>(observed).subspan(static_cast<size_t>(n * d), static_cast<size_t>(d)));
-    }
+    batch = corrupt_batch(noise, p.v, d, clean.tokens, seed);  // the function `hdiff corrupt` calls
   }
-  if (gaussian) return owned_array(std::move(values), {count, d, p.v});
-  return owned_array(std::move(observed), {count, d});
+  if (gaussian) return owned_array(std::move(batch.values), {count, d, p.v});
+  return token_array(std::move(batch.tokens), {count, d}, dtype);
 }
 
 }  // namespace
 
 void register_grammar(py::module_& module) {
   py::class_<Samples>(module, "Samples", "Samples of a grammar with all their latents (see Grammar.sample).")
-      .def_readonly("tokens", &Samples::tokens, "uint32 array (n, d): the strings, d = s**L")
+      .def_readonly("tokens", &Samples::tokens, "int64 array (n, d) (or the dtype asked for): the strings, d = s**L")
       .def_readonly("latents", &Samples::latents,
-                    "list over levels 0..L of uint32 arrays (n, s**level); level 0 is the class, level L the tokens")
-      .def("__repr__", [](const Samples& s) { return "<hdiff.Samples tokens " + py::repr(s.tokens.attr("shape")).cast<std::string>() + ">"; });
+                    "list over levels 0..L of int64 arrays (n, s**level) (or the dtype asked for); level 0 is the "
+                    "class, level L the tokens")
+      .def("__repr__", [](const Samples& s) {
+        return fmt::format("hdiff.Samples(tokens: {} {}, latents: {} levels)", py::str(s.tokens.dtype()).cast<std::string>(),
+                           py::repr(s.tokens.attr("shape")).cast<std::string>(), s.latents.size());
+      });
 
   py::class_<Grammar>(module, "Grammar", "A Random Hierarchy Model grammar (SPEC §1).")
       .def_static("random", &random_grammar, py::arg("v") = 32, py::arg("classes") = 32, py::arg("m") = 8,
@@ -150,8 +152,8 @@ OSError
       .def_property_readonly("L", [](const Grammar& g) { return g.params.L; }, "Depth.")
       .def_property_readonly("seed", [](const Grammar& g) { return g.params.seed; }, "Grammar seed.")
       .def_property_readonly("d", [](const Grammar& g) { return sequence_length(g.params); }, "Tokens per string, s**L.")
-      .def("productions", &productions, py::arg("level"),
-           R"(The productions of one level as a uint32 array (symbols, m, s).
+      .def("productions", &productions, py::arg("level"), py::arg("dtype") = py::none(),
+           R"(The productions of one level as an int64 array (symbols, m, s), or the integer dtype asked for.
 
 Entry [a, r] holds the s children of production r of symbol a; level 0 is the
 root (symbols = classes), levels 1..L-1 have v symbols.
@@ -160,7 +162,7 @@ Raises
 ------
 ValueError
     When level is not in 0..L-1.)")
-      .def("sample", &sample, py::arg("n"), py::arg("seed") = 0,
+      .def("sample", &sample, py::arg("n"), py::arg("seed") = 0, py::arg("dtype") = py::none(),
            R"(Draw n samples with all their latents: the values of `hdiff sample --n n --seed seed`.
 
 Parameters
@@ -169,22 +171,31 @@ n : int
     Number of samples, at least 1.
 seed : int
     Sampling seed.
+dtype : numpy integer dtype, optional
+    dtype of the arrays; default int64 (what torch.from_numpy takes). uint32
+    (hdiff's own) and int64 are handed over without a copy.
 
 Returns
 -------
 Samples
-    `.tokens` (n, d) and `.latents`, a list over levels 0..L of (n, s**level) uint32 arrays.)")
+    `.tokens` (n, d) and `.latents`, a list over levels 0..L of (n, s**level) arrays.
+
+Raises
+------
+ValueError
+    When n < 1, or dtype is not an integer type wide enough for the symbols.)")
       .def("__repr__", [](const Grammar& g) {
         const auto& p = g.params;
         return fmt::format("hdiff.Grammar(v={}, classes={}, m={}, s={}, L={}, seed={})", p.v, p.n_classes, p.m, p.s, p.L, p.seed);
       });
 
   module.def("corrupt", &corrupt, py::arg("grammar"), py::arg("tokens"), py::arg("channel"), py::arg("noise"),
-             py::arg("seed") = 0,
+             py::arg("seed") = 0, py::arg("dtype") = py::none(),
              R"(Apply a forward noise channel to clean strings, as `hdiff phase` draws it.
 
 Row n uses the noise stream (seed, n) that the phase experiment uses for
-sample n at its first noise point.
+sample n at its first noise point. `hdiff corrupt` with the same inputs and
+seed writes the same values (the same bits for gaussian).
 
 Parameters
 ----------
@@ -193,15 +204,24 @@ tokens : array_like of int, shape (n, d)
     Clean strings with values in [0, v). Read in place when C-contiguous uint32,
     else converted once.
 channel : {'uniform', 'mask', 'gaussian', 'soft'}
+    soft (the papers' epsilon-process) keeps every token: the output equals
+    the input and the noise lives in denoise's likelihoods.
 noise : float
     epsilon in [0, 1] for uniform, mask and soft; alpha-bar in [0, 1) for gaussian.
 seed : int
+dtype : numpy integer dtype, optional
+    dtype of token observations; default int64. Not for gaussian.
 
 Returns
 -------
 numpy.ndarray
-    uint32 (n, d) observations (mask: v means MASK; soft: the clean tokens), or
-    float64 (n, d, v) for gaussian.)");
+    int64 (n, d) observations (mask: v means MASK; soft: the clean tokens), or
+    float64 (n, d, v) for gaussian.
+
+Raises
+------
+ValueError
+    For a bad channel, noise level, shape, token or dtype.)");
 }
 
 }  // namespace hdiff::python

@@ -11,6 +11,8 @@ namespace hdiff::cli {
 void add_grammar_command(CLI::App& app);
 // `hdiff sample`: draw samples with all their latents.
 void add_sample_command(CLI::App& app);
+// `hdiff corrupt`: the forward noise channels on clean strings.
+void add_corrupt_command(CLI::App& app);
 // `hdiff denoise`: exact BP marginals, evidence and posterior samples.
 void add_denoise_command(CLI::App& app);
 // `hdiff phase`: the forward-backward phase-transition experiment.

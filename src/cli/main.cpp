@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   hdiff::cli::configure_app(app);
   hdiff::cli::add_grammar_command(app);
   hdiff::cli::add_sample_command(app);
+  hdiff::cli::add_corrupt_command(app);
   hdiff::cli::add_denoise_command(app);
   hdiff::cli::add_phase_command(app);
   hdiff::cli::add_theory_command(app);

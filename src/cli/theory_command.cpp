@@ -5,7 +5,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <optional>
 
 #include "cli/commands.h"
@@ -46,6 +48,7 @@ struct TheoryOptions {
   int threads = 0;
   bool resume = false;
   bool force = false;
+  std::vector<std::string> given;  // the model options given on the command line (--v, --classes, --m, --s)
 };
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -111,10 +114,28 @@ void run_threshold(const std::vector<TheoryParams>& grid, const TheoryOptions& o
   fmt::print("wrote {} thresholds to {} in {:.1f} s\n", grid.size(), (out->dir() / "threshold.csv").string(), wall);
 }
 
-void run_predictions(const TheoryParams& params, const TheoryOptions& options, OutputDir& out) {
+// The model of `--compare`'s results: read from the file; the options given may only repeat it.
+ComparedModel compared_model(const std::filesystem::path& results, const TheoryOptions& options) {
+  const auto given = [&](const char* name) {
+    return std::find(options.given.begin(), options.given.end(), name) != options.given.end();
+  };
+  GivenModel model;
+  if (given("--v")) model.v = options.v[0];
+  if (given("--classes")) model.n_classes = options.n_classes[0];
+  if (given("--m")) model.m = options.m[0];
+  if (given("--s")) model.s = options.s[0];
+  if (!options.channel.empty()) model.channel = parse_channel(options.channel[0]);
+  return choose_compared_model(phase_result_models(results), model, results);
+}
+
+void run_predictions(const TheoryParams& params, const TheoryOptions& options, const std::filesystem::path& results,
+                     OutputDir& out) {
   const ComparedModel model{params.v, params.n_classes, params.m, params.s, params.channel};
   std::vector<MeasuredPoint> measured;
-  if (!options.compare.empty()) measured = read_phase_results(options.compare, model);
+  if (!results.empty()) {
+    measured = read_phase_results(results, model);
+    fmt::print("comparing with {} ({}: {} class-level points)\n", results.string(), model_text(model), measured.size());
+  }
   const PredictionGrid grid = prediction_grid(params, options.noise, options.depths, measured);
 
   const auto start = std::chrono::steady_clock::now();
@@ -147,7 +168,7 @@ void run_predictions(const TheoryParams& params, const TheoryOptions& options, O
       run["largest_deviation"] = deviation_json(*deviation);
     } else {
       fmt::print("no measured point of {} shares an (L, noise) with the predictions; figure drawn, no deviation\n",
-                 options.compare);
+                 results.string());
     }
   }
   out.write("run.json", run.dump(2) + "\n");
@@ -163,6 +184,7 @@ void run_theory(const TheoryOptions& options) {
   params.replicas = options.replicas;
   params.seed = options.seed;
   std::vector<TheoryParams> grid;
+  std::filesystem::path results;  // --compare's results.csv
   std::optional<OutputDir> out;
   // Every rank checks the request; rank 0 alone writes, so it alone checks --out.
   cluster::agree([&] {
@@ -178,6 +200,15 @@ void run_theory(const TheoryOptions& options) {
     params.m = lists.m[0];
     params.s = lists.s[0];
     params.channel = lists.channels[0];
+    if (!options.compare.empty() && !several && !options.threshold && !options.mean_field) {
+      results = phase_results_path(options.compare);
+      const ComparedModel model = compared_model(results, options);
+      params.v = model.v;
+      params.n_classes = model.n_classes;
+      params.m = model.m;
+      params.s = model.s;
+      params.channel = model.channel;
+    }
     if (options.threshold) {
       grid = threshold_grid(params, lists);
       validate(ThresholdOptions{options.levels, options.tolerance});  // before the run's journal exists
@@ -207,7 +238,7 @@ void run_theory(const TheoryOptions& options) {
   if (options.mean_field)
     run_mean_field({params.v, params.n_classes, params.m, params.s}, *out);
   else
-    run_predictions(params, options, *out);
+    run_predictions(params, options, results, *out);
 }
 
 }  // namespace
@@ -219,8 +250,9 @@ void add_theory_command(CLI::App& app) {
       "Density evolution on the annealed tree: with --noise, DIR/theory.csv of the predicted posterior mass at every "
       "level; with --threshold, the critical noise and its interval in DIR/threshold.json, threshold.csv and the "
       "phase diagram (lists of v, classes, m, s, channel: one search per combination, shared across MPI ranks); "
-      "with --compare, theory "
-      "over a measured phase experiment in DIR/comparison.png/.svg; with --mean-field, the soft channel's mean-field "
+      "with --compare RUN, theory "
+      "over a measured phase experiment (its model, noise levels and depths read from RUN/results.csv) in "
+      "DIR/comparison.png/.svg; with --mean-field, the soft channel's mean-field "
       "map in DIR/mean_field.json");
   command->add_option("--v", options->v, "vocabulary size v (with --threshold: a comma-separated list)")
       ->delimiter(',')->capture_default_str();
@@ -250,12 +282,18 @@ void add_theory_command(CLI::App& app) {
   command->add_option("--seed", options->seed, "seed of the population draws")->capture_default_str();
   command->add_option("--out", options->out, "output folder")->capture_default_str();
   command->add_option("--compare", options->compare,
-                      "results.csv of `hdiff phase`: overlay the theory on its class agreement");
+                      "the output folder (or its results.csv) of `hdiff phase`: overlay the theory on its class "
+                      "agreement; v, classes, m, s and channel are read from it (options given must agree), and the "
+                      "noise levels and depths too unless --noise or --depths is given");
   command->add_option("--threads", options->threads, "threads (0 = all cores)")->capture_default_str();
   command->add_flag("--resume", options->resume,
                     "continue the unfinished --threshold run in --out (its journal in .NAME.unfinished)");
   add_force_flag(*command, options->force);
-  command->callback([options] { run_theory(*options); });
+  command->callback([options, command] {
+    for (const char* name : {"--v", "--classes", "--m", "--s"})
+      if (command->count(name) > 0) options->given.emplace_back(name);
+    run_theory(*options);
+  });
 }
 
 }  // namespace hdiff::cli

@@ -63,6 +63,27 @@ void corrupt_gaussian(const NoiseSpec& noise, int v, std::span<const uint32_t> c
       observed[i * v + a] = (clean[i] == static_cast<uint32_t>(a) ? signal : 0.0) + spread * random.normal();
 }
 
+CorruptedBatch corrupt_batch(const NoiseSpec& noise, int v, int64_t d, std::span<const uint32_t> clean, uint64_t seed) {
+  const auto width = static_cast<size_t>(d);
+  const auto symbols = static_cast<size_t>(v);
+  const size_t count = clean.size() / width;
+  const bool gaussian = noise.channel == Channel::gaussian;
+  CorruptedBatch batch;
+  if (gaussian)
+    batch.values.resize(clean.size() * symbols);
+  else
+    batch.tokens.resize(clean.size());
+  for (size_t n = 0; n < count; ++n) {
+    RandomStream random(seed, RandomDomain::noise, n, 0);
+    const auto row = clean.subspan(n * width, width);
+    if (gaussian)
+      corrupt_gaussian(noise, v, row, random, std::span<double>(batch.values).subspan(n * width * symbols, width * symbols));
+    else
+      corrupt_tokens(noise, v, row, random, std::span<uint32_t>(batch.tokens).subspan(n * width, width));
+  }
+  return batch;
+}
+
 double token_likelihoods(const NoiseSpec& noise, int v, std::span<const uint32_t> observed, std::span<double> out) {
   double log_scale = 0;
   const double eps = noise.level;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "common/random.h"
 
@@ -43,6 +44,19 @@ void corrupt_tokens(const NoiseSpec& noise, int v, std::span<const uint32_t> cle
 // Applies the gaussian channel: observed[i·v + a] = √ᾱ·[clean_i = a] + √(1-ᾱ)·ξ.
 void corrupt_gaussian(const NoiseSpec& noise, int v, std::span<const uint32_t> clean, RandomStream& random,
                       std::span<double> observed);
+
+// Noised strings of a batch: `tokens` (count × d; mask: v means MASK; soft: the
+// clean tokens) for the discrete channels, `values` (count × d × v) for gaussian.
+struct CorruptedBatch {
+  std::vector<uint32_t> tokens;
+  std::vector<double> values;
+};
+
+// Applies a channel to `clean` (count × d tokens in [0, v)). Row n draws from the
+// stream (seed, noise domain, n, 0), the one `hdiff phase` uses for sample n at
+// its first noise point, so `hdiff corrupt` and hdiff.corrupt, which both call
+// this, give the same bits, and a row does not depend on the others.
+CorruptedBatch corrupt_batch(const NoiseSpec& noise, int v, int64_t d, std::span<const uint32_t> clean, uint64_t seed);
 
 // Leaf likelihoods of discrete observations, each leaf's v values normalised to
 // sum 1; returns the sum of the logs of the normalisers, so that the likelihoods

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 #include <sstream>
@@ -12,6 +13,7 @@
 #include "common/error.h"
 #include "common/gnuplot.h"
 #include "common/output.h"
+#include "noise/channel.h"
 
 namespace hdiff {
 namespace {
@@ -57,7 +59,15 @@ int parse_integer(const std::string& text, const std::filesystem::path& path, in
 
 }  // namespace
 
-std::vector<MeasuredPoint> read_phase_results(const std::filesystem::path& path, const ComparedModel& model) {
+namespace {
+
+// The rows of a results.csv: every row's model, and the class-level points with theirs.
+struct ResultRows {
+  std::vector<ComparedModel> models;  // each once, in file order
+  std::vector<std::pair<ComparedModel, MeasuredPoint>> class_points;
+};
+
+ResultRows read_result_rows(const std::filesystem::path& path) {
   std::error_code not_a_folder;
   if (std::filesystem::is_directory(path, not_a_folder))
     fail("{} is a folder; give the results.csv written by `hdiff phase` in it", path.string());
@@ -74,8 +84,7 @@ std::vector<MeasuredPoint> read_phase_results(const std::filesystem::path& path,
     if (!column.count(name))
       fail("{} has no column \"{}\"; give the results.csv written by `hdiff phase`", path.string(), name);
 
-  std::vector<MeasuredPoint> points;
-  std::set<std::string> seen_models;
+  ResultRows rows;
   int line_number = 1;
   while (std::getline(in, line)) {
     ++line_number;
@@ -89,23 +98,89 @@ std::vector<MeasuredPoint> read_phase_results(const std::filesystem::path& path,
     };
     auto integer = [&](const char* name) { return parse_integer(fields[column[name]], path, line_number, name); };
     const std::string channel = fields[column["channel"]];
-    const int v = integer("v"), n_classes = integer("n_classes"), m = integer("m"), s = integer("s");
-    seen_models.insert(fmt::format("v={} classes={} m={} s={} {}", v, n_classes, m, s, channel));
+    Channel parsed{};
+    try {
+      parsed = parse_channel(channel);
+    } catch (const Error&) {
+      fail("{}: line {}: column channel holds \"{}\", not a noise channel; give a results.csv written by `hdiff phase`",
+           path.string(), line_number, channel);
+    }
+    const ComparedModel model{integer("v"), integer("n_classes"), integer("m"), integer("s"), parsed};
+    if (std::find(rows.models.begin(), rows.models.end(), model) == rows.models.end()) rows.models.push_back(model);
     if (integer("level") != 0) continue;
-    if (v != model.v || n_classes != model.n_classes || m != model.m || s != model.s ||
-        channel != channel_name(model.channel))
-      continue;
-    points.push_back({integer("L"), number("noise", -HUGE_VAL, HUGE_VAL), number("agreement", 0, 1),
-                      number("agreement_se", 0, HUGE_VAL)});
+    rows.class_points.push_back({model, {integer("L"), number("noise", -HUGE_VAL, HUGE_VAL), number("agreement", 0, 1),
+                                         number("agreement_se", 0, HUGE_VAL)}});
   }
-  if (points.empty()) {
-    std::string held;
-    for (const auto& text : seen_models) held += (held.empty() ? "" : "; ") + text;
-    fail("{} holds no class-level rows for v={} classes={} m={} s={} {} (it holds: {}); give matching --v, "
-         "--classes, --m, --s and --channel",
-         path.string(), model.v, model.n_classes, model.m, model.s, channel_name(model.channel),
-         held.empty() ? "no rows" : held);
+  return rows;
+}
+
+std::string models_text(const std::vector<ComparedModel>& models) {
+  std::string held;
+  for (const auto& model : models) held += (held.empty() ? "" : "; ") + model_text(model);
+  return held.empty() ? "no rows" : held;
+}
+
+}  // namespace
+
+std::string model_text(const ComparedModel& model) {
+  return fmt::format("v={} classes={} m={} s={} {}", model.v, model.n_classes, model.m, model.s,
+                     channel_name(model.channel));
+}
+
+std::filesystem::path phase_results_path(const std::filesystem::path& path) {
+  std::error_code not_a_folder;
+  return std::filesystem::is_directory(path, not_a_folder) ? path / "results.csv" : path;
+}
+
+std::vector<ComparedModel> phase_result_models(const std::filesystem::path& path) {
+  auto models = read_result_rows(path).models;
+  if (models.empty()) fail("{} holds no rows; give the results.csv of a finished `hdiff phase` run", path.string());
+  return models;
+}
+
+ComparedModel choose_compared_model(const std::vector<ComparedModel>& models, const GivenModel& given,
+                                    const std::filesystem::path& source) {
+  struct Part {
+    const char* option;
+    std::optional<std::string> value;
+    std::function<bool(const ComparedModel&)> agrees;
+  };
+  const auto text = [](const auto& value) { return value ? std::optional<std::string>(fmt::format("{}", *value)) : std::nullopt; };
+  const Part parts[] = {
+      {"--v", text(given.v), [&](const ComparedModel& m) { return m.v == given.v; }},
+      {"--classes", text(given.n_classes), [&](const ComparedModel& m) { return m.n_classes == given.n_classes; }},
+      {"--m", text(given.m), [&](const ComparedModel& m) { return m.m == given.m; }},
+      {"--s", text(given.s), [&](const ComparedModel& m) { return m.s == given.s; }},
+      {"--channel", given.channel ? std::optional<std::string>(channel_name(*given.channel)) : std::nullopt,
+       [&](const ComparedModel& m) { return m.channel == given.channel; }},
+  };
+  std::vector<ComparedModel> left = models;
+  std::string given_text;
+  for (const auto& part : parts) {
+    if (!part.value) continue;
+    given_text += fmt::format("{}{} {}", given_text.empty() ? "" : " ", part.option, *part.value);
+    if (std::none_of(models.begin(), models.end(), part.agrees))
+      fail("{} {} contradicts {}, which holds {}; the model is read from the results: drop {}", part.option,
+           *part.value, source.string(), models_text(models), part.option);
+    std::erase_if(left, [&](const ComparedModel& model) { return !part.agrees(model); });
   }
+  if (left.empty())
+    fail("no model of {} has {} (it holds: {}); the model is read from the results: drop the options or fix them",
+         source.string(), given_text, models_text(models));
+  if (left.size() > 1)
+    fail("{} holds {} models ({}); choose one with --v, --classes, --m, --s or --channel", source.string(), left.size(),
+         models_text(left));
+  return left[0];
+}
+
+std::vector<MeasuredPoint> read_phase_results(const std::filesystem::path& path, const ComparedModel& model) {
+  const ResultRows rows = read_result_rows(path);
+  std::vector<MeasuredPoint> points;
+  for (const auto& [row_model, point] : rows.class_points)
+    if (row_model == model) points.push_back(point);
+  if (points.empty())
+    fail("{} holds no class-level rows for {} (it holds: {}); give matching --v, --classes, --m, --s and --channel",
+         path.string(), model_text(model), models_text(rows.models));
   return points;
 }
 

@@ -3,6 +3,7 @@
 // (results.csv) and sets the density-evolution predictions against it.
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,7 +26,34 @@ struct ComparedModel {
   int m = 0;
   int s = 0;
   Channel channel = Channel::uniform;
+  bool operator==(const ComparedModel&) const = default;
 };
+
+// "v=8 classes=8 m=2 s=2 uniform": a model as messages name it.
+std::string model_text(const ComparedModel& model);
+
+// The results.csv `hdiff phase` wrote in the folder `path`, or `path` itself when
+// it is not a folder.
+std::filesystem::path phase_results_path(const std::filesystem::path& path);
+
+// The models a phase results.csv holds rows of, each once, in the file's order;
+// Error when the file is unreadable, lacks a column or holds a bad number (as
+// read_phase_results), or holds no row.
+std::vector<ComparedModel> phase_result_models(const std::filesystem::path& path);
+
+// The parts of a model given on the command line; unset: not given.
+struct GivenModel {
+  std::optional<int> v, n_classes, m, s;
+  std::optional<Channel> channel;
+};
+
+// The one model of `models` (those of the results file `source`) that agrees
+// with everything given: the model is read from the results, and options may
+// only repeat it. Error, naming the option and what the file holds, when a
+// given value contradicts every model, when no model agrees with all of them,
+// or when several models remain (asking to choose one).
+ComparedModel choose_compared_model(const std::vector<ComparedModel>& models, const GivenModel& given,
+                                    const std::filesystem::path& source);
 
 // Reads the level-0 rows of a phase results.csv whose v, n_classes, m, s and
 // channel match `model`; Error when the file is unreadable, lacks a column, or

@@ -56,6 +56,42 @@ TEST(Channel, SoftKeepsEveryTokenAndDrawsNothing) {
   EXPECT_EQ(channel_name(Channel::soft), "soft");
 }
 
+// corrupt_batch: row n is the channel applied with the stream (seed, noise, n, 0),
+// so a row does not depend on the rows beside it (hdiff corrupt and hdiff.corrupt
+// both rely on it to give the same bits).
+TEST(Channel, BatchRowsUseTheirOwnStreams) {
+  const int v = 5, d = 4;
+  const std::vector<uint32_t> clean = {0, 1, 2, 3, 4, 4, 3, 2, 1, 0, 0, 1};  // three rows
+  for (const NoiseSpec noise : {NoiseSpec{Channel::uniform, 0.6}, NoiseSpec{Channel::mask, 0.5},
+                                NoiseSpec{Channel::soft, 0.9}, NoiseSpec{Channel::gaussian, 0.3}}) {
+    const CorruptedBatch batch = corrupt_batch(noise, v, d, clean, 11);
+    const bool gaussian = noise.channel == Channel::gaussian;
+    EXPECT_EQ(batch.tokens.size(), gaussian ? 0u : clean.size());
+    EXPECT_EQ(batch.values.size(), gaussian ? clean.size() * v : 0u);
+    for (size_t n = 0; n < 3; ++n) {
+      RandomStream random(11, RandomDomain::noise, n, 0);
+      const auto row = std::span<const uint32_t>(clean).subspan(n * d, d);
+      if (gaussian) {
+        std::vector<double> expected(d * v);
+        corrupt_gaussian(noise, v, row, random, expected);
+        EXPECT_EQ(std::vector<double>(batch.values.begin() + static_cast<long>(n * d * v),
+                                      batch.values.begin() + static_cast<long>((n + 1) * d * v)), expected);
+      } else {
+        std::vector<uint32_t> expected(d);
+        corrupt_tokens(noise, v, row, random, expected);
+        EXPECT_EQ(std::vector<uint32_t>(batch.tokens.begin() + static_cast<long>(n * d),
+                                        batch.tokens.begin() + static_cast<long>((n + 1) * d)), expected);
+      }
+    }
+    // The last row alone, as the first of a batch of one, draws other noise (for these fixed seeds): the row
+    // index picks the stream.
+    const CorruptedBatch alone = corrupt_batch(noise, v, d, std::span<const uint32_t>(clean).subspan(8, 4), 11);
+    const bool differs = gaussian ? alone.values != std::vector<double>(batch.values.end() - d * v, batch.values.end())
+                                  : alone.tokens != std::vector<uint32_t>(batch.tokens.end() - d, batch.tokens.end());
+    EXPECT_EQ(differs, noise.channel != Channel::soft) << channel_name(noise.channel);
+  }
+}
+
 TEST(Channel, GaussianHasTheRightMeanAndVariance) {
   const int v = 3;
   const int n = 30000;

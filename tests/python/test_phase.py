@@ -53,14 +53,13 @@ def test_phase_equals_hdiff_phase(tmp_path):
     (tmp_path / "c.toml").write_text(CONFIG_TOML)
     run_cli("phase", "--config", tmp_path / "c.toml", "--out", tmp_path / "out", "--threads", 2)
     for result in (hdiff.phase(CONFIG, threads=1), hdiff.phase(tmp_path / "c.toml")):
-        header = (tmp_path / "out" / "results.csv").read_text().splitlines()[0].split(",")
-        assert [key for key in result if key not in ("conditional", "changes", "correlations")] == header
-        expected = read_csv(tmp_path / "out" / "results.csv")
-        assert_same_columns({name: result[name] for name in header}, expected)
-        for table in ("conditional", "changes", "correlations"):
-            assert_same_columns(result[table], read_csv(tmp_path / "out" / f"{table}.csv"))
+        assert isinstance(result, hdiff.PhaseResult)
+        for table in ("results", "conditional", "changes", "correlations"):
+            header = (tmp_path / "out" / f"{table}.csv").read_text().splitlines()[0].split(",")
+            assert list(getattr(result, table)) == header
+            assert_same_columns(getattr(result, table), read_csv(tmp_path / "out" / f"{table}.csv"))
     # 2 depths × 3 noise levels × (L + 1) levels
-    assert len(result["agreement"]) == 3 * 3 + 3 * 4
+    assert len(result.results["agreement"]) == 3 * 3 + 3 * 4
 
 
 def test_phase_reads_numbers_exactly(tmp_path):
@@ -69,7 +68,7 @@ def test_phase_reads_numbers_exactly(tmp_path):
     run_cli("phase", "--config", tmp_path / "c.toml", "--out", tmp_path / "out")
     lines = (tmp_path / "out" / "results.csv").read_text().splitlines()
     column = lines[0].split(",").index("posterior_mass")
-    assert [float(line.split(",")[column]) for line in lines[1:]] == result["posterior_mass"].tolist()
+    assert [float(line.split(",")[column]) for line in lines[1:]] == result.results["posterior_mass"].tolist()
 
 
 def test_theory_predict_equals_hdiff_theory(tmp_path):

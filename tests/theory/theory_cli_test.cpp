@@ -110,6 +110,54 @@ TEST_F(TheoryCli, CompareOverlaysMeasuredAgreement) {
   }
 }
 
+// `--compare DIR` takes v, classes, m, s and the channel from DIR/results.csv
+// (before: the defaults v = 32, m = 8, ... unless each was repeated); options
+// may repeat the model, a contradicting one is refused on one line.
+TEST_F(TheoryCli, CompareReadsTheModelFromTheResults) {
+  fs::create_directories(dir_ / "run");
+  const auto write_results = [&](bool second_model) {
+    std::ofstream csv(dir_ / "run" / "results.csv");
+    csv << "v,n_classes,m,s,L,channel,schedule,time,noise,level,agreement,agreement_se,posterior_mass,"
+           "posterior_mass_se,samples,grammars\n";
+    for (double noise : {0.1, 0.3})
+      for (int L : {2, 3}) csv << "6,4,2,2," << L << ",mask,,," << noise << ",0,0.6,0.02,0.6,0.01,100,2\n";
+    if (second_model) csv << "6,4,3,2,2,mask,,,0.2,0,0.5,0.02,0.5,0.01,100,2\n";
+  };
+  write_results(false);
+  for (const std::string given : {"", " --v 6 --channel mask", " --classes 4 --m 2 --s 2"}) {
+    const auto out = dir_ / "compare";
+    const CommandRun result = run("--population 500 --compare " + (dir_ / "run").string() + given + " --out " + out.string());
+    ASSERT_EQ(result.exit_code, 0) << given << ": " << result.err;
+    EXPECT_NE(result.out.find("v=6 classes=4 m=2 s=2 mask: 4 class-level points"), std::string::npos) << result.out;
+    const std::string theory = read_text(out / "theory.csv");
+    // The model, the depths 2 and 3 and the noise levels 0.1 and 0.3 of the results.
+    EXPECT_NE(theory.find("\n6,4,2,2,mask,0.1,2,0,"), std::string::npos) << theory;
+    EXPECT_NE(theory.find("\n6,4,2,2,mask,0.3,3,0,"), std::string::npos) << theory;
+    EXPECT_EQ(theory.find(",0.2,"), std::string::npos) << theory;
+    fs::remove_all(out);
+  }
+  const auto refused = [&](const std::string& arguments, const std::string& reason) {
+    const auto out = dir_ / "never";
+    const CommandRun result = run("--population 500 --compare " + (dir_ / "run").string() + arguments + " --out " +
+                                  out.string());
+    EXPECT_EQ(result.exit_code, 2) << arguments;
+    EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << arguments << ": " << result.err;
+    EXPECT_EQ(result.err.rfind("hdiff: error: ", 0), 0u) << arguments << ": " << result.err;
+    EXPECT_NE(result.err.find(reason), std::string::npos) << arguments << ": " << result.err;
+    EXPECT_FALSE(fs::exists(out)) << arguments;
+  };
+  refused(" --v 8", "--v 8 contradicts " + (dir_ / "run" / "results.csv").string() +
+                        ", which holds v=6 classes=4 m=2 s=2 mask; the model is read from the results: drop --v");
+  refused(" --channel uniform", "--channel uniform contradicts");
+  refused(" --m 3", "--m 3 contradicts");
+  write_results(true);
+  refused("", "holds 2 models (v=6 classes=4 m=2 s=2 mask; v=6 classes=4 m=3 s=2 mask); choose one with --v");
+  const CommandRun chosen = run("--population 500 --m 3 --compare " + (dir_ / "run" / "results.csv").string() +
+                                " --out " + (dir_ / "m3").string());
+  ASSERT_EQ(chosen.exit_code, 0) << chosen.err;
+  EXPECT_NE(read_text(dir_ / "m3" / "theory.csv").find("\n6,4,3,2,mask,0.2,2,0,"), std::string::npos);
+}
+
 TEST_F(TheoryCli, MeanFieldWritesTheSoftChannelsCriticalQuantities) {
   for (const char* channel : {"", " --channel soft"}) {
     const auto out = dir_ / (std::string("mean_field") + (channel[0] ? "_soft" : ""));
