@@ -159,7 +159,7 @@ void run_predictions(const TheoryParams& params, const TheoryOptions& options, c
 
   if (!options.compare.empty()) {
     const auto points = pair_points(measured, table.class_predictions);
-    const std::string script = comparison_figure(points, table.class_predictions, model,
+    const FigureScript script = comparison_figure(points, table.class_predictions, model,
                                                  out.staged("comparison.dat"),
                                                  mean_field_overlay(model, grid.noise, grid.depths));
     run_gnuplot(script, out.staged("comparison.dat").parent_path());

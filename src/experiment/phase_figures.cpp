@@ -2,57 +2,125 @@
 // data inline, so that figures.gp redraws them on its own.
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
 
 #include <fmt/format.h>
 
+#include "common/error.h"
 #include "common/gnuplot.h"
 #include "experiment/phase_report.h"
 #include "noise/schedule.h"
+#include "theory/mean_field.h"
+#include "theory/threshold.h"
 
 namespace hdiff {
 namespace {
 
-// A colour between blue (t = 0) and red (t = 1), for curves ordered by depth.
-std::string depth_colour(double t) {
-  const int red = static_cast<int>(44 + t * (214 - 44));
-  const int green = static_cast<int>(62 + t * (39 - 62) + 120 * t * (1 - t));
-  const int blue = static_cast<int>(158 + t * (40 - 158));
-  return fmt::format("#{:02x}{:02x}{:02x}", red, green, blue);
+// An inline gnuplot data block `$name`: x, mean and standard error of
+// `value(row)` for every row that has one, and how many rows did.
+struct DataBlock {
+  std::string text;
+  int points = 0;
+};
+
+double x_of(const PhaseConfig& config, size_t noise_index) {
+  const auto& point = config.noise[noise_index];
+  return point.time ? *point.time : point.level;
 }
 
-// An inline gnuplot data block `$name` with x, mean and standard error of
-// `value(row)` for every row that has one.
 template <typename Value>
-std::string data_block(const std::string& name, const PhaseConfig& config, const PhaseResults& results, Value value) {
-  std::string text = "$" + name + " << EOD\n";
+DataBlock data_block(const std::string& name, const PhaseConfig& config, const PhaseResults& results, Value value) {
+  DataBlock block{"$" + name + " << EOD\n", 0};
   for (const auto& row : results.rows) {
     const std::optional<Estimate> estimate = value(row);
     if (!estimate) continue;
-    const auto& point = config.noise[row.noise_index];
-    text += fmt::format("{} {} {}\n", point.time ? *point.time : point.level, estimate->mean, estimate->standard_error);
+    block.text += fmt::format("{} {} {}\n", x_of(config, row.noise_index), estimate->mean, estimate->standard_error);
+    ++block.points;
   }
-  return text + "EOD\n";
+  block.text += "EOD\n";
+  return block;
 }
 
-// The curves of a plot command `plots` with one more appended.
-std::string curve(const std::string& plots, const std::string& block, const std::string& style, const std::string& title) {
-  return plots + fmt::format("{}${} using 1:2:3 with yerrorlines {} title '{}'", plots.empty() ? "" : ", \\\n  ", block,
-                             style, title);
+// The curves of one figure, as a gnuplot plot list.
+struct Plots {
+  std::string list;
+  int curves_with_data = 0;
+};
+
+// Adds the curve of `block` (named `name`) to `plots`, unless it has no point
+// (gnuplot fails on a plot with no valid point at all).
+void add_curve(Plots& plots, const std::string& name, const DataBlock& block, const std::string& style,
+               const std::string& title) {
+  if (block.points == 0) return;
+  plots.list += fmt::format("{}${} using 1:2:3 with yerrorlines {} title {}", plots.list.empty() ? "" : ", \\\n  ",
+                            name, style, gnuplot_quote(title));
+  ++plots.curves_with_data;
 }
 
-// The PNG and SVG of one figure.
-std::string figure(const std::string& name, const std::string& y_label, const std::string& y_range,
-                   const std::string& plot_title, const std::string& plots) {
-  std::string text;
-  for (const auto& [terminal, extension] : {std::pair{"pngcairo size 1000,640 font ',11'", "png"},
-                                            std::pair{"svg size 1000,640 dynamic font 'sans,12'", "svg"}}) {
-    text += fmt::format("set terminal {}\nset output '{}.{}'\n", terminal, name, extension);
-    text += fmt::format("set ylabel {}\nset yrange {}\nset title {}\n", gnuplot_quote(y_label), y_range,
-                        gnuplot_quote(plot_title));
-    text += "plot " + plots + "\nunset output\n";
+// A reference line (function of x) drawn after the curves.
+void add_line(Plots& plots, const std::string& function, const std::string& title) {
+  plots.list += fmt::format("{}{} with lines lw 1.5 dt 3 lc rgb '#666666' title {}", plots.list.empty() ? "" : ", \\\n  ",
+                            function, gnuplot_quote(title));
+}
+
+// The critical point marked on the figures: where, and its key entry.
+struct CriticalMarker {
+  double x = 0;
+  std::string title;
+};
+
+// The class reconstruction threshold for the run's model, on its noise axis.
+// Density evolution (`hdiff theory --threshold`) takes seconds to minutes, too
+// long for a figure; the closed mean-field theory takes microseconds but holds
+// only for the soft channel (the ε-process), so only soft runs get the marker.
+std::optional<CriticalMarker> critical_marker(const PhaseConfig& config) {
+  if (config.channel != Channel::soft) return std::nullopt;
+  const MeanFieldModel model{config.v, config.n_classes, config.m, config.s};
+  try {
+    const double epsilon = solve_mean_field(model).critical_noise;
+    if (!config.schedule) return CriticalMarker{epsilon, fmt::format("ε* = {:.3f} (mean field)", epsilon)};
+    const double time = critical_time(config.channel, schedule_name(*config.schedule), epsilon);
+    return CriticalMarker{time, fmt::format("t* = {:.0f} (mean-field ε* = {:.3f})", time, epsilon)};
+  } catch (const Error&) {
+    return std::nullopt;  // no transition for this grammar (or none the schedule reaches): nothing to mark
   }
-  return text;
+}
+
+// The commands that draw the marker as a dashed vertical line with a key entry,
+// or the key entry alone where it lies outside the measured noise.
+std::string marker_commands(const std::optional<CriticalMarker>& marker, double low, double high, Plots& plots) {
+  if (!marker) return "";
+  const bool inside = marker->x >= low && marker->x <= high;
+  plots.list += fmt::format("{}NaN with lines lw 1.5 dt 2 lc rgb '#333333' title {}", plots.list.empty() ? "" : ", \\\n  ",
+                            gnuplot_quote(inside ? marker->title : marker->title + ", beyond the measured range"));
+  if (!inside) return "";
+  return fmt::format("set arrow from {0}, graph 0 to {0}, graph 1 nohead lw 1.5 dt 2 lc rgb '#333333'\n", marker->x);
+}
+
+// The commands of one figure: labels, then either its curves or, where no curve
+// has a point, a centred note saying why over an empty frame of the noise range.
+std::string figure_commands(const std::string& y_label, const std::string& y_range, const std::string& title,
+                            const Plots& plots, const std::string& extra, const std::string& undefined_why,
+                            double low, double high) {
+  std::string text = fmt::format("set ylabel {}\nset title {} noenhanced\n", gnuplot_quote(y_label), gnuplot_quote(title));
+  if (plots.curves_with_data > 0) return text + fmt::format("set yrange {}\n{}plot {}\n", y_range, extra, plots.list);
+  if (high <= low) {  // one noise level: a frame around it
+    const double half_width = 0.05 * std::max(1.0, std::fabs(low));
+    low -= half_width;
+    high += half_width;
+  }
+  return text + fmt::format("set label 1 {} at graph 0.5, graph 0.5 center\nset yrange [0:1]\nplot [{}:{}] 2 notitle\n",
+                            gnuplot_quote(undefined_why), low, high);
+}
+
+// Why χ_L has no value at any noise level, in the config's terms.
+std::string undefined_susceptibility(const PhaseConfig& config) {
+  if (config.trajectories == 1 && config.samples * static_cast<int64_t>(config.grammar_seeds.size()) == 1)
+    return "χ_L undefined: one sample with one trajectory has no covariance of token changes";
+  return fmt::format("χ_L undefined at every noise level: no token's change varies across {} "
+                     "(try more samples, trajectories or noise)",
+                     config.trajectories > 1 ? "the trajectories of a sample" : "the samples");
 }
 
 }  // namespace
@@ -65,10 +133,16 @@ bool plot_phase(const PhaseConfig& config, const PhaseResults& results, const st
   if (results.rows.empty()) return false;
   const bool by_time = config.schedule.has_value();
   const std::string x_label = by_time ? fmt::format("diffusion time t ({} schedule)", schedule_name(*config.schedule))
-                              : config.channel == Channel::gaussian ? "signal level alpha-bar"
-                                                                    : "noise level epsilon";
-  const std::string title = fmt::format("{} noise, v={}, classes={}, m={}, s={}", channel_name(config.channel),
+                              : config.channel == Channel::gaussian ? "signal level ᾱ"
+                                                                    : "noise level ε";
+  const std::string title = fmt::format("{} noise, v = {}, classes = {}, m = {}, s = {}", channel_name(config.channel),
                                         config.v, config.n_classes, config.m, config.s);
+  double low = x_of(config, 0), high = low;
+  for (size_t i = 0; i < config.noise.size(); ++i) {
+    low = std::min(low, x_of(config, i));
+    high = std::max(high, x_of(config, i));
+  }
+  const auto marker = critical_marker(config);
   int largest_L = 0;
   for (const auto& row : results.rows) largest_L = std::max(largest_L, row.L);
   std::vector<int> done_depths;
@@ -76,53 +150,70 @@ bool plot_phase(const PhaseConfig& config, const PhaseResults& results, const st
     if (std::any_of(results.rows.begin(), results.rows.end(), [&](const PhaseRow& r) { return r.L == L; }))
       done_depths.push_back(L);
 
-  std::string script = "# hdiff phase figures: run `gnuplot figures.gp` in this folder to redraw them\n";
-  std::string class_plots, level_plots, conditional_plots, susceptibility_plots;
+  FigureScript script{"# hdiff phase figures: run `gnuplot figures.gp` in this folder to redraw them\n" + figure_style(),
+                      {}};
+  auto add_block = [&](const std::string& name, auto value) {
+    DataBlock block = data_block(name, config, results, value);
+    script.text += block.text;
+    return block;
+  };
+  Plots class_plots, level_plots, conditional_plots, susceptibility_plots;
   for (size_t k = 0; k < done_depths.size(); ++k) {
     const int L = done_depths[k];
-    const double t = done_depths.size() > 1 ? static_cast<double>(k) / static_cast<double>(done_depths.size() - 1) : 0.0;
-    const std::string colour = fmt::format("lc rgb '{}'", depth_colour(t));
     auto rows_of = [L](int level) { return [L, level](const PhaseRow& r) { return r.L == L && r.level == level; }; };
-    script += data_block(fmt::format("class_L{}", L), config, results, [&](const PhaseRow& r) {
-      return rows_of(0)(r) ? std::optional(r.agreement) : std::nullopt;
-    });
-    class_plots = curve(class_plots, fmt::format("class_L{}", L), "lw 2 pt 7 ps 0.6 " + colour, fmt::format("L = {}", L));
-    script += data_block(fmt::format("changed_L{}", L), config, results, [&](const PhaseRow& r) {
-      return rows_of(L)(r) ? r.changed.agreement : std::nullopt;
-    });
-    script += data_block(fmt::format("kept_L{}", L), config, results, [&](const PhaseRow& r) {
-      return rows_of(L)(r) ? r.kept.agreement : std::nullopt;
-    });
-    conditional_plots = curve(conditional_plots, fmt::format("changed_L{}", L), "lw 2 pt 7 ps 0.6 " + colour,
-                              fmt::format("L = {}, class changed", L));
-    conditional_plots = curve(conditional_plots, fmt::format("kept_L{}", L), "lw 1 dt 2 pt 6 ps 0.6 " + colour,
-                              fmt::format("L = {}, class kept", L));
-    script += data_block(fmt::format("chi_L{}", L), config, results, [&](const PhaseRow& r) {
-      return rows_of(L)(r) ? r.changes.susceptibility : std::nullopt;
-    });
-    susceptibility_plots = curve(susceptibility_plots, fmt::format("chi_L{}", L), "lw 2 pt 7 ps 0.6 " + colour,
-                                 fmt::format("L = {}", L));
+    const std::string depth = fmt::format("L = {}", L);
+    add_curve(class_plots, fmt::format("class_L{}", L), add_block(fmt::format("class_L{}", L), [&](const PhaseRow& r) {
+                return rows_of(0)(r) ? std::optional(r.agreement) : std::nullopt;
+              }), series_style(k), depth);
+    add_curve(conditional_plots, fmt::format("changed_L{}", L),
+              add_block(fmt::format("changed_L{}", L),
+                        [&](const PhaseRow& r) { return rows_of(L)(r) ? r.changed.agreement : std::nullopt; }),
+              series_style(k), depth + ", class changed");
+    add_curve(conditional_plots, fmt::format("kept_L{}", L),
+              add_block(fmt::format("kept_L{}", L),
+                        [&](const PhaseRow& r) { return rows_of(L)(r) ? r.kept.agreement : std::nullopt; }),
+              series_style(k, true), depth + ", class kept");
+    add_curve(susceptibility_plots, fmt::format("chi_L{}", L),
+              add_block(fmt::format("chi_L{}", L),
+                        [&](const PhaseRow& r) { return rows_of(L)(r) ? r.changes.susceptibility : std::nullopt; }),
+              series_style(k), depth);
   }
-  conditional_plots += fmt::format(", \\\n  {} with lines lw 1 lc rgb '#808080' title 'chance 1/v'", 1.0 / config.v);
-  for (int level = 0; level <= largest_L; ++level) {
-    script += data_block(fmt::format("level_{}", level), config, results, [&](const PhaseRow& r) {
-      return r.L == largest_L && r.level == level ? std::optional(r.agreement) : std::nullopt;
-    });
-    const double t = largest_L > 0 ? static_cast<double>(level) / largest_L : 0.0;
-    level_plots = curve(level_plots, fmt::format("level_{}", level),
-                        fmt::format("lw 2 pt 7 ps 0.6 lc rgb '{}'", depth_colour(t)),
-                        fmt::format("level {}{}", level, level == 0 ? " (class)" : level == largest_L ? " (tokens)" : ""));
+  for (int level = 0; level <= largest_L; ++level)
+    add_curve(level_plots, fmt::format("level_{}", level),
+              add_block(fmt::format("level_{}", level),
+                        [&](const PhaseRow& r) {
+                          return r.L == largest_L && r.level == level ? std::optional(r.agreement) : std::nullopt;
+                        }),
+              series_style(static_cast<size_t>(level)),
+              fmt::format("level {}{}", level, level == 0 ? " (class)" : level == largest_L ? " (tokens)" : ""));
+  const std::string class_marker = marker_commands(marker, low, high, class_plots);
+  add_line(class_plots, fmt::format("{}", 1.0 / config.n_classes), fmt::format("chance 1/classes = {:.3g}", 1.0 / config.n_classes));
+  add_line(conditional_plots, fmt::format("{}", 1.0 / config.v), fmt::format("chance 1/v = {:.3g}", 1.0 / config.v));
+  const std::string susceptibility_marker = marker_commands(marker, low, high, susceptibility_plots);
+
+  script.text += fmt::format("set xlabel {}\n", gnuplot_quote(x_label));
+  add_figure(script, "class_agreement",
+             figure_commands("class agreement A_0", "[0:1.02]", "Class kept after forward-backward: " + title,
+                             class_plots, class_marker, "", low, high));
+  add_figure(script, "level_agreement",
+             figure_commands("agreement A_ℓ at every level ℓ", "[0:1.02]",
+                             fmt::format("Every level at L = {}: {}", largest_L, title), level_plots, "", "", low, high));
+  add_figure(script, "conditional_agreement",
+             figure_commands("token agreement A_L given the class outcome", "[0:1.02]",
+                             "New class, old details: " + title, conditional_plots, "",
+                             "no trajectory measured a class outcome", low, high));
+  add_figure(script, "token_susceptibility",
+             figure_commands("token susceptibility χ_L", "[0:*]", "Correlated token changes: " + title,
+                             susceptibility_plots, susceptibility_marker, undefined_susceptibility(config), low, high));
+  try {
+    return run_gnuplot(script, folder, "figures.gp");
+  } catch (const FileError& e) {
+    throw FileError(std::string(e.what()) + "; nothing was written, the results are kept: the same command with "
+                                            "--resume finishes the run");
+  } catch (const Error& e) {
+    throw Error(std::string(e.what()) + "; nothing was written, the results are kept: the same command with "
+                                        "--resume finishes the run");
   }
-  script += fmt::format("set key outside right\nset grid\nset xlabel {}\n", gnuplot_quote(x_label));
-  script += figure("class_agreement", "class agreement A_0", "[0:1.02]", "Class kept after forward-backward: " + title,
-                   class_plots);
-  script += figure("level_agreement", "agreement A_l", "[0:1.02]", fmt::format("Every level at L = {}: {}", largest_L, title),
-                   level_plots);
-  script += figure("conditional_agreement", "token agreement A_L given the class outcome", "[0:1.02]",
-                   "New class, old details: " + title, conditional_plots);
-  script += figure("token_susceptibility", "token susceptibility chi_L", "[0:*]",
-                   "Correlated token changes: " + title, susceptibility_plots);
-  return run_gnuplot(script, folder, "figures.gp");
 }
 
 }  // namespace hdiff

@@ -44,8 +44,12 @@ std::string class_agreement_table(const PhaseConfig& config, const PhaseResults&
 std::string susceptibility_summary(const PhaseConfig& config, const PhaseResults& results);
 
 // Draws class_agreement, level_agreement, conditional_agreement and
-// token_susceptibility (.png and .svg) and figures.gp into `out`. Returns false
-// when skipped.
+// token_susceptibility (.png, .svg and .pdf, in the shared figure style) and
+// figures.gp into `out`. A figure whose every value is undefined (χ_L with no
+// varying change) is drawn as a frame with a note saying why. Returns false when
+// skipped (no rows, gnuplot missing or interrupted); throws Error (FileError
+// where the disk is full) when a figure could not be drawn completely, so that
+// the caller commits nothing.
 bool plot_phase(const PhaseConfig& config, const PhaseResults& results, const OutputDir& out);
 // The same figures in `folder` (for the grammars of a grid, one folder each).
 bool plot_phase(const PhaseConfig& config, const PhaseResults& results, const std::filesystem::path& folder);

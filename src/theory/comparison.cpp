@@ -196,7 +196,7 @@ std::vector<ComparedPoint> pair_points(const std::vector<MeasuredPoint>& measure
   return out;
 }
 
-std::string comparison_figure(const std::vector<ComparedPoint>& points, const std::vector<ClassPrediction>& predicted,
+FigureScript comparison_figure(const std::vector<ComparedPoint>& points, const std::vector<ClassPrediction>& predicted,
                               const ComparedModel& model, const std::filesystem::path& data_path,
                               const std::vector<ClassPrediction>& mean_field) {
   std::set<int> depths;
@@ -241,25 +241,31 @@ std::string comparison_figure(const std::vector<ComparedPoint>& points, const st
   const auto n = depths.size();
   std::string titles;
   for (int L : depths) titles += fmt::format("{} ", L);
-  const std::string x_label = model.channel == Channel::gaussian ? "alpha-bar" : "noise epsilon";
+  const std::string x_label = model.channel == Channel::gaussian ? "signal level ᾱ" : "noise level ε";
+  const std::string data_file = gnuplot_quote(data_path.filename().string());
+  // Curve i of every kind takes linetype i of the shared style: one colour and point type per L.
   std::string plot = fmt::format(
       "depths = \"{}\"\n"
-      "set xlabel {}\nset ylabel \"class agreement / posterior mass\"\nset yrange [0:1.02]\n"
-      "set key outside right\nset grid\n"
-      "set title {}\n"
-      "plot for [i=1:{}] '{}' index (i-1) using 1:2 with lines lw 2 lc i title sprintf('theory L=%s', word(depths, i)), \\\n"
-      "     for [i=1:{}] '{}' index ({} + i - 1) using 1:2:3 with yerrorbars pt 7 ps 0.6 lc i title sprintf('measured L=%s', word(depths, i)){}\n",
+      "set xlabel {}\nset ylabel \"class agreement A_0 / posterior mass\"\nset yrange [0:1.02]\n"
+      "set title {} noenhanced\n"
+      "plot for [i=1:{}] {} index (i-1) using 1:2 with lines lt i title sprintf('theory L = %s', word(depths, i)), \\\n"
+      "     for [i=1:{}] {} index ({} + i - 1) using 1:2:3 with yerrorbars lt i title sprintf('measured L = %s', word(depths, i)){}, \\\n"
+      "     {} with lines lw 1.5 dt 3 lc rgb '#666666' title {}\n",
       titles, gnuplot_quote(x_label),
-      gnuplot_quote(fmt::format("v={} classes={} m={} s={} {}", model.v, model.n_classes, model.m, model.s,
-                                channel_name(model.channel))),
-      n, data_path.filename().string(), n, data_path.filename().string(), n,
+      gnuplot_quote(fmt::format("theory and experiment: {} noise, v = {}, classes = {}, m = {}, s = {}",
+                                channel_name(model.channel), model.v, model.n_classes, model.m, model.s)),
+      n, data_file, n, data_file, n,
       mean_field.empty()
           ? std::string()
-          : fmt::format(", \\\n     for [i=1:{}] '{}' index ({} + i - 1) using 1:2 with lines dt 2 lw 1.5 lc i "
-                        "title sprintf('mean field L=%s', word(depths, i))",
-                        n, data_path.filename().string(), 2 * n));
-  return "set terminal pngcairo size 900,600\nset output 'comparison.png'\n" + plot +
-         "set terminal svg size 900,600\nset output 'comparison.svg'\nreplot\n";
+          : fmt::format(", \\\n     for [i=1:{}] {} index ({} + i - 1) using 1:2 with lines lt i dt 2 lw 1.5 "
+                        "title sprintf('mean field L = %s', word(depths, i))",
+                        n, data_file, 2 * n),
+      1.0 / model.n_classes, gnuplot_quote(fmt::format("chance 1/classes = {:.3g}", 1.0 / model.n_classes)));
+  FigureScript script{"# hdiff theory --compare: theory against experiment, from comparison.dat\n" +
+                          figure_style(),
+                      {}};
+  add_figure(script, "comparison", plot);
+  return script;
 }
 
 }  // namespace hdiff

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/gnuplot.h"
 #include "noise/channel.h"
 
 namespace hdiff {
@@ -81,9 +82,10 @@ std::vector<ComparedPoint> pair_points(const std::vector<MeasuredPoint>& measure
                                        const std::vector<ClassPrediction>& predicted);
 
 // Writes DIR/comparison.dat (one gnuplot block per L) and returns the gnuplot
-// script that draws comparison.png and comparison.svg from it; `mean_field`, when
-// not empty, adds the mean-field class beliefs (soft channel) as dashed curves.
-std::string comparison_figure(const std::vector<ComparedPoint>& points, const std::vector<ClassPrediction>& predicted,
+// script that draws comparison.png, .svg and .pdf from it (the shared figure
+// style, with the chance line 1/classes); `mean_field`, when not empty, adds
+// the mean-field class beliefs (soft channel) as dashed curves.
+FigureScript comparison_figure(const std::vector<ComparedPoint>& points, const std::vector<ClassPrediction>& predicted,
                               const ComparedModel& model, const std::filesystem::path& data_path,
                               const std::vector<ClassPrediction>& mean_field = {});
 

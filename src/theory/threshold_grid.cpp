@@ -168,7 +168,7 @@ std::string threshold_csv(const std::vector<TheoryParams>& grid, const Threshold
   return csv;
 }
 
-std::string phase_diagram_script(const std::vector<TheoryParams>& grid, const std::vector<ThresholdResult>& results) {
+FigureScript phase_diagram_script(const std::vector<TheoryParams>& grid, const std::vector<ThresholdResult>& results) {
   // One colour per channel. Within a channel, the models of one (v, classes, s)
   // form one line along f (m varies), marked by a point type per v: models of
   // equal f but another v are other points, not a zigzag of one line.
@@ -182,8 +182,10 @@ std::string phase_diagram_script(const std::vector<TheoryParams>& grid, const st
   std::map<std::tuple<std::string, int, int, int>, std::vector<size_t>> lines;  // (channel, v, classes, s) -> models
   for (size_t i = 0; i < grid.size(); ++i)
     lines[{channel_name(grid[i].channel), grid[i].v, grid[i].n_classes, grid[i].s}].push_back(i);
-  const char* colours[] = {"#1f5fa8", "#c23b22", "#2a8c4a", "#8a4fb0"};
-  std::string script = "# hdiff theory --threshold: the phase diagram; run `gnuplot phase_diagram.gp` here to redraw it\n";
+  FigureScript figure{"# hdiff theory --threshold: the phase diagram; run `gnuplot phase_diagram.gp` here to redraw it\n" +
+                          figure_style(),
+                      {}};
+  std::string& script = figure.text;
   std::string plots;
   const auto add = [&](const std::string& plot) { plots += (plots.empty() ? "" : ", \\\n  ") + plot; };
   bool gaussian = false;
@@ -203,25 +205,22 @@ std::string phase_diagram_script(const std::vector<TheoryParams>& grid, const st
       script += "EOD\n";
       gaussian |= channels[c] == "gaussian";
       const auto v_index = std::find(vs.begin(), vs.end(), std::get<1>(key)) - vs.begin();
-      add(fmt::format("${} using 1:2:3:4 with yerrorlines lw 2 pt {} ps 0.9 lc rgb '{}' {}", block, 5 + 2 * v_index,
-                      colours[c % 4],
-                      titled ? "notitle"
-                             : "title " + gnuplot_quote(channels[c] == "gaussian" ? "gaussian (alpha-bar*)" : channels[c])));
+      add(fmt::format("${} using 1:2:3:4 with yerrorlines lw 2 pt {} lc rgb '{}' {}", block,
+                      series_point_type(static_cast<size_t>(v_index)), series_colour(c),
+                      titled ? "notitle" : "title " + gnuplot_quote(channels[c] == "gaussian" ? "gaussian (ᾱ*)" : channels[c])));
       titled = true;
     }
   }
   // A key entry per v for the point types.
   if (vs.size() > 1)
     for (size_t i = 0; i < vs.size(); ++i)
-      add(fmt::format("NaN with points pt {} ps 0.9 lc rgb '#404040' title 'v = {}'", 5 + 2 * i, vs[i]));
-  script += "set key outside right\nset grid\nset logscale x\nset xlabel 'f = m / v^{s-1}'\n";
-  script += fmt::format("set ylabel {}\nset yrange [0:1.02]\n",
-                        gnuplot_quote(gaussian ? "critical noise epsilon* (alpha-bar* for gaussian)" : "critical noise epsilon*"));
-  script += "set title 'Class reconstruction threshold (density evolution; bars: the undecided interval)'\n";
-  for (const auto& [terminal, extension] : {std::pair{"pngcairo size 1000,640 font ',11'", "png"},
-                                            std::pair{"svg size 1000,640 dynamic font 'sans,12'", "svg"}})
-    script += fmt::format("set terminal {}\nset output 'phase_diagram.{}'\nplot {}\nunset output\n", terminal, extension, plots);
-  return script;
+      add(fmt::format("NaN with points pt {} lc rgb '#404040' title 'v = {}'", series_point_type(i), vs[i]));
+  add_figure(figure, "phase_diagram",
+             fmt::format("set logscale x\nset xlabel 'f = m / v^{{s-1}}'\nset ylabel {}\nset yrange [0:1.02]\n"
+                         "set title 'Class reconstruction threshold (density evolution; bars: the undecided interval)'\n"
+                         "plot {}\n",
+                         gnuplot_quote(gaussian ? "critical noise ε* (ᾱ* for gaussian)" : "critical noise ε*"), plots));
+  return figure;
 }
 
 }  // namespace hdiff

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/gnuplot.h"
 #include "theory/density_evolution.h"
 #include "theory/threshold.h"
 
@@ -38,8 +39,9 @@ std::string threshold_run_identity(const std::vector<TheoryParams>& grid, const 
 std::string threshold_csv(const std::vector<TheoryParams>& grid, const ThresholdOptions& options,
                           const std::vector<ThresholdResult>& results);
 
-// The gnuplot script of phase_diagram.png and .svg (data inline): the critical
-// noise and its interval against f, one curve per channel, log scale in f.
-std::string phase_diagram_script(const std::vector<TheoryParams>& grid, const std::vector<ThresholdResult>& results);
+// The gnuplot script of phase_diagram.png, .svg and .pdf (data inline, the
+// shared figure style): the critical noise and its interval against f, one
+// colour per channel and one point type per v, log scale in f.
+FigureScript phase_diagram_script(const std::vector<TheoryParams>& grid, const std::vector<ThresholdResult>& results);
 
 }  // namespace hdiff

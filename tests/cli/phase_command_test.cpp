@@ -65,7 +65,7 @@ TEST(PhaseCommand, WritesResultsRunRecordAndFiguresIdenticallyForAnyThreadCount)
   EXPECT_TRUE(record.contains("wall_seconds"));
   if (testing::gnuplot_installed())
     for (const char* figure : {"class_agreement", "level_agreement", "conditional_agreement", "token_susceptibility"})
-      for (const char* extension : {".png", ".svg"})
+      for (const char* extension : {".png", ".svg", ".pdf"})
         EXPECT_GT(std::filesystem::file_size(folder / "c1" / (figure + std::string(extension))), 1000u) << figure;
   std::filesystem::remove_all(folder);
 }

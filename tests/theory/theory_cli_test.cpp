@@ -12,6 +12,7 @@
 #include <sstream>
 #include <string>
 
+#include "common/gnuplot.h"
 #include "support/helpers.h"
 
 namespace {
@@ -104,10 +105,9 @@ TEST_F(TheoryCli, CompareOverlaysMeasuredAgreement) {
   EXPECT_NE(result.out.find("over 2 points"), std::string::npos) << result.out;
   EXPECT_TRUE(fs::exists(out / "theory.csv"));
   EXPECT_TRUE(fs::exists(out / "comparison.dat"));
-  if (hdiff::testing::gnuplot_installed()) {
-    EXPECT_TRUE(fs::exists(out / "comparison.png"));
-    EXPECT_TRUE(fs::exists(out / "comparison.svg"));
-  }
+  if (hdiff::testing::gnuplot_installed())
+    for (const char* format : hdiff::kFigureFormats)
+      EXPECT_TRUE(hdiff::figure_file_complete(out / (std::string("comparison.") + format))) << format;
 }
 
 // `--compare DIR` takes v, classes, m, s and the channel from DIR/results.csv

@@ -89,7 +89,8 @@ TEST(ThresholdGrid, ResultsTravelExactlyAndFillTheCsvAndTheDiagram) {
   wide.v = 16;  // f = 2/16, before v = 8's 0.25 on the axis
   TheoryParams denser = params;
   denser.m = 4;  // f = 0.5: on v = 8's line, after m = 2
-  const std::string script = phase_diagram_script({params, wide, mask, denser}, {result, result, result, result});
+  const FigureScript figure = phase_diagram_script({params, wide, mask, denser}, {result, result, result, result});
+  const std::string& script = figure.text;
   // One line per (channel, v): v = 8's holds m = 2 and 4 in order of f; v = 16 is another line.
   const auto v8 = script.find("$threshold_uniform_v8_classes8_s2 << EOD\n0.25 ");
   ASSERT_NE(v8, std::string::npos) << script;
@@ -97,8 +98,9 @@ TEST(ThresholdGrid, ResultsTravelExactlyAndFillTheCsvAndTheDiagram) {
   EXPECT_NE(script.find("$threshold_uniform_v16_classes8_s2 << EOD\n0.125 "), std::string::npos) << script;
   EXPECT_NE(script.find("$threshold_mask_v8_classes8_s2 << EOD\n0.25 "), std::string::npos) << script;
   EXPECT_NE(script.find("title 'v = 16'"), std::string::npos) << script;
-  EXPECT_NE(script.find("set output 'phase_diagram.png'"), std::string::npos);
-  EXPECT_NE(script.find("set output 'phase_diagram.svg'"), std::string::npos);
+  EXPECT_EQ(figure.files, (std::vector<std::string>{"phase_diagram.png", "phase_diagram.svg", "phase_diagram.pdf"}));
+  for (const auto& file : figure.files) EXPECT_NE(script.find("set output \"" + file + "\""), std::string::npos) << file;
+  EXPECT_NE(script.find("critical noise ε*"), std::string::npos);
   EXPECT_NE(script.find("title " + gnuplot_quote("mask")), std::string::npos);
 }
 
@@ -131,7 +133,8 @@ TEST(ThresholdGridCommand, EveryModelsRowEqualsItsOwnRun) {
     EXPECT_EQ(one_csv.substr(one_csv.find('\n') + 1), line + "\n");
   }
   if (testing::gnuplot_installed())
-    EXPECT_GT(std::filesystem::file_size(folder / "grid/phase_diagram.png"), 1000u);
+    for (const char* format : kFigureFormats)
+      EXPECT_TRUE(figure_file_complete(folder / "grid" / (std::string("phase_diagram.") + format))) << format;
   EXPECT_NE(grid.out.find("mask v=16 classes=8 m=3 s=2 (f = 0.1875): critical epsilon = "), std::string::npos) << grid.out;
   std::filesystem::remove_all(folder);
 }

@@ -30,39 +30,32 @@ void write_text(const std::filesystem::path& path, const std::string& text) {
   if (!out) fail("cannot write {}", path.string());
 }
 
-std::string script(const ProbeTable& table, const std::string& terminal, const std::string& ext) {
+// Class kept and similarity against k/K, from the data files beside them.
+void add_k_figures(FigureScript& script, const ProbeTable& table) {
   const auto last = table.probes.empty() ? 0 : table.probes.size() - 1;
-  return fmt::format(R"gp(set terminal {term}
-set datafile separator whitespace
-set grid
-set key off
-set xlabel {xlabel}
-set output "class_kept.{ext}"
-set ylabel "P(top-1 class kept)"
-set yrange [0:1.05]
-set title "Class kept after forward-backward"
-plot "class_kept.dat" using 1:2:3 with yerrorlines lw 2 pt 7 lc rgb "#1f4e79"
-set output "similarity.{ext}"
-set ylabel "cosine similarity of whitened activations"
-set yrange [*:1.02]
-set title "Activation similarity at every ConvNeXt depth"
-set palette defined (0 "#440154", 1 "#3b528b", 2 "#21918c", 3 "#5ec962", 4 "#fde725")
-set cbrange [0:{last}]
-set cblabel "probe point depth (0 = stem, {last} = head)"
-set colorbox
-plot for [d=0:{last}] "similarity.dat" index d using 1:2:4 with linespoints lw 1.5 pt 7 ps 0.4 lc palette
-unset output
-)gp",
-                     fmt::arg("term", terminal), fmt::arg("ext", ext),
-                     fmt::arg("xlabel", gnuplot_quote(x_label(table))), fmt::arg("last", last));
+  add_figure(script, "class_kept",
+             fmt::format("set key off\nset xlabel {}\nset ylabel \"P(top-1 class kept)\"\nset yrange [0:1.05]\n"
+                         "set title \"Class kept after forward-backward\"\n"
+                         "plot \"class_kept.dat\" using 1:2:3 with yerrorlines {}\n",
+                         gnuplot_quote(x_label(table)), series_style(0)));
+  // Depth is a continuous scale: viridis, which stays ordered for colour-blind readers and in grey.
+  add_figure(script, "similarity",
+             fmt::format("set key off\nset xlabel {}\nset ylabel \"cosine similarity of whitened activations\"\n"
+                         "set yrange [*:1.02]\nset title \"Activation similarity at every ConvNeXt depth\"\n"
+                         "set palette defined (0 \"#440154\", 1 \"#3b528b\", 2 \"#21918c\", 3 \"#5ec962\", 4 \"#fde725\")\n"
+                         "set cbrange [0:{last}]\nset cblabel \"probe point depth (0 = stem, {last} = head)\"\nset colorbox\n"
+                         "plot for [d=0:{last}] \"similarity.dat\" index d using 1:2:4 with linespoints lw 1.5 pt 7 ps 0.4 "
+                         "lc palette\n",
+                         gnuplot_quote(x_label(table)), fmt::arg("last", last)));
 }
 
 // Similarity against probe depth, one solid curve per k for the pairs whose class
-// changed and a dashed one for those whose class was kept; the data comes from
-// conditional.csv's rows and travels inline (curves without pairs are left out).
-std::string class_outcome_script(const ProbeTable& table, const std::string& terminal, const std::string& ext) {
+// changed and a dashed one (open points) for those whose class was kept; the data
+// comes from conditional.csv's rows and travels inline (curves without pairs are
+// left out, and the figure with them where no k has any).
+void add_class_outcome_figure(FigureScript& script, const ProbeTable& table) {
   const auto rows = summarize_by_class(table);
-  std::string data, plots;
+  std::string plots;
   for (size_t s = 0; s < table.ks.size(); ++s)
     for (bool kept : {false, true}) {
       std::string block;
@@ -71,28 +64,19 @@ std::string class_outcome_script(const ProbeTable& table, const std::string& ter
           block += fmt::format("{} {:.9g} {:.9g}\n", row.depth, *row.similarity_mean, row.similarity_se.value_or(0.0));
       if (block.empty()) continue;
       const std::string name = fmt::format("k{}_{}", table.ks[s], kept ? "kept" : "changed");
-      data += fmt::format("${} << EOD\n{}EOD\n", name, block);
-      const double shade = table.ks.size() > 1 ? static_cast<double>(s) / static_cast<double>(table.ks.size() - 1) : 0.0;
-      plots += fmt::format("{}${} using 1:2:3 with yerrorlines lw {} dt {} pt 7 ps 0.5 lc palette frac {:.4f} title '{} {}'",
-                           plots.empty() ? "" : ", \\\n  ", name, kept ? 1 : 2, kept ? 2 : 1, shade,
+      script.text += fmt::format("${} << EOD\n{}EOD\n", name, block);
+      plots += fmt::format("{}${} using 1:2:3 with yerrorlines {} title '{} {}'", plots.empty() ? "" : ", \\\n  ", name,
+                           series_style(s, kept),
                            table.num_steps > 0 ? fmt::format("k/K = {:.3g},", x_of(table, table.ks[s]))
                                                : fmt::format("k = {},", table.ks[s]),
                            kept ? "class kept" : "class changed");
     }
-  if (plots.empty()) return "";
-  return data + fmt::format(R"gp(set terminal {term}
-set output "similarity_by_class.{ext}"
-set key outside right
-set xlabel "probe point depth (0 = stem, last = head)"
-set ylabel "cosine similarity of whitened activations"
-set yrange [*:1.02]
-set title "New class, old details: similarity of pairs whose class changed (solid) or was kept (dashed)"
-set palette defined (0 "#440154", 1 "#21918c", 2 "#fde725")
-unset colorbox
-plot {plots}
-unset output
-)gp",
-                            fmt::arg("term", terminal), fmt::arg("ext", ext), fmt::arg("plots", plots));
+  if (plots.empty()) return;
+  add_figure(script, "similarity_by_class",
+             "set xlabel \"probe point depth (0 = stem, last = head)\"\n"
+             "set ylabel \"cosine similarity of whitened activations\"\nset yrange [*:1.02]\n"
+             "set title \"New class, old details: similarity of pairs whose class changed (solid) or was kept (dashed)\"\n"
+             "plot " + plots + "\n");
 }
 
 }  // namespace
@@ -123,10 +107,10 @@ std::string similarity_data(const ProbeTable& table) {
 bool draw_probe_figures(const ProbeTable& table, const std::filesystem::path& folder) {
   write_text(folder / "class_kept.dat", class_kept_data(table));
   write_text(folder / "similarity.dat", similarity_data(table));
-  const std::string png = "pngcairo size 1000,650 font \"sans,11\"", svg = "svg size 1000,650 dynamic font \"sans,11\"";
-  return run_gnuplot(script(table, png, "png") + script(table, svg, "svg") + class_outcome_script(table, png, "png") +
-                         class_outcome_script(table, svg, "svg"),
-                     folder);
+  FigureScript script{"# hdiff images experiment figures\n" + figure_style() + "set datafile separator whitespace\n", {}};
+  add_k_figures(script, table);
+  add_class_outcome_figure(script, table);
+  return run_gnuplot(script, folder);
 }
 
 }  // namespace hdiff::image
