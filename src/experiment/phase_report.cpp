@@ -104,19 +104,31 @@ std::vector<ClassCrossing> class_curve_crossings(const PhaseConfig& config, cons
   std::vector<ClassCrossing> crossings;
   for (size_t d = 0; d + 1 < config.depths.size(); ++d) {
     const int shallow = config.depths[d], deep = config.depths[d + 1];
+    // (axis value, deep − shallow) at the points both curves have (an interrupted run lacks some).
+    std::vector<std::pair<double, double>> difference;
+    for (size_t k : order) {
+      const auto a = class_agreement.find({shallow, k}), b = class_agreement.find({deep, k});
+      if (a != class_agreement.end() && b != class_agreement.end()) difference.emplace_back(axis(k), b->second - a->second);
+    }
     std::optional<ClassCrossing> best;
     double steepest = 0;
-    for (size_t i = 0; i + 1 < order.size(); ++i) {
-      const auto a0 = class_agreement.find({shallow, order[i]}), a1 = class_agreement.find({shallow, order[i + 1]});
-      const auto b0 = class_agreement.find({deep, order[i]}), b1 = class_agreement.find({deep, order[i + 1]});
-      if (a0 == class_agreement.end() || a1 == class_agreement.end() || b0 == class_agreement.end() ||
-          b1 == class_agreement.end())
-        continue;  // an interrupted run lacks these points
-      const double before = b0->second - a0->second, after = b1->second - a1->second;
-      if (!(before * after < 0) || std::abs(before - after) <= steepest) continue;
-      steepest = std::abs(before - after);
-      const double x0 = axis(order[i]), x1 = axis(order[i + 1]);
-      best = ClassCrossing{shallow, deep, x0 + (x1 - x0) * before / (before - after)};
+    // Consecutive points of non-zero difference and opposite signs; points where the
+    // curves are exactly equal (ties of counts happen) lie between them.
+    std::optional<size_t> previous;
+    for (size_t j = 0; j < difference.size(); ++j) {
+      if (difference[j].second == 0) continue;
+      if (previous) {
+        const size_t i = *previous;
+        const double before = difference[i].second, after = difference[j].second;
+        if (before * after < 0 && std::abs(before - after) > steepest) {
+          steepest = std::abs(before - after);
+          const double x0 = difference[i].first, x1 = difference[j].first;
+          const double at = j == i + 1 ? x0 + (x1 - x0) * before / (before - after)
+                                       : (difference[i + 1].first + difference[j - 1].first) / 2;
+          best = ClassCrossing{shallow, deep, at};
+        }
+      }
+      previous = j;
     }
     if (best) crossings.push_back(*best);
   }

@@ -49,7 +49,8 @@ struct ClassCrossing {
 // crosses: among the adjacent noise points (sorted along the axis) between which
 // their difference changes sign, the pair where it changes most (the steep
 // crossing at the transition, not a flip of two flat, equal curves far from it),
-// interpolated linearly. Pairs whose curves never cross are left out.
+// interpolated linearly; where the curves are exactly equal at grid points
+// between the two, the middle of those points. Pairs that never cross are left out.
 std::vector<ClassCrossing> class_curve_crossings(const PhaseConfig& config, const PhaseResults& results);
 // One stdout line: the crossings and their mean, or that the curves do not cross.
 std::string class_crossing_summary(const PhaseConfig& config, const PhaseResults& results);

@@ -124,6 +124,17 @@ TEST(PhaseCrossings, TakesTheSteepCrossingNotAFlipOfFlatCurves) {
   EXPECT_NEAR(crossings[0].at, 0.2 + 0.1 * (0.1 / 0.3), 1e-12);
 }
 
+TEST(PhaseCrossings, CurvesEqualAtAGridPointCrossThere) {
+  // Both agreements are means of counts over the same samples, so they can tie
+  // exactly: −0.05, 0, +0.1 crosses at the tie.
+  const auto config = two_depths({0.85, 0.86, 0.87, 0.88});
+  const auto crossings = class_curve_crossings(config, class_rows({0.4, 0.48, 0.53, 0.64}, {0.35, 0.43, 0.53, 0.74}));
+  ASSERT_EQ(crossings.size(), 1u);
+  EXPECT_NEAR(crossings[0].at, 0.87, 1e-12);
+  // Equal at both ends (noiseless and pure noise) is no crossing.
+  EXPECT_TRUE(class_curve_crossings(config, class_rows({1, 0.6, 0.5, 0.03}, {1, 0.7, 0.6, 0.03})).empty());
+}
+
 TEST(PhaseCrossings, SortsTheNoiseAxisAndReportsCurvesThatNeverCross) {
   // Levels listed out of order give the crossing of the sorted axis.
   const auto config = two_depths({0.3, 0.1, 0.2});
