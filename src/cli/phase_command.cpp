@@ -163,7 +163,9 @@ void add_phase_command(CLI::App& app) {
       "grammar under their epsilon-process (channel soft), and prints where the class curves of\n"
       "different L cross beside the theories' epsilon* (0.731). --list-presets names the others.\n"
       "v, classes, m and s may be lists (a grid of grammars). Under mpirun/srun the units are shared\n"
-      "across ranks (docs/cluster.md); a killed run continues with --resume.");
+      "across ranks (docs/cluster.md); a killed run continues with --resume. Progress goes to stderr:\n"
+      "a bar on a terminal, else a line per tenth of the work and at least every HDIFF_PROGRESS_SECONDS\n"
+      "(default 30) after the first 2 s. Threads wait passively unless OMP_WAIT_POLICY is set.");
   auto* config_option = command->add_option("--config", options->config,
                       "experiment config (TOML); default: the preset pnas2025-rhm-soft (see --print-default-config)")
       ->check(CLI::ExistingFile);
