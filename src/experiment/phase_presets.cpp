@@ -39,7 +39,7 @@ seed = 0
 theory = true
 )";
 
-// hdiff's resampling channel: the default run before version 0.2.
+// hdiff's resampling channel, the default run before issue 26 (then at L = 2..6, one trajectory).
 const char* const kUniformPreset = R"(# hdiff phase --preset uniform: the papers' grammar under the uniform channel, which
 # redraws each token uniformly with probability epsilon (BP does not know which
 # tokens moved, so the class is lost far earlier than under the epsilon-process:
