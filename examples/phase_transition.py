@@ -1,7 +1,8 @@
 """Figure (a) of the phase experiment: class agreement against noise, one curve per depth L.
 
 Usage: PYTHONPATH=build/python python3 examples/phase_transition.py [CONFIG.toml] [--out FIGURE.png]
-(without a config: the papers' grammar, which takes minutes; see docs/python.md).
+(without a config: the default run, the papers' grammar under their epsilon-process, hdiff phase's
+preset pnas2025-rhm-soft, a few seconds on two cores; see docs/python.md).
 """
 
 import argparse

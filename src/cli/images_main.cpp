@@ -11,8 +11,10 @@
 #include "cli/entry.h"
 #include "cli/option_checks.h"
 #include "cluster/cluster.h"
+#include "common/omp_wait_policy.h"
 
 int main(int argc, char** argv) {
+  hdiff::prefer_passive_omp_wait(argv);  // before anything else: it may start the program again
   hdiff::cluster::start(&argc, &argv);
   std::vector<const char*> arguments(argv, argv + argc);
   if (argc < 2 || std::strcmp(argv[1], "images") != 0) arguments.insert(arguments.begin() + 1, "images");

@@ -11,8 +11,10 @@
 #include "cli/images_handoff.h"
 #include "cli/option_checks.h"
 #include "cluster/cluster.h"
+#include "common/omp_wait_policy.h"
 
 int main(int argc, char** argv) {
+  hdiff::prefer_passive_omp_wait(argv);  // before anything else: it may start the program again
   if (argc >= 2 && std::strcmp(argv[1], "images") == 0) return hdiff::cli::hand_over_to_images(argc, argv);
   // After the hand-over: hdiff-images starts MPI itself when it is launched under mpirun.
   hdiff::cluster::start(&argc, &argv);

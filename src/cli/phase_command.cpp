@@ -17,14 +17,17 @@
 #include "common/progress.h"
 #include "common/version.h"
 #include "experiment/phase.h"
+#include "experiment/phase_presets.h"
 #include "experiment/phase_report.h"
 #include "experiment/phase_units.h"
+#include "theory/critical_noise_summary.h"
 
 namespace hdiff::cli {
 namespace {
 
 struct PhaseOptions {
   std::string config;
+  std::string preset;
   std::string out = "hdiff-phase";
   int threads = 0;
   bool resume = false;
@@ -84,10 +87,14 @@ void run_phase_command(const PhaseOptions& options) {
   std::optional<OutputDir> out;
   // Every rank reads the config; rank 0 alone writes, so it alone checks --out.
   cluster::agree([&] {
-    grid = options.config.empty() ? std::vector{parse_phase_config(kDefaultPhaseConfig, "default config")}
-                                  : load_phase_grid(options.config);
+    if (!options.preset.empty())
+      grid = parse_phase_grid(find_phase_preset(options.preset).config, "preset " + options.preset);
+    else if (!options.config.empty())
+      grid = load_phase_grid(options.config);
+    else
+      grid = {parse_phase_config(kDefaultPhaseConfig, "default config")};
     if (cluster::is_root()) check_something_to_resume(options.out, options.resume, options.force);
-    if (cluster::is_root()) out.emplace(options.out, existing_policy(options.force), "hdiff phase");  // fails now, before any work, if --out is unwritable
+    if (cluster::is_root()) out.emplace(options.out, existing_policy(options.force), "hdiff phase");  // fails now, before any work
   });
   // Ctrl-C keeps what is finished in one process; under a launcher a signal ends the
   // rank as usual (the launcher ends the job), so a half-done unit can never be recorded.
@@ -130,7 +137,11 @@ void run_phase_command(const PhaseOptions& options) {
   size_t rows = 0;
   for (size_t g = 0; g < grid.size(); ++g) {
     fmt::print("{}", class_agreement_table(grid[g], results[g]));
+    fmt::print("{}", class_crossing_summary(grid[g], results[g]));
     fmt::print("{}", susceptibility_summary(grid[g], results[g]));
+    if (grid[g].report_theory && !outcome.interrupted)
+      fmt::print("{}", critical_noise_summary(grid[g].v, grid[g].n_classes, grid[g].m, grid[g].s, grid[g].channel,
+                                              grid[g].schedule));
     rows += results[g].rows.size();
   }
   fmt::print("wrote {} rows to {}/results.csv in {:.1f} s\n", rows, out->dir().string(), wall);
@@ -151,12 +162,27 @@ void add_phase_command(CLI::App& app) {
       "phase",
       "Forward-backward experiment: noise RHM data, denoise it exactly, measure agreement at every level.\n"
       "Writes DIR/results.csv, conditional.csv, changes.csv, correlations.csv, run.json and figures\n"
-      "(docs/phase.md); without --config runs the papers' grammar under uniform (resampling) noise.\n"
+      "(docs/phase.md). Without --config or --preset it runs the preset pnas2025-rhm-soft: the papers'\n"
+      "grammar under their epsilon-process (channel soft), and prints where the class curves of\n"
+      "different L cross beside the theories' epsilon* (0.731). --list-presets names the others.\n"
       "v, classes, m and s may be lists (a grid of grammars). Under mpirun/srun the units are shared\n"
-      "across ranks (docs/cluster.md); a killed run continues with --resume.");
-  command->add_option("--config", options->config,
-                      "experiment config (TOML); default: the papers' grammar, uniform channel (see --print-default-config)")
+      "across ranks (docs/cluster.md); a killed run continues with --resume. Progress goes to stderr:\n"
+      "a bar on a terminal, else a line per tenth of the work and at least every HDIFF_PROGRESS_SECONDS\n"
+      "(default 30) after the first 2 s. Threads wait passively unless OMP_WAIT_POLICY is set.");
+  auto* config_option = command->add_option("--config", options->config,
+                      "experiment config (TOML); default: the preset pnas2025-rhm-soft (see --print-default-config)")
       ->check(CLI::ExistingFile);
+  command->add_option("--preset", options->preset, "run a named config instead (--list-presets, --print-preset NAME)")
+      ->excludes(config_option);
+  command->add_flag_callback("--list-presets", [] {
+    if (cluster::is_root()) fmt::print("{}", phase_preset_list());
+    std::exit(0);
+  }, "print the presets, one a line (name, then what it reproduces), and exit");
+  command->add_option_function<std::string>("--print-preset", [](const std::string& name) {
+    const std::string text = find_phase_preset(name).config;  // an unknown name is an error listing the names
+    if (cluster::is_root()) fmt::print("{}", text);
+    std::exit(0);
+  }, "print the config of preset NAME (a valid --config file) and exit");
   command->add_option("--out", options->out, "output folder")->capture_default_str();
   command->add_option("--threads", options->threads, "threads (0 = all cores); results do not depend on it")
       ->capture_default_str();

@@ -15,24 +15,32 @@
 
 namespace hdiff {
 
-const char* const kDefaultPhaseConfig = R"(# hdiff phase: the papers' grammar (v = n_c = 32, m = 8, s = 2) under the uniform
-# (resampling) channel; their own noise, the epsilon-process, is channel = "soft"
+const char* const kDefaultPhaseConfig = R"(# hdiff phase (preset pnas2025-rhm-soft): the papers' grammar (v = n_c = 32, m = 8,
+# s = 2) under their epsilon-process, hdiff's channel "soft" (Sclocchi, Favero, Wyart,
+# PNAS 2025, arXiv:2402.16991): every token is kept and its evidence softens to
+# (1 - epsilon)[o = a] + epsilon/v. The class curves of different L cross at the
+# critical noise (mean field and density evolution: epsilon* = 0.731), where the
+# token susceptibility chi_L, over the 2 trajectories of each clean sample, peaks.
 [grammar]
 v = 32
 classes = 32
 m = 8
 s = 2
-L = [2, 3, 4, 5, 6]
+L = [3, 4, 5, 6, 7]
 seeds = 4
 
 [noise]
-channel = "uniform"
-values = [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5,
-          0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0]
+channel = "soft"
+values = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.65, 0.68, 0.7, 0.71,
+          0.72, 0.73, 0.74, 0.75, 0.76, 0.78, 0.8, 0.85, 0.9, 1.0]
 
 [run]
-samples = 2000
+samples = 1000
+trajectories = 2
 seed = 0
+
+[report]
+theory = true
 )";
 
 namespace {
@@ -59,6 +67,7 @@ const char* kind_of(const toml::node& node) {
   if (node.is_string()) return "a string";
   if (node.is_floating_point()) return "a number with a fraction";
   if (node.is_boolean()) return "a boolean";
+  if (node.is_integer()) return "an integer";
   if (node.is_array()) return "a list";
   if (node.is_table()) return "a table";
   return "another type";
@@ -190,7 +199,7 @@ std::vector<PhaseConfig> parse_phase_grid(const std::string& text, const std::st
   } catch (const toml::parse_error& e) {
     fail("{}:{}: not valid TOML: {}", source, e.source().begin.line, e.description());
   }
-  reject_unknown(root, "", {"grammar", "noise", "run"}, source);
+  reject_unknown(root, "", {"grammar", "noise", "run", "report"}, source);
   PhaseConfig config;
 
   const auto& grammar = section(root, "grammar", source);
@@ -309,6 +318,18 @@ std::vector<PhaseConfig> parse_phase_grid(const std::string& text, const std::st
   if (run.get("trajectories"))
     config.trajectories = static_cast<int>(integer(run, "run", "trajectories", source, 1, 1000000));
   config.seed = static_cast<uint64_t>(integer(run, "run", "seed", source, 0, INT64_MAX));
+
+  // [report] is optional: what the stdout summary adds; it changes no result.
+  if (const auto* node = root.get("report")) {
+    if (!node->is_table()) fail("{}: 'report' must be a section [report]", where(source, *node));
+    const auto& report = *node->as_table();
+    reject_unknown(report, "report.", {"theory"}, source);
+    if (const auto* theory = report.get("theory")) {
+      if (!theory->is_boolean())
+        fail("{}: report.theory must be true or false, found {}", where(source, *theory), kind_of(*theory));
+      config.report_theory = *theory->value<bool>();
+    }
+  }
   return expand_grid(config, vs, classes, ms, ss, source);
 }
 

@@ -1,6 +1,7 @@
 #include "experiment/phase_report.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 #include <fmt/format.h>
@@ -89,6 +90,63 @@ std::vector<SusceptibilityPeak> token_susceptibility_peaks(const PhaseConfig& co
     if (best) peaks.push_back(*best);
   }
   return peaks;
+}
+
+std::vector<ClassCrossing> class_curve_crossings(const PhaseConfig& config, const PhaseResults& results) {
+  const bool by_time = config.schedule.has_value();
+  std::vector<size_t> order(config.noise.size());
+  for (size_t k = 0; k < order.size(); ++k) order[k] = k;
+  const auto axis = [&](size_t k) { return by_time ? *config.noise[k].time : config.noise[k].level; };
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return axis(a) < axis(b); });
+  std::map<std::pair<int, size_t>, double> class_agreement;
+  for (const auto& row : results.rows)
+    if (row.level == 0) class_agreement[{row.L, row.noise_index}] = row.agreement.mean;
+  std::vector<ClassCrossing> crossings;
+  for (size_t d = 0; d + 1 < config.depths.size(); ++d) {
+    const int shallow = config.depths[d], deep = config.depths[d + 1];
+    // (axis value, deep − shallow) at the points both curves have (an interrupted run lacks some).
+    std::vector<std::pair<double, double>> difference;
+    for (size_t k : order) {
+      const auto a = class_agreement.find({shallow, k}), b = class_agreement.find({deep, k});
+      if (a != class_agreement.end() && b != class_agreement.end()) difference.emplace_back(axis(k), b->second - a->second);
+    }
+    std::optional<ClassCrossing> best;
+    double steepest = 0;
+    // Consecutive points of non-zero difference and opposite signs; points where the
+    // curves are exactly equal (ties of counts happen) lie between them.
+    std::optional<size_t> previous;
+    for (size_t j = 0; j < difference.size(); ++j) {
+      if (difference[j].second == 0) continue;
+      if (previous) {
+        const size_t i = *previous;
+        const double before = difference[i].second, after = difference[j].second;
+        if (before * after < 0 && std::abs(before - after) > steepest) {
+          steepest = std::abs(before - after);
+          const double x0 = difference[i].first, x1 = difference[j].first;
+          const double at = j == i + 1 ? x0 + (x1 - x0) * before / (before - after)
+                                       : (difference[i + 1].first + difference[j - 1].first) / 2;
+          best = ClassCrossing{shallow, deep, at};
+        }
+      }
+      previous = j;
+    }
+    if (best) crossings.push_back(*best);
+  }
+  return crossings;
+}
+
+std::string class_crossing_summary(const PhaseConfig& config, const PhaseResults& results) {
+  if (config.depths.size() < 2) return "";
+  const std::string axis = config.schedule ? "time" : (config.channel == Channel::gaussian ? "alpha-bar" : "noise");
+  const auto crossings = class_curve_crossings(config, results);
+  if (crossings.empty()) return fmt::format("the class curves of different L do not cross on this {} grid\n", axis);
+  std::string out = fmt::format("the class curves of adjacent L cross at {} =", axis);
+  double sum = 0;
+  for (const auto& crossing : crossings) {
+    out += fmt::format(" {:.4f} (L={}/{})", crossing.at, crossing.shallow_L, crossing.deep_L);
+    sum += crossing.at;
+  }
+  return out + fmt::format("; mean {:.4f} (linear interpolation between grid points)\n", sum / static_cast<double>(crossings.size()));
 }
 
 std::string class_agreement_table(const PhaseConfig& config, const PhaseResults& results) {

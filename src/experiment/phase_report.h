@@ -38,6 +38,23 @@ struct SusceptibilityPeak {
 // The peak of χ_L over the noise axis for every depth that has a defined χ.
 std::vector<SusceptibilityPeak> token_susceptibility_peaks(const PhaseConfig& config, const PhaseResults& results);
 
+// Where the class-agreement curves of two adjacent depths cross.
+struct ClassCrossing {
+  int shallow_L = 0;
+  int deep_L = 0;
+  double at = 0;  // noise level (diffusion time when the config gives times), linearly interpolated
+};
+
+// For each pair of adjacent depths (in the config's order), where A_0 of the two
+// crosses: among the adjacent noise points (sorted along the axis) between which
+// their difference changes sign, the pair where it changes most (the steep
+// crossing at the transition, not a flip of two flat, equal curves far from it),
+// interpolated linearly; where the curves are exactly equal at grid points
+// between the two, the middle of those points. Pairs that never cross are left out.
+std::vector<ClassCrossing> class_curve_crossings(const PhaseConfig& config, const PhaseResults& results);
+// One stdout line: the crossings and their mean, or that the curves do not cross.
+std::string class_crossing_summary(const PhaseConfig& config, const PhaseResults& results);
+
 // The table of class agreement (rows: noise, columns: L) printed on stdout.
 std::string class_agreement_table(const PhaseConfig& config, const PhaseResults& results);
 // One stdout line per depth: where the token susceptibility peaks, and its height.

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <regex>
 
 #include "common/error.h"
@@ -48,11 +49,31 @@ TEST(PhaseConfig, DefaultIsThePaperSetting) {
   EXPECT_EQ(config.n_classes, 32);
   EXPECT_EQ(config.m, 8);
   EXPECT_EQ(config.s, 2);
-  EXPECT_EQ(config.depths, (std::vector<int>{2, 3, 4, 5, 6}));
+  EXPECT_EQ(config.depths, (std::vector<int>{3, 4, 5, 6, 7}));
   EXPECT_EQ(config.noise.size(), 21u);
   EXPECT_EQ(config.noise.front().level, 0.0);
   EXPECT_EQ(config.noise.back().level, 1.0);
-  EXPECT_EQ(config.channel, Channel::uniform);
+  // The papers' epsilon-process, with chi taken over trajectories of one x0 (issue 26).
+  EXPECT_EQ(config.channel, Channel::soft);
+  EXPECT_GE(config.trajectories, 2);
+  EXPECT_TRUE(config.report_theory);
+  // The grid is finest (0.01) around the mean-field epsilon* = 0.731.
+  int near_threshold = 0;
+  for (const auto& point : config.noise) near_threshold += std::abs(point.level - 0.731) <= 0.03;
+  EXPECT_GE(near_threshold, 5);
+}
+
+TEST(PhaseConfig, ReportSectionIsOptionalAndChecked) {
+  EXPECT_FALSE(parse_phase_config(kValid, "c.toml").report_theory);
+  EXPECT_TRUE(parse_phase_config(kValid + "[report]\ntheory = true\n", "c.toml").report_theory);
+  EXPECT_FALSE(parse_phase_config(kValid + "[report]\n", "c.toml").report_theory);
+  EXPECT_TRUE(std::regex_search(error_of(kValid + "[report]\ntheory = 1\n"),
+                                std::regex("c\\.toml:15: report\\.theory must be true or false")))
+      << error_of(kValid + "[report]\ntheory = 1\n");
+  EXPECT_TRUE(std::regex_search(error_of(kValid + "[report]\nplots = true\n"), std::regex("unknown key 'report\\.plots'")))
+      << error_of(kValid + "[report]\nplots = true\n");
+  EXPECT_TRUE(std::regex_search(error_of("report = 3\n" + kValid), std::regex("'report' must be a section")))
+      << error_of("report = 3\n" + kValid);
 }
 
 TEST(PhaseConfig, ParsesValuesAndSchedules) {

@@ -52,8 +52,10 @@ TEST(Phase, AgreementAndPosteriorMassAgreeWithinError) {
 }
 
 TEST(Phase, ClassCurvesCrossAndLowLevelsSurviveLonger) {
-  // A reduced default: the paper's grammar at L = 2 and 5, low and high noise.
+  // The paper's grammar at L = 2 and 5 under the uniform channel, low and high noise.
   PhaseConfig config = parse_phase_config(kDefaultPhaseConfig, "default");
+  config.channel = Channel::uniform;
+  config.trajectories = 1;
   config.depths = {2, 5};
   config.grammar_seeds = {0, 1};
   config.noise = {{0.05, std::nullopt}, {0.4, std::nullopt}};
@@ -76,7 +78,8 @@ TEST(Phase, SoftClassCurvesOfDepthsFourAndEightCrossNearTheMeanFieldThreshold) {
   // The papers' setting under their ε-process: exact BP's class curves cross near
   // ε ≈ 0.73 (mean field: 0.731), far above the uniform channel's 0.16.
   PhaseConfig config = parse_phase_config(kDefaultPhaseConfig, "default");
-  config.channel = Channel::soft;
+  ASSERT_EQ(config.channel, Channel::soft) << "the default run is the papers' epsilon-process";
+  config.trajectories = 1;
   config.depths = {4, 8};
   config.grammar_seeds = {0, 1, 2, 3};
   config.noise.clear();
@@ -259,6 +262,7 @@ TEST(Phase, TokenSusceptibilityPeaksInsideTheTransition) {
   // The paper's grammar at L = 5: changes are independent-ish at low and high
   // noise and come in blocks in between.
   PhaseConfig config = parse_phase_config(kDefaultPhaseConfig, "default");
+  config.channel = Channel::uniform;
   config.depths = {5};
   config.grammar_seeds = {0, 1};
   config.noise = {{0.02, std::nullopt}, {0.2, std::nullopt}, {0.9, std::nullopt}};

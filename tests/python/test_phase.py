@@ -93,7 +93,8 @@ def test_theory_threshold_equals_hdiff_theory(tmp_path):
 
 def test_ctrl_c_interrupts_phase_with_keyboard_interrupt(tmp_path):
     # The default experiment with 50 000 samples takes minutes; Ctrl-C must end it at once.
-    (tmp_path / "long.toml").write_text(hdiff.DEFAULT_PHASE_CONFIG.replace("samples = 2000", "samples = 50000"))
+    assert "samples = 1000\n" in hdiff.DEFAULT_PHASE_CONFIG
+    (tmp_path / "long.toml").write_text(hdiff.DEFAULT_PHASE_CONFIG.replace("samples = 1000\n", "samples = 50000\n"))
     script = textwrap.dedent(f"""
         import sys, hdiff
         print("calling", flush=True)
