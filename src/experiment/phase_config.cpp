@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 
 #include "common/error.h"
+#include "common/input_file.h"
 #include "common/memory.h"
 #include "common/parallel.h"
 #include "common/toml_depth.h"
@@ -323,11 +324,7 @@ PhaseConfig parse_phase_config(const std::string& text, const std::string& sourc
 namespace {
 
 std::string read_config_text(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) fail_file("cannot read config {}: no such file or not readable", path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+  return read_input_file(path, "config", kMaxConfigBytes);
 }
 
 }  // namespace
