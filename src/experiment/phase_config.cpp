@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 
 #include "common/error.h"
+#include "common/first_few.h"
 #include "common/input_file.h"
 #include "common/memory.h"
 #include "common/parallel.h"
@@ -169,7 +170,7 @@ std::vector<PhaseConfig> expand_grid(const PhaseConfig& base, const std::vector<
   }
   if (!invalid.empty())
     fail("{}: {} of the {} grammar combinations of the lists are invalid: {}; remove those values or split the grid",
-         source, invalid.size(), grid.size(), fmt::join(invalid, "; "));
+         source, invalid.size(), grid.size(), first_few(invalid));
   // The whole grid's work is counted exactly in int64, as one config's is.
   double trajectories = 0;
   for (const auto& config : grid)

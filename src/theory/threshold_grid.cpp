@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "common/error.h"
+#include "common/first_few.h"
 #include "common/gnuplot.h"
 #include "common/version.h"
 #include "theory/theory_report.h"
@@ -88,7 +89,7 @@ std::vector<TheoryParams> threshold_grid(const TheoryParams& base, const Thresho
   }
   if (!invalid.empty())
     fail("{} of the {} model combinations of the lists are invalid: {}; remove those values or split the grid",
-         invalid.size(), grid.size(), fmt::join(invalid, "; "));
+         invalid.size(), grid.size(), first_few(invalid));
   return grid;
 }
 

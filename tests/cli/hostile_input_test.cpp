@@ -183,6 +183,28 @@ TEST_F(HostileInput, ListsAndIntegersAreTakenWhole) {
   expect_refused("theory --v 8 --classes 4 --m 2 --compare a_folder --out out", {"a_folder is a folder"});
 }
 
+// Every invalid combination of a 98 × 100 grid was listed: a 1.7 MB "line" (issue 25).
+TEST_F(HostileInput, InvalidGridCombinationsAreCountedNotListed) {
+  std::string vs = "2", ms = "1000";
+  for (int k = 3; k < 100; ++k) vs += "," + std::to_string(k);
+  for (int k = 1001; k < 1100; ++k) ms += "," + std::to_string(k);
+  const auto theory = run_hdiff("theory --v " + vs + " --classes 2 --m " + ms + " --threshold --out out", folder);
+  EXPECT_EQ(theory.exit_code, 2) << theory.err.substr(0, 500);
+  EXPECT_NE(theory.err.find("of the 9800 model combinations of the lists are invalid"), std::string::npos)
+      << theory.err.substr(0, 500);
+  EXPECT_NE(theory.err.find(" more)"), std::string::npos) << theory.err.substr(0, 500);
+  EXPECT_LT(theory.err.size(), 1000u);
+  EXPECT_EQ(std::count(theory.err.begin(), theory.err.end(), '\n'), 1);
+  write("grid.toml", "[grammar]\nv = [" + vs + "]\nclasses = 2\nm = [" + ms + "]\ns = 2\nL = [2]\nseeds = 1\n"
+                     "[run]\nsamples = 4\nseed = 0\n[noise]\nchannel = \"uniform\"\nvalues = [0.1]\n");
+  const auto phase = run_hdiff("phase --config grid.toml --out out", folder);
+  EXPECT_EQ(phase.exit_code, 2) << phase.err.substr(0, 500);
+  EXPECT_NE(phase.err.find("of the 9800 grammar combinations of the lists are invalid"), std::string::npos)
+      << phase.err.substr(0, 500);
+  EXPECT_LT(phase.err.size(), 1000u);
+  EXPECT_EQ(std::count(phase.err.begin(), phase.err.end(), '\n'), 1);
+}
+
 // A run killed mid-way leaves no output folder, only its staging folder with the
 // journal (for --resume; docs/cluster.md). The staging folder's presence also shows
 // the run got past its checks and was killed while working.
