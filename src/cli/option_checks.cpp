@@ -97,6 +97,9 @@ void add_option_checks(CLI::App& app) {
   }
   for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
     add_option_checks(*sub);
+    if (sub->get_footer().empty())
+      sub->footer("Integers are decimal digits (no 0x, no leading zero); input files must be regular files or links "
+                  "to them (no FIFO or device); docs/security.md.");
     // After parsing, before the command's own callback runs.
     sub->parse_complete_callback([sub] { check_repeated_items(*sub); });
   }

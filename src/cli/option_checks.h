@@ -15,6 +15,8 @@ inline constexpr int kMaxThreads = 1024;
 // in [0, kMaxThreads]; to every integer (list items too): decimal digits only,
 // no leading zero, no hex or octal, no '+', '-' only for signed types, nothing
 // past int64's (uint64's) range; to comma-separated lists: no item twice.
+// Every subcommand gets a help footer saying so (and that inputs must be
+// regular files).
 void add_option_checks(CLI::App& app);
 
 // Checks, before CLI11 splits them, the comma-separated lists given to the

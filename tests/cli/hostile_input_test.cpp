@@ -201,6 +201,7 @@ TEST_F(HostileInput, IntegersAreDecimalOnly) {
   EXPECT_EQ(run_hdiff("grammar --v 10 --classes 4 --m 2 --L 2 --seed 0 --out g10.json", folder).exit_code, 0);
   EXPECT_NE(testing::read_text(folder / "g10.json").find("\"v\":10"), std::string::npos);
   EXPECT_EQ(run_hdiff("sample --grammar g.json --n 16 --seed 0 --out out", folder).exit_code, 0);
+  EXPECT_NE(run_hdiff("theory --help", folder).out.find("Integers are decimal digits"), std::string::npos);
 }
 
 // Every invalid combination of a 98 × 100 grid was listed: a 1.7 MB "line" (issue 25).
