@@ -91,8 +91,14 @@ std::string InputFile::read_all(uint64_t max_bytes) const {
               label_, size_text(max_bytes));
   };
   if (size_ > max_bytes) too_large();
-  // One byte past the cap tells a file that grew since it was opened.
-  std::string content = read_at(0, std::min(max_bytes + 1, size_ + 1));
+  // Read to the end, not to the size fstat gave: a file may grow meanwhile, and
+  // some regular files (/proc) report size 0. One byte past the cap stops it.
+  std::string content = read_at(0, size_);
+  while (content.size() <= max_bytes) {
+    const std::string more = read_at(content.size(), std::min<uint64_t>(max_bytes + 1 - content.size(), 1 << 20));
+    if (more.empty()) break;
+    content += more;
+  }
   if (content.size() > max_bytes) too_large();
   return content;
 }
