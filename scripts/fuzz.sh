@@ -14,7 +14,7 @@ seconds=${1:-30}
 shift || true
 build=${FUZZ_BUILD:-build-sanitize}
 targets=("$@")
-if ((${#targets[@]} == 0)); then targets=(pickle checkpoint npy grammar_json toml_config image journal); fi
+if ((${#targets[@]} == 0)); then targets=(pickle checkpoint npy grammar_json toml_config image journal journal_values); fi
 
 if [ ! -f "$build/CMakeCache.txt" ]; then
   cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \

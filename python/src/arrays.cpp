@@ -131,4 +131,10 @@ void check_python_signals() {
   if (PyErr_CheckSignals() != 0) throw py::error_already_set();
 }
 
+std::function<void()> python_signal_check() {
+  const py::module_ threading = py::module_::import("threading");
+  if (threading.attr("current_thread")().is(threading.attr("main_thread")())) return check_python_signals;
+  return [] {};
+}
+
 }  // namespace hdiff::python

@@ -5,9 +5,16 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <cxxabi.h>
+
 #include <cstdint>
+#include <exception>
+#include <functional>
+#include <optional>
 #include <span>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "common/npy.h"
@@ -84,6 +91,45 @@ class ThreadScope {
 
 // Called by long computations between units of work (GIL released): takes the GIL
 // and throws py::error_already_set when Python has a pending signal (Ctrl-C).
+// Only for Python's main thread: see python_signal_check.
 void check_python_signals();
+
+// The signal check a long computation started now (GIL held) calls between units
+// of work: check_python_signals on Python's main thread; nothing on any other
+// thread, where Python runs no signal handler and where taking the GIL while the
+// interpreter shuts down (a daemon thread still running when Python exits) makes
+// Python end the thread with pthread_exit, whose unwinding through a parallel
+// loop's catch (...) aborts the process ("terminate called without an active
+// exception").
+std::function<void()> python_signal_check();
+
+// Runs work() with the GIL released and returns its result (or rethrows its
+// error) with the GIL held again. Unlike py::gil_scoped_release, the GIL is taken
+// back in plain code, not in a destructor: if the interpreter shuts down
+// meanwhile, Python ends this (daemon) thread with pthread_exit there, and its
+// unwinding passes through plain frames cleanly where, out of a destructor, it
+// would abort the process.
+template <typename Work>
+auto without_gil(Work&& work) -> decltype(work()) {
+  using Result = decltype(work());
+  std::exception_ptr error;
+  std::optional<std::conditional_t<std::is_void_v<Result>, bool, Result>> result;
+  PyThreadState* state = PyEval_SaveThread();
+  try {
+    if constexpr (std::is_void_v<Result>) {
+      work();
+      result.emplace(true);
+    } else {
+      result.emplace(work());
+    }
+  } catch (abi::__forced_unwind&) {
+    throw;  // a thread being ended is never stopped
+  } catch (...) {
+    error = std::current_exception();
+  }
+  PyEval_RestoreThread(state);
+  if (error) std::rethrow_exception(error);
+  if constexpr (!std::is_void_v<Result>) return std::move(*result);
+}
 
 }  // namespace hdiff::python

@@ -45,19 +45,19 @@ py::dict phase_tables(const std::string& text, const std::string& source, int th
   ThreadScope thread_scope(threads);
   PhaseResults results;
   std::string results_csv, conditional, changes, correlations;
-  {
-    py::gil_scoped_release release;
-    // Ctrl-C is seen between units of work: Python's handler only sets a flag
-    // while the GIL is released, and the hook raises KeyboardInterrupt from it.
+  // Ctrl-C is seen between units of work: Python's handler only sets a flag
+  // while the GIL is released, and the hook raises KeyboardInterrupt from it.
+  const std::function<void()> check_signals = python_signal_check();
+  without_gil([&] {
     results = run_phase(config, [&](int64_t step) {
-      check_python_signals();
+      check_signals();
       reporter.advance(step);
     });
     results_csv = phase_csv(config, results);
     conditional = conditional_csv(config, results);
     changes = changes_csv(config, results);
     correlations = correlations_csv(config, results);
-  }
+  });
   py::dict tables;
   tables["results"] = results_csv;
   tables["conditional"] = conditional;
@@ -92,11 +92,13 @@ std::string theory_predict(std::vector<double> noise, std::vector<int> depths, i
   const PredictionGrid grid = prediction_grid(params, std::move(noise), std::move(depths), {});
   ProgressReporter reporter{progress, py::int_(grid.noise.size())};
   ThreadScope thread_scope(threads);
-  py::gil_scoped_release release;
-  return predict_table(params, grid, [&] {
-           check_python_signals();
-           reporter.advance(1);
-         }).csv;
+  const std::function<void()> check_signals = python_signal_check();
+  return without_gil([&] {
+    return predict_table(params, grid, [&] {
+             check_signals();
+             reporter.advance(1);
+           }).csv;
+  });
 }
 
 // threshold.json of `hdiff theory --threshold`, as JSON text.
@@ -107,14 +109,16 @@ std::string theory_threshold(int v, int classes, int m, int s, const std::string
   const ThresholdOptions options{levels, tolerance};
   ProgressReporter reporter{progress, py::none()};  // the number of probes is not known in advance
   ThreadScope thread_scope(threads);
-  py::gil_scoped_release release;
-  const auto start = std::chrono::steady_clock::now();
-  const ThresholdResult result = find_threshold(params, options, [&](const ThresholdProbe&) {
-    check_python_signals();
-    reporter.advance(1);
+  const std::function<void()> check_signals = python_signal_check();
+  return without_gil([&] {
+    const auto start = std::chrono::steady_clock::now();
+    const ThresholdResult result = find_threshold(params, options, [&](const ThresholdProbe&) {
+      check_signals();
+      reporter.advance(1);
+    });
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return threshold_json(params, options, result, wall).dump();
   });
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return threshold_json(params, options, result, wall).dump();
 }
 
 }  // namespace

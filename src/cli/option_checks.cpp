@@ -2,9 +2,7 @@
 
 #include <fmt/format.h>
 
-#include <cerrno>
 #include <charconv>
-#include <cstdlib>
 #include <cstdint>
 #include <limits>
 #include <set>
@@ -42,18 +40,35 @@ const CLI::Validator kThreads(
     },
     "THREADS", "threads");
 
-// CLI11 reads integers with strtoll (base 0: hex, a sign and leading blanks
-// too) and turns one past int64's range into its largest value; the same
-// reading here refuses it. (Narrower integer types CLI11 refuses itself.)
-const CLI::Validator kIntegerInRange(
-    [](std::string& value) {
-      errno = 0;
-      char* end = nullptr;
-      (void)std::strtoll(value.c_str(), &end, 0);
-      if (errno == ERANGE) return fmt::format("{} is out of range for an integer", value);
-      return std::string();  // anything else CLI11 reads or refuses itself
-    },
-    "", "integer in range");
+// CLI11 reads integers with strtoll (base 0: 0x10 is 16, 010 is 8, a sign and
+// leading blanks pass) and turns one past int64's range into its largest
+// value. Only decimal digits are taken here, with a '-' for signed types, and
+// without a leading zero: `010` is refused rather than read as 8 (as CLI11
+// would) or silently as 10. Past int64 (uint64 for unsigned types) is refused;
+// narrower integer types CLI11 refuses itself.
+std::string check_decimal(const std::string& value, bool is_unsigned) {
+  const std::string_view digits = !is_unsigned && value.rfind('-', 0) == 0 ? std::string_view(value).substr(1) : value;
+  const bool only_digits =
+      !digits.empty() && digits.find_first_not_of("0123456789") == std::string_view::npos;
+  if (!only_digits || (digits.size() > 1 && digits.front() == '0'))
+    return fmt::format("'{}' is not a{} decimal integer; give decimal digits only{} (10, not 010, 0xa or +10)", value,
+                       is_unsigned ? " non-negative" : "", is_unsigned ? "" : " and an optional '-'");
+  std::errc error;
+  if (is_unsigned) {
+    uint64_t parsed = 0;
+    error = std::from_chars(value.data(), value.data() + value.size(), parsed).ec;
+  } else {
+    int64_t parsed = 0;
+    error = std::from_chars(value.data(), value.data() + value.size(), parsed).ec;
+  }
+  if (error != std::errc()) return fmt::format("{} is out of range for an integer", value);
+  return {};
+}
+
+const CLI::Validator kSignedDecimal([](std::string& value) { return check_decimal(value, false); }, "",
+                                    "decimal integer");
+const CLI::Validator kUnsignedDecimal([](std::string& value) { return check_decimal(value, true); }, "",
+                                      "non-negative decimal integer");
 
 // Refuses an item given twice to a list option of `command` (after CLI11 has
 // split them: `--v 8,8`, `--v 8 8` and `--v 8 --v 8` alike).
@@ -72,13 +87,19 @@ void check_repeated_items(const CLI::App& command) {
 void add_option_checks(CLI::App& app) {
   for (CLI::Option* option : app.get_options()) {
     if (option->get_type_size_max() == 0) continue;  // a flag
+    // Taken first: a check with a description (SEED, THREADS) is appended to the type name.
+    const std::string type = option->get_type_name();
     option->check(kNonEmpty);
     if (option->check_name("--seed")) option->check(kSeed);
     if (option->check_name("--threads")) option->check(kThreads);
-    if (option->get_type_name() == "INT") option->check(kIntegerInRange);
+    if (type == "INT") option->check(kSignedDecimal);
+    if (type == "UINT") option->check(kUnsignedDecimal);
   }
   for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
     add_option_checks(*sub);
+    if (sub->get_footer().empty())
+      sub->footer("Integers are decimal digits (no 0x, no leading zero); input files must be regular files or links "
+                  "to them (no FIFO or device); docs/security.md.");
     // After parsing, before the command's own callback runs.
     sub->parse_complete_callback([sub] { check_repeated_items(*sub); });
   }

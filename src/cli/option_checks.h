@@ -12,8 +12,11 @@ inline constexpr int kMaxThreads = 1024;
 // Adds, to every option of `app` and its subcommands that takes a value: a
 // refusal of empty values (`--noise ""` is not 0); to --seed: decimal digits in
 // [0, 2^64 - 1], nothing negative, nothing that wraps; to --threads: an integer
-// in [0, kMaxThreads]; to other integers: nothing past int64's range; to
-// comma-separated lists: no item twice.
+// in [0, kMaxThreads]; to every integer (list items too): decimal digits only,
+// no leading zero, no hex or octal, no '+', '-' only for signed types, nothing
+// past int64's (uint64's) range; to comma-separated lists: no item twice.
+// Every subcommand gets a help footer saying so (and that inputs must be
+// regular files).
 void add_option_checks(CLI::App& app);
 
 // Checks, before CLI11 splits them, the comma-separated lists given to the

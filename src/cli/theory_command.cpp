@@ -84,7 +84,7 @@ void run_threshold(const std::vector<TheoryParams>& grid, const TheoryOptions& o
           return encode_threshold(result, seconds_since(unit_start));
         },
         [&](int64_t unit, const std::string& bytes) {
-          results[static_cast<size_t>(unit)] = decode_threshold(bytes, walls[static_cast<size_t>(unit)]);
+          results[static_cast<size_t>(unit)] = decode_threshold(bytes, search, walls[static_cast<size_t>(unit)]);
           if (progress) progress->advance();
         });
   }

@@ -4,12 +4,12 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <fstream>
 #include <set>
 #include <utility>
 
 #include "common/crc32.h"
 #include "common/error.h"
+#include "common/input_file.h"
 #include "common/output.h"
 
 namespace hdiff {
@@ -40,16 +40,6 @@ uint32_t crc_of(const std::string& bytes, uint32_t crc = 0) {
   return crc32({reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()}, crc);
 }
 
-// Reads exactly `length` bytes at `offset`, or fewer at the end of the file.
-std::string read_at(std::ifstream& in, uint64_t offset, uint64_t length) {
-  std::string bytes(length, '\0');
-  in.clear();
-  in.seekg(static_cast<std::streamoff>(offset));
-  in.read(bytes.data(), static_cast<std::streamsize>(length));
-  bytes.resize(static_cast<size_t>(in.gcount()));
-  return bytes;
-}
-
 }  // namespace
 
 std::string journal_header(const std::string& identity) {
@@ -62,15 +52,19 @@ std::string journal_header(const std::string& identity) {
 }
 
 JournalScan scan_journal(const fs::path& path, const std::string& identity, int64_t units, const std::string& folder_hint) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail_file("cannot read the journal {}; check its permissions, or delete {} to start over", path.string(), folder_hint);
-  std::error_code error;
-  const uint64_t size = fs::file_size(path, error);
-  if (error) fail_file("cannot read the journal {}: {}", path.string(), error.message());
+  // A FIFO or device at the journal's path is refused before anything is read.
+  const InputFile in = [&] {
+    try {
+      return InputFile::open(path, "the journal");
+    } catch (const FileError& e) {
+      fail_file("{}; check it, or delete {} to start over", e.what(), folder_hint);
+    }
+  }();
+  const uint64_t size = in.size();
   const auto damaged = [&](uint64_t at, const std::string& what) {
     fail("the journal {} is damaged at byte {} ({}); delete {} to start over", path.string(), at, what, folder_hint);
   };
-  const std::string head = read_at(in, 0, sizeof kMagic + 12);
+  const std::string head = in.read_at(0, sizeof kMagic + 12);
   if (head.size() < sizeof kMagic + 12 || std::memcmp(head.data(), kMagic, sizeof kMagic) != 0)
     damaged(0, "not an hdiff journal");
   if (get<uint32_t>(head.data() + 8) != kFormatVersion)
@@ -78,7 +72,7 @@ JournalScan scan_journal(const fs::path& path, const std::string& identity, int6
          "to start over", path.string(), get<uint32_t>(head.data() + 8), kFormatVersion, folder_hint);
   const uint64_t identity_length = get<uint64_t>(head.data() + 12);
   if (identity_length > kMaxIdentity || identity_length + 24 > size) damaged(12, "impossible header length");
-  const std::string stored = read_at(in, 20, identity_length + 4);
+  const std::string stored = in.read_at(20, identity_length + 4);
   if (stored.size() != identity_length + 4) damaged(20, "header cut short");
   const std::string stored_identity = stored.substr(0, identity_length);
   if (get<uint32_t>(stored.data() + identity_length) != crc_of(stored_identity)) damaged(20, "header checksum");
@@ -94,7 +88,7 @@ JournalScan scan_journal(const fs::path& path, const std::string& identity, int6
       scan.torn_tail = true;
       break;
     }
-    const std::string record_head = read_at(in, at, kRecordHead);
+    const std::string record_head = in.read_at(at, kRecordHead);
     if (record_head.size() != kRecordHead) fail_file("the journal {} changed while it was read", path.string());
     const auto unit = get<int64_t>(record_head.data());
     const auto length = get<uint64_t>(record_head.data() + 8);
@@ -112,10 +106,10 @@ JournalScan scan_journal(const fs::path& path, const std::string& identity, int6
     uint64_t done = 0;
     while (done < length) {
       const uint64_t piece = std::min<uint64_t>(length - done, uint64_t{1} << 24);
-      crc = crc_of(read_at(in, at + kRecordHead + done, piece), crc);
+      crc = crc_of(in.read_at(at + kRecordHead + done, piece), crc);
       done += piece;
     }
-    const std::string tail = read_at(in, at + kRecordHead + length, kRecordTail);
+    const std::string tail = in.read_at(at + kRecordHead + length, kRecordTail);
     if (tail.size() != kRecordTail || get<uint32_t>(tail.data()) != crc) {
       // The last record may have reached the disk only in part (power loss).
       if (at + kRecordHead + length + kRecordTail == size) {
@@ -132,9 +126,8 @@ JournalScan scan_journal(const fs::path& path, const std::string& identity, int6
 }
 
 std::string read_journal_payload(const fs::path& path, const JournalEntry& entry) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail_file("cannot read the journal {}", path.string());
-  std::string payload = read_at(in, entry.offset, entry.length);
+  const InputFile in = InputFile::open(path, "the journal");
+  std::string payload = in.read_at(entry.offset, entry.length);
   if (payload.size() != entry.length) fail_file("the journal {} changed while it was read", path.string());
   return payload;
 }

@@ -86,7 +86,19 @@ UnitRunOutcome run_units(const UnitRunPlan& plan, const std::function<std::strin
   for (int64_t unit : decode_units(done_bytes)) done[static_cast<size_t>(unit)] = true;
   outcome.units_from_journal = static_cast<int64_t>(decode_units(done_bytes).size());
   if (cluster::is_root())
-    for (const auto& entry : scan.entries) on_result(entry.unit, read_journal_payload(journal_path, entry));
+    for (const auto& entry : scan.entries) {
+      const std::string payload = read_journal_payload(journal_path, entry);
+      // A record that passes its CRC but holds what no unit can produce (forged
+      // or damaged beyond what the CRC sees) is refused by the decoder.
+      try {
+        on_result(entry.unit, payload);
+      } catch (const FileError&) {
+        throw;
+      } catch (const Error& e) {
+        fail("the journal {} is damaged: the record of unit {}: {}; delete {} to start over", journal_path.string(),
+             entry.unit, e.what(), hint);
+      }
+    }
 
   // Ownership of what is left, the same on every rank.
   std::vector<int64_t> remaining;

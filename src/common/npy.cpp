@@ -10,6 +10,7 @@
 
 #include "common/checked.h"
 #include "common/error.h"
+#include "common/input_file.h"
 #include "common/output.h"
 
 namespace hdiff {
@@ -221,12 +222,7 @@ NpyArray parse_npy(std::string_view content, const std::string& file) {
 
 NpyArray read_npy(const std::filesystem::path& path) {
   const std::string file = path.string();
-  std::ifstream in(path, std::ios::binary);
-  std::error_code ec;
-  if (!in || std::filesystem::is_directory(path, ec)) fail("cannot read {}: no such file or not readable", file);
-  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) fail("cannot read {}: read error", file);
-  return parse_npy(content, file);
+  return parse_npy(read_input_file(path, "", kMaxArrayFileBytes), file);
 }
 
 std::string npy_bytes(DType dtype, const std::vector<int64_t>& shape, const void* data) {

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "common/error.h"
+
 namespace hdiff {
 
 Estimate estimate_mean(std::span<const double> values) {
@@ -169,6 +171,8 @@ OutcomeAgreement combine_outcome(const std::vector<const OutcomeSums*>& per_gram
   }
   double count = 0;
   for (double c : counts) count += c;
+  // Counts are whole numbers of trajectories (decode_unit_measures checks those of a journal).
+  HDIFF_CHECK(count >= 0 && count <= 0x1p62);
   out.trajectories = static_cast<int64_t>(count);
   out.fraction = total > 0 ? count / static_cast<double>(total) : 0;
   out.agreement = ratio_estimate(sums, counts);

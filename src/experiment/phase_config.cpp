@@ -8,6 +8,8 @@
 #include <fmt/ranges.h>
 
 #include "common/error.h"
+#include "common/first_few.h"
+#include "common/input_file.h"
 #include "common/memory.h"
 #include "common/parallel.h"
 #include "common/toml_depth.h"
@@ -177,7 +179,7 @@ std::vector<PhaseConfig> expand_grid(const PhaseConfig& base, const std::vector<
   }
   if (!invalid.empty())
     fail("{}: {} of the {} grammar combinations of the lists are invalid: {}; remove those values or split the grid",
-         source, invalid.size(), grid.size(), fmt::join(invalid, "; "));
+         source, invalid.size(), grid.size(), first_few(invalid));
   // The whole grid's work is counted exactly in int64, as one config's is.
   double trajectories = 0;
   for (const auto& config : grid)
@@ -344,11 +346,7 @@ PhaseConfig parse_phase_config(const std::string& text, const std::string& sourc
 namespace {
 
 std::string read_config_text(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) fail_file("cannot read config {}: no such file or not readable", path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+  return read_input_file(path, "config", kMaxConfigBytes);
 }
 
 }  // namespace

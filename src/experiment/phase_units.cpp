@@ -33,14 +33,14 @@ struct Reader {
   size_t at = 0;
 
   uint64_t count() {
-    if (bytes.size() - at < sizeof(uint64_t)) fail("a phase unit's result is cut short; delete the run's staging folder to start over");
+    if (bytes.size() - at < sizeof(uint64_t)) fail("a phase unit's result is cut short");
     uint64_t value;
     std::memcpy(&value, bytes.data() + at, sizeof value);
     at += sizeof value;
     return value;
   }
   double number() {
-    if (bytes.size() - at < sizeof(double)) fail("a phase unit's result is cut short; delete the run's staging folder to start over");
+    if (bytes.size() - at < sizeof(double)) fail("a phase unit's result is cut short");
     double value;
     std::memcpy(&value, bytes.data() + at, sizeof value);
     at += sizeof value;
@@ -52,20 +52,89 @@ struct Reader {
   // not catch, and would make the results' sums overflow.
   static double measure(double value) {
     if (!(std::fabs(value) <= 1e30))
-      fail("a phase unit's result holds {} where a measure belongs; delete the run's staging folder to start over", value);
+      fail("a phase unit's result holds {} where a measure belongs", value);
     return value;
   }
   std::vector<double> values(std::optional<uint64_t> expected = std::nullopt) {
     const uint64_t n = count();
     if ((expected && n != *expected) || n > (bytes.size() - at) / sizeof(double))
-      fail("a phase unit's result has an impossible size; delete the run's staging folder to start over");
+      fail("a phase unit's result has an impossible size");
     std::vector<double> out(n);
-    std::memcpy(out.data(), bytes.data() + at, n * sizeof(double));
+    // An empty vector's data() may be null, which memcpy must not get even for
+    // 0 bytes (a unit without change terms: one sample, one trajectory).
+    if (n > 0) std::memcpy(out.data(), bytes.data() + at, n * sizeof(double));
     at += n * sizeof(double);
     for (double value : out) measure(value);
     return out;
   }
 };
+
+// Rounding slack: a measure may exceed its bound by rounding (posterior masses
+// are sums of single-precision marginals: 60.0000003 for 60 samples was seen).
+constexpr double kSlack = 1e-5;
+
+[[noreturn]] void impossible(const std::string& what) { fail("a phase unit's result is impossible: {}", what); }
+
+// Each value within [low, high] (with the rounding slack).
+void check_range(const std::vector<double>& values, double low, double high, const char* what) {
+  const double slack = kSlack * std::max(1.0, std::fabs(high));
+  for (double x : values)
+    if (!(x >= low - slack && x <= high + slack)) impossible(fmt::format("{} {} outside [{}, {}]", what, x, low, high));
+}
+
+// Each value a whole number of trajectories in [0, high].
+void check_counts(const std::vector<double>& values, double high, const char* what) {
+  for (double x : values)
+    if (!(x >= 0 && x <= high && x == std::floor(x))) impossible(fmt::format("{} {} is not a count in [0, {}]", what, x, high));
+}
+
+// What run_phase_unit (and reduce_unit_measures) can produce, checked for a
+// decoded unit. The CRC of a journal record guards against accidents only: a
+// forged record passes it, and values that no unit can produce (a fraction of
+// 7, a count of 1e30, a susceptibility denominator of 1e-300) turn into inf,
+// NaN or an overflowing integer in the tables. Per cluster (a sample, or the
+// whole unit when reduced to sums over its N samples): agreements and masses
+// are means over trajectories in [0, 1] (sums over N when reduced); the
+// outcome counts are whole numbers of trajectories, the class outcome the
+// same at every level, kept + changed = T (N·T reduced), each agreement sum at
+// most its count; the change terms have 0 ≤ Σ_i C_ii ≤ 2n (n = s^ℓ positions,
+// centred 0/1 values scaled by at most 2), 0 ≤ Σ_ij C_ij ≤ n·Σ_i C_ii
+// (Cauchy–Schwarz), |C(k)| ≤ 2, one term per cluster, none exactly when no
+// covariance exists (one sample, one trajectory), and one C(k) per level k < ℓ.
+void check_unit_values(const UnitMeasures& m, const PhaseConfig& config, int L, bool reduced) {
+  const auto N = static_cast<double>(config.samples);
+  const auto T = static_cast<double>(config.trajectories);
+  const double per_cluster = reduced ? N : 1.0;  // samples summed into one entry
+  check_range(m.agreement, 0, per_cluster, "agreement");
+  check_range(m.mass, 0, per_cluster, "posterior mass");
+  const size_t clusters = m.kept[0].count.size();
+  for (int level = 0; level <= L; ++level) {
+    const auto& kept = m.kept[static_cast<size_t>(level)];
+    const auto& changed = m.changed[static_cast<size_t>(level)];
+    check_counts(kept.count, per_cluster * T, "trajectory count");
+    check_counts(changed.count, per_cluster * T, "trajectory count");
+    for (size_t k = 0; k < clusters; ++k) {
+      if (kept.count[k] + changed.count[k] != per_cluster * T || kept.count[k] != m.kept[0].count[k])
+        impossible(fmt::format("the class outcomes of level {} do not add up to the trajectories", level));
+      check_range({kept.agreement_sum[k]}, 0, kept.count[k], "agreement sum");
+      check_range({changed.agreement_sum[k]}, 0, changed.count[k], "agreement sum");
+    }
+    const ChangeTerms& terms = m.changes[static_cast<size_t>(level)];
+    check_range({terms.changed_fraction}, 0, 1, "changed fraction");
+    const bool covariance = !(config.trajectories == 1 && config.samples < 2);
+    if (terms.total.size() != (covariance ? (reduced ? 1 : static_cast<size_t>(config.samples)) : 0) ||
+        terms.by_lca.size() != static_cast<size_t>(level))
+      impossible(fmt::format("the change terms of level {} have the wrong size", level));
+    const double positions = std::pow(static_cast<double>(config.s), level);
+    check_range(terms.diagonal, 0, 2 * positions, "change variance");
+    check_range(terms.total, 0, 2 * positions * positions, "change covariance");
+    for (size_t k = 0; k < terms.total.size(); ++k)
+      if (!(terms.total[k] <= positions * terms.diagonal[k] * (1 + kSlack) + kSlack))
+        impossible(fmt::format("the change covariance {} exceeds {} × the variance {}", terms.total[k], positions,
+                               terms.diagonal[k]));
+    for (const auto& values : terms.by_lca) check_range(values, -2, 2, "change correlation");
+  }
+}
 
 }  // namespace
 
@@ -180,7 +249,7 @@ UnitMeasures decode_unit_measures(const std::string& bytes, const PhaseConfig& c
   UnitMeasures measures;
   measures.agreement = in.values(samples * levels);
   measures.mass = in.values(samples * levels);
-  if (in.count() != levels) fail("a phase unit's result has the wrong number of levels; delete the run's staging folder to start over");
+  if (in.count() != levels) fail("a phase unit's result has the wrong number of levels");
   for (auto* outcomes : {&measures.kept, &measures.changed})
     for (uint64_t level = 0; level < levels; ++level) {
       OutcomeSums sums;
@@ -188,19 +257,20 @@ UnitMeasures decode_unit_measures(const std::string& bytes, const PhaseConfig& c
       sums.agreement_sum = in.values(samples);
       outcomes->push_back(std::move(sums));
     }
-  if (in.count() != levels) fail("a phase unit's result has the wrong number of levels; delete the run's staging folder to start over");
+  if (in.count() != levels) fail("a phase unit's result has the wrong number of levels");
   for (uint64_t level = 0; level < levels; ++level) {
     ChangeTerms terms;
     terms.changed_fraction = in.number();
     terms.total = in.values();
-    if (reduced && terms.total.size() > 1) fail("a phase unit's result has an impossible size; delete the run's staging folder to start over");
+    if (reduced && terms.total.size() > 1) fail("a phase unit's result has an impossible size");
     terms.diagonal = in.values(terms.total.size());
     const uint64_t pairs = in.count();
-    if (pairs > level) fail("a phase unit's result has an impossible size; delete the run's staging folder to start over");
+    if (pairs != level) fail("a phase unit's result has an impossible size");
     for (uint64_t k = 0; k < pairs; ++k) terms.by_lca.push_back(in.values(terms.total.size()));
     measures.changes.push_back(std::move(terms));
   }
-  if (in.at != bytes.size()) fail("a phase unit's result has trailing bytes; delete the run's staging folder to start over");
+  if (in.at != bytes.size()) fail("a phase unit's result has trailing bytes");
+  check_unit_values(measures, config, L, reduced);
   return measures;
 }
 

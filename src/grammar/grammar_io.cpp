@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/input_file.h"
 #include "common/json_input.h"
 #include "common/output.h"
 
@@ -125,11 +126,7 @@ void save_grammar(const Grammar& grammar, const std::filesystem::path& path, Exi
 }
 
 Grammar load_grammar(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::error_code ec;
-  if (!in || std::filesystem::is_directory(path, ec))
-    fail_file("cannot read grammar {}: no such file or not readable", path.string());
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string text = read_input_file(path, "grammar", kMaxGrammarBytes);
   const json document = parse_json_input(text, path.string(), "write grammars with `hdiff grammar --out`");
   return grammar_from_json(document, path.string());
 }

@@ -12,6 +12,7 @@
 
 #include "common/error.h"
 #include "common/gnuplot.h"
+#include "common/input_file.h"
 #include "common/output.h"
 #include "noise/channel.h"
 
@@ -71,8 +72,7 @@ ResultRows read_result_rows(const std::filesystem::path& path) {
   std::error_code not_a_folder;
   if (std::filesystem::is_directory(path, not_a_folder))
     fail("{} is a folder; give the results.csv written by `hdiff phase` in it", path.string());
-  std::ifstream in(path);
-  if (!in) fail("cannot read {}; give the results.csv written by `hdiff phase`", path.string());
+  std::istringstream in(read_input_file(path, "", kMaxResultsCsvBytes));
   std::string line;
   if (!std::getline(in, line)) fail("{} is empty; give the results.csv written by `hdiff phase`", path.string());
   if (!line.empty() && line.back() == '\r') line.pop_back();

@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "common/error.h"
+#include "common/first_few.h"
 #include "common/gnuplot.h"
 #include "common/version.h"
 #include "theory/theory_report.h"
@@ -31,7 +32,7 @@ struct Reader {
   size_t at = 0;
   template <typename T>
   T next() {
-    if (bytes.size() - at < sizeof(T)) fail("a threshold result is cut short; delete the run's staging folder to start over");
+    if (bytes.size() - at < sizeof(T)) fail("a threshold result is cut short");
     T value;
     std::memcpy(&value, bytes.data() + at, sizeof(T));
     at += sizeof(T);
@@ -41,7 +42,7 @@ struct Reader {
   double number() {
     const auto value = next<double>();
     if (!std::isfinite(value))
-      fail("a threshold result holds {} where a number belongs; delete the run's staging folder to start over", value);
+      fail("a threshold result holds {} where a number belongs", value);
     return value;
   }
 };
@@ -88,7 +89,7 @@ std::vector<TheoryParams> threshold_grid(const TheoryParams& base, const Thresho
   }
   if (!invalid.empty())
     fail("{} of the {} model combinations of the lists are invalid: {}; remove those values or split the grid",
-         invalid.size(), grid.size(), fmt::join(invalid, "; "));
+         invalid.size(), grid.size(), first_few(invalid));
   return grid;
 }
 
@@ -113,30 +114,39 @@ std::string encode_threshold(const ThresholdResult& result, double wall_seconds)
   return out;
 }
 
-ThresholdResult decode_threshold(const std::string& bytes, double& wall_seconds) {
+ThresholdResult decode_threshold(const std::string& bytes, const ThresholdOptions& options, double& wall_seconds) {
   Reader in{bytes};
+  // Noise levels (ε or ᾱ) lie in [0, 1]; the information D = (mass − 1/v)/(1 − 1/v)
+  // in [−1, 1], its standard error in [0, 2] (a rounding slack on either).
+  const auto within = [](double value, double low, double high, const char* what) {
+    if (!(value >= low - 1e-9 && value <= high + 1e-9))
+      fail("a threshold result is impossible: {} {} outside [{}, {}]", what, value, low, high);
+    return value;
+  };
   ThresholdResult result;
-  result.critical_noise = in.number();
-  result.interval_low = in.number();
-  result.interval_high = in.number();
-  result.fixed_point_information = in.number();
-  wall_seconds = in.number();
-  result.never_reconstructed = in.next<uint8_t>() != 0;
+  result.critical_noise = within(in.number(), 0, 1, "noise");
+  result.interval_low = within(in.number(), 0, 1, "noise");
+  result.interval_high = within(in.number(), result.interval_low, 1, "noise");
+  result.fixed_point_information = within(in.number(), -1, 1, "information");
+  wall_seconds = within(in.number(), 0, 1e12, "wall time");
+  const auto never = in.next<uint8_t>();
+  if (never > 1) fail("a threshold result is damaged");
+  result.never_reconstructed = never != 0;
   const auto probes = in.next<uint64_t>();
-  if (probes > (bytes.size() - in.at) / 32) fail("a threshold result has an impossible size; delete the run's staging folder to start over");
+  if (probes > (bytes.size() - in.at) / 32) fail("a threshold result has an impossible size");
   for (uint64_t i = 0; i < probes; ++i) {
     ThresholdProbe probe;
-    probe.noise = in.number();
+    probe.noise = within(in.number(), 0, 1, "noise");
     const auto outcome = in.next<int32_t>();
-    if (outcome < 0 || outcome > 2) fail("a threshold result is damaged; delete the run's staging folder to start over");
+    if (outcome < 0 || outcome > 2) fail("a threshold result is damaged");
     probe.outcome = static_cast<ProbeOutcome>(outcome);
     probe.levels_run = in.next<int32_t>();
-    if (probe.levels_run < 0) fail("a threshold result is damaged; delete the run's staging folder to start over");
-    probe.information = in.number();
-    probe.information_se = in.number();
+    if (probe.levels_run < 0 || probe.levels_run > options.levels) fail("a threshold result is damaged");
+    probe.information = within(in.number(), -1, 1, "information");
+    probe.information_se = within(in.number(), 0, 2, "standard error");
     result.probes.push_back(probe);
   }
-  if (in.at != bytes.size()) fail("a threshold result has trailing bytes; delete the run's staging folder to start over");
+  if (in.at != bytes.size()) fail("a threshold result has trailing bytes");
   return result;
 }
 

@@ -28,9 +28,12 @@ std::vector<TheoryParams> threshold_grid(const TheoryParams& base, const Thresho
 // f = m / v^(s−1): the fraction of tuples that are productions when n_c = v.
 double production_fraction(const TheoryParams& params);
 
-// A search's result (and its wall time) as bytes, and back (Error when damaged).
+// A search's result (and its wall time) as bytes, and back. decode checks every
+// value against what find_threshold with `options` can produce (noise levels in
+// [0, 1], a low ≤ high interval, information in [-1, 1], at most options.levels
+// levels per probe): a damaged or forged payload is an Error, never a NaN in a table.
 std::string encode_threshold(const ThresholdResult& result, double wall_seconds);
-ThresholdResult decode_threshold(const std::string& bytes, double& wall_seconds);
+ThresholdResult decode_threshold(const std::string& bytes, const ThresholdOptions& options, double& wall_seconds);
 
 // What a resumable threshold run is, for its journal.
 std::string threshold_run_identity(const std::vector<TheoryParams>& grid, const ThresholdOptions& options);

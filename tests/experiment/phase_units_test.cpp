@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <functional>
 
 #include "common/memory.h"
 #include "experiment/phase_report.h"
@@ -113,6 +114,72 @@ TEST(PhaseUnits, FullMeasuresTravelExactlyAndDamageIsAnError) {
     std::memcpy(edited.data() + 8, &forged, sizeof forged);  // the first agreement value
     EXPECT_NE(error_of([&] { decode_unit_measures(edited, config, 4); }).find("where a measure belongs"), std::string::npos)
         << forged;
+  }
+}
+
+// Values no unit can produce, in records whose CRC is right (issue 25): they
+// put inf and NaN into conditional.csv, and a count of 1e30 became a negative
+// trajectory count. Each is refused, full and reduced alike.
+TEST(PhaseUnits, ValuesNoUnitCanProduceAreRefused) {
+  for (const std::vector<uint64_t>& seeds : {std::vector<uint64_t>{3}, std::vector<uint64_t>{0, 5}}) {
+    // What real units hold is accepted, on every channel and at every noise level.
+    for (Channel channel : {Channel::uniform, Channel::mask, Channel::gaussian})
+      for (size_t k = 0; k < 2; ++k) {
+        const PhaseConfig config = small(channel, 3, seeds);
+        const std::string bytes = encode_unit_measures(run_phase_unit_measures(config, {0, 4, k, 0}));
+        EXPECT_EQ(error_of([&] { decode_unit_measures(bytes, config, 4); }), "(no error)") << channel_name(channel);
+      }
+    const PhaseConfig config = small(Channel::uniform, 3, seeds);
+    const UnitMeasures real = run_phase_unit_measures(config, {0, 4, 1, 0});
+    const std::vector<std::function<void(UnitMeasures&)>> forgeries = {
+        [](UnitMeasures& m) { m.agreement[0] = 7e6; },
+        [](UnitMeasures& m) { m.mass[1] = -0.5; },
+        [](UnitMeasures& m) { m.kept[0].count[0] = 1e30; },
+        [](UnitMeasures& m) { m.kept[2].count[0] += 0.5; },
+        [](UnitMeasures& m) { m.changed[1].count[0] += 1; },  // kept + changed is not the trajectories
+        [](UnitMeasures& m) {  // the class outcome differs between levels
+          m.kept[1].count[0] += 1;
+          m.changed[1].count[0] -= 1;
+        },
+        [](UnitMeasures& m) { m.kept[1].agreement_sum[0] = m.kept[1].count[0] + 1; },
+        [](UnitMeasures& m) { m.changes[2].changed_fraction = 1.5; },
+        [](UnitMeasures& m) {  // χ = total / diagonal would overflow
+          m.changes[2].diagonal[0] = 1e-300;
+          m.changes[2].total[0] = 1;
+        },
+        [](UnitMeasures& m) { m.changes[2].total[0] = 1e20; },
+        [](UnitMeasures& m) { m.changes[2].by_lca[0][0] = 3; },
+        [](UnitMeasures& m) { m.changes[2].by_lca.pop_back(); },  // summaries index every grammar's C(k)
+        [](UnitMeasures& m) {  // no change terms where a covariance exists
+          m.changes[2].total.clear();
+          m.changes[2].diagonal.clear();
+          for (auto& values : m.changes[2].by_lca) values.clear();
+        },
+    };
+    for (size_t k = 0; k < forgeries.size(); ++k) {
+      UnitMeasures forged = real;
+      forgeries[k](forged);
+      EXPECT_NE(error_of([&] { decode_unit_measures(encode_unit_measures(forged), config, 4); }).find("phase unit's result"),
+                std::string::npos)
+          << "forgery " << k << " of " << seeds.size() << " seeds";
+    }
+  }
+}
+
+// One sample, one trajectory and several grammar seeds: units without change
+// terms travel (the empty vectors passed a null pointer to memcpy, found by the
+// sanitizer build), and the command's rows are those of the in-process run.
+TEST(PhaseUnits, UnitsWithoutChangeTermsTravel) {
+  PhaseConfig config = small(Channel::uniform, 1, {0, 5});
+  config.samples = 1;
+  for (int L : config.depths) {
+    std::vector<UnitMeasures> reduced, travelled;
+    for (size_t seed = 0; seed < config.grammar_seeds.size(); ++seed) {
+      reduced.push_back(run_phase_unit_measures(config, {0, L, 1, seed}));
+      ASSERT_TRUE(reduced.back().changes.back().total.empty());
+      travelled.push_back(decode_unit_measures(encode_unit_measures(reduced.back()), config, L));
+    }
+    EXPECT_EQ(tables(config, summarise_reduced(L, 1, travelled, 1, 1)), tables(config, summarise_reduced(L, 1, reduced, 1, 1)));
   }
 }
 

@@ -64,17 +64,33 @@ TEST(ThresholdGrid, ResultsTravelExactlyAndFillTheCsvAndTheDiagram) {
   const ThresholdResult result = find_threshold(params, options);
   ASSERT_FALSE(result.probes.empty());
   double wall = 0;
-  const ThresholdResult back = decode_threshold(encode_threshold(result, 1.25), wall);
+  const ThresholdResult back = decode_threshold(encode_threshold(result, 1.25), options, wall);
   EXPECT_EQ(wall, 1.25);
   EXPECT_EQ(threshold_json(params, options, back, wall), threshold_json(params, options, result, 1.25));
-  EXPECT_NE(error_of([&] { decode_threshold(encode_threshold(result, 1).substr(0, 30), wall); }).find("cut short"),
+  EXPECT_NE(error_of([&] { decode_threshold(encode_threshold(result, 1).substr(0, 30), options, wall); }).find("cut short"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { decode_threshold(encode_threshold(result, 1) + "x", wall); }).find("trailing"), std::string::npos);
+  EXPECT_NE(error_of([&] { decode_threshold(encode_threshold(result, 1) + "x", options, wall); }).find("trailing"), std::string::npos);
   for (const double forged : {std::nan(""), HUGE_VAL}) {
     std::string edited = encode_threshold(result, 1);
     std::memcpy(edited.data(), &forged, sizeof forged);  // the critical noise
-    EXPECT_NE(error_of([&] { decode_threshold(edited, wall); }).find("where a number belongs"), std::string::npos) << forged;
+    EXPECT_NE(error_of([&] { decode_threshold(edited, options, wall); }).find("where a number belongs"), std::string::npos) << forged;
   }
+  // Finite values no search can produce, in a record whose CRC is right (issue 25).
+  const std::string real = encode_threshold(result, 1);
+  for (const auto& [at, forged] : std::vector<std::pair<size_t, double>>{
+           {0, 7.0}, {8, -0.5}, {16, 1e30}, {24, 2.5}, {32, -1.0}, {49, 1.5}, {65, -3.0}, {73, 1e9}}) {
+    std::string edited = real;
+    std::memcpy(edited.data() + at, &forged, sizeof forged);
+    EXPECT_NE(error_of([&] { decode_threshold(edited, options, wall); }).find("a threshold result is impossible"),
+              std::string::npos) << "byte " << at << " = " << forged;
+  }
+  std::string levels = real;
+  const int32_t too_many = options.levels + 1;
+  std::memcpy(levels.data() + 61, &too_many, sizeof too_many);  // the first probe's levels run
+  EXPECT_NE(error_of([&] { decode_threshold(levels, options, wall); }).find("damaged"), std::string::npos);
+  std::string flag = real;
+  flag[40] = 2;  // never_reconstructed is 0 or 1
+  EXPECT_NE(error_of([&] { decode_threshold(flag, options, wall); }).find("damaged"), std::string::npos);
 
   const std::string csv = threshold_csv({params}, options, {result});
   EXPECT_EQ(csv.substr(0, csv.find('\n')),

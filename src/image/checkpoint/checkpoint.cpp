@@ -16,6 +16,7 @@
 #include "common/checked.h"
 #include "common/crc32.h"
 #include "common/error.h"
+#include "common/input_file.h"
 #include "common/json_input.h"
 #include "image/checkpoint/checkpoint.h"
 #include "image/checkpoint/pickle.h"
@@ -26,12 +27,7 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string read_prefix(const fs::path& path, size_t n) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("cannot open '{}': {}", path.string(), std::strerror(errno));
-  std::string s(n, '\0');
-  in.read(s.data(), static_cast<std::streamsize>(n));
-  s.resize(static_cast<size_t>(in.gcount()));
-  return s;
+  return InputFile::open(path, "checkpoint").read_at(0, n);
 }
 
 struct ZipCloser {
@@ -90,6 +86,7 @@ std::vector<unsigned char> read_entry(zip_t* zip, zip_uint64_t index, const fs::
 }
 
 Value read_zip(const fs::path& path) {
+  check_regular_input(path, "checkpoint");  // libzip opens the path itself
   std::error_code size_error;
   const uint64_t file_size = fs::file_size(path, size_error);
   if (size_error) fail("cannot read '{}': {}", path.string(), size_error.message());
@@ -152,9 +149,7 @@ TensorDType safetensors_dtype(const std::string& name, const fs::path& path, con
 }
 
 Value read_safetensors(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("cannot open '{}': {}", path.string(), std::strerror(errno));
-  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string content = read_input_file(path, "checkpoint", kMaxArrayFileBytes);
   if (content.size() < 8) fail("{}: truncated safetensors file", path.string());
   uint64_t header_size;
   std::memcpy(&header_size, content.data(), 8);

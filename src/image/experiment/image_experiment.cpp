@@ -12,6 +12,7 @@
 
 #include "cluster/cluster.h"
 #include "common/error.h"
+#include "common/input_file.h"
 #include "common/output.h"
 #include "common/progress.h"
 #include "image/models/adm_config.h"
@@ -38,11 +39,11 @@ double seconds_since(Clock::time_point start) {
 }
 
 std::string read_text(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) fail("cannot read experiment file {}; see docs/images.md for an example", file.string());
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
+  try {
+    return read_input_file(file, "experiment file", kMaxConfigBytes);
+  } catch (const FileError& e) {
+    fail_file("{}; see docs/images.md for an example", e.what());
+  }
 }
 
 void require_file(const fs::path& path, const char* what) {

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/input_file.h"
 #include "common/toml_depth.h"
 
 namespace hdiff::image {
@@ -133,11 +134,13 @@ ImageExperimentConfig parse_image_experiment_config(const std::string& text, con
 }
 
 ImageExperimentConfig read_image_experiment_config(const fs::path& file) {
-  std::ifstream in(file);
-  if (!in) fail("cannot read experiment file {}; see docs/images.md for an example", file.string());
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse_image_experiment_config(text.str(), file.string(), file.parent_path());
+  std::string text;
+  try {
+    text = read_input_file(file, "experiment file", kMaxConfigBytes);
+  } catch (const FileError& e) {
+    fail_file("{}; see docs/images.md for an example", e.what());
+  }
+  return parse_image_experiment_config(text, file.string(), file.parent_path());
 }
 
 }  // namespace hdiff::image

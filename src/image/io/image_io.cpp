@@ -17,6 +17,7 @@
 
 #include "common/crc32.h"
 #include "common/error.h"
+#include "common/input_file.h"
 #include "common/output.h"
 
 namespace hdiff::image {
@@ -174,10 +175,7 @@ Image decode_image(std::span<const unsigned char> bytes, const std::string& name
 }
 
 Image read_image(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::error_code ec;
-  if (!in || fs::is_directory(path, ec)) fail("cannot read image '{}': no such file or not readable", path.string());
-  const std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string content = read_input_file(path, "image", kMaxArrayFileBytes);
   return decode_image(std::span(reinterpret_cast<const unsigned char*>(content.data()), content.size()),
                       path.string());
 }

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/input_file.h"
 #include "common/json_input.h"
 
 namespace hdiff::image {
@@ -94,9 +95,7 @@ void AdmConfig::validate() const {
 }
 
 AdmConfig read_adm_config(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("cannot open model config '{}'", path.string());
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string text = read_input_file(path, "model config", kMaxConfigBytes);
   const json j = parse_json_input(text, "model config '" + path.string() + "'",
                                   "write the guided-diffusion flags as a JSON object");
   if (!j.is_object()) fail("model config '{}' must be a JSON object of guided-diffusion flags", path.string());

@@ -6,6 +6,7 @@
 #include <iterator>
 
 #include "common/error.h"
+#include "common/input_file.h"
 #include "common/output.h"
 
 namespace hdiff::image {
@@ -76,11 +77,12 @@ void write_probe_stats(const std::filesystem::path& path, const ProbeStats& stat
 
 ProbeStats read_probe_stats(const std::filesystem::path& path) {
   const auto file = path.string();
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    fail("cannot read stats file {}; make it with `hdiff images stats --classifier F.pth "
-         "--input DIR --out {}`", file, file);
-  const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string data;
+  try {
+    data = read_input_file(path, "stats file", kMaxArrayFileBytes);
+  } catch (const FileError& e) {
+    fail_file("{}; make it with `hdiff images stats --classifier F.pth --input DIR --out {}`", e.what(), file);
+  }
   if (data.size() < sizeof(kMagic) || std::memcmp(data.data(), kMagic, sizeof(kMagic)) != 0)
     fail("{} is not an hdiff stats file (it does not start with HDIFFSTA); make it with "
          "`hdiff images stats`", file);
