@@ -180,7 +180,8 @@ TEST_F(HostileInput, ListsAndIntegersAreTakenWhole) {
   // Help is still help.
   EXPECT_EQ(run_hdiff("theory --noise 0.1,,0.2 --help", folder).exit_code, 0);
   std::filesystem::create_directory(folder / "a_folder");
-  expect_refused("theory --v 8 --classes 4 --m 2 --compare a_folder --out out", {"a_folder is a folder"});
+  // A folder is read as a phase run: its results.csv must be there.
+  expect_refused("theory --v 8 --classes 4 --m 2 --compare a_folder --out out", {"cannot read a_folder/results.csv"});
 }
 
 // CLI11 read integers in base 0: `--v 010` was 8, `--n 0x10` 16, `--depths 010`
