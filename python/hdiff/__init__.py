@@ -76,11 +76,9 @@ def phase(config: Union[None, Dict[str, Dict[str, Any]], str, "os.PathLike[str]"
         text, source = "", "default config"
     elif isinstance(config, (str, os.PathLike)):
         path = os.fspath(config)
-        try:
-            with open(path, encoding="utf-8") as file:
-                text = file.read()
-        except OSError:
-            raise OSError(f"cannot read config {path}: no such file or not readable") from None
+        # Read by hdiff's reader, as the command line does: a FIFO, /dev/zero or a
+        # huge file is refused with OSError before a byte is read.
+        text = _hdiff._read_config(path)
         source = path
     else:
         text, source = _tables.config_toml(config), "config dict"

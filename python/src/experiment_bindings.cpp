@@ -8,6 +8,7 @@
 
 #include "bindings.h"
 #include "common/error.h"
+#include "common/input_file.h"
 #include "experiment/phase.h"
 #include "experiment/phase_report.h"
 #include "experiment/phase_units.h"
@@ -124,6 +125,9 @@ std::string theory_threshold(int v, int classes, int m, int s, const std::string
 }  // namespace
 
 void register_experiment(py::module_& module) {
+  module.def(
+      "_read_config", [](const std::string& path) { return read_input_file(path, "config", kMaxConfigBytes); },
+      py::arg("path"), "The text of a config file, read as `hdiff phase --config` reads it (regular files only).");
   module.def("_phase_tables", &phase_tables, py::arg("text"), py::arg("source"), py::arg("threads") = 0,
              py::arg("progress") = py::none(),
              "The CSV tables of the phase experiment of a TOML config text (empty: the default); see hdiff.phase.");

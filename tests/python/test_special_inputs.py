@@ -95,3 +95,21 @@ def test_phase_in_a_thread_after_ctrl_c_interrupted_join(tmp_path):
         """, config)
     check_clean_exit(done)
     assert "KeyboardInterrupt" in done.stderr
+
+
+@pytest.mark.parametrize("special", ["/dev/zero", "fifo"])
+def test_phase_config_path_refuses_special_files(tmp_path, special):
+    path = special
+    if special == "fifo":
+        path = tmp_path / "fifo"
+        os.mkfifo(path)
+    done = run_python("""
+        import sys, hdiff
+        try:
+            hdiff.phase(sys.argv[1])
+        except OSError as e:
+            print(e)
+            sys.exit(3)
+        """, path, timeout=60)
+    assert done.returncode == 3, done.stderr
+    assert f"cannot read config {path}: it is a" in done.stdout
