@@ -46,11 +46,8 @@ DenoiseOutput run_denoise(const Grammar& grammar, const py::object& observed_obj
   observations.count = static_cast<int64_t>(observed.shape(0));
 
   ThreadScope thread_scope(threads);
-  DenoiseResult result;
-  {
-    py::gil_scoped_release release;
-    result = denoise(grammar, observations, request);
-  }
+  // Without the GIL, taken back in plain code (a daemon thread at exit: bindings.h).
+  DenoiseResult result = without_gil([&] { return denoise(grammar, observations, request); });
   const int64_t n = result.count, d = sequence_length(p);
   DenoiseOutput output;
   for (int level = 0; level <= p.L; ++level)
@@ -77,15 +74,16 @@ double cpp_denoise_seconds(const Grammar& grammar, const py::array& observed, co
   const InputTokens tokens = read_tokens(observed, "observed", max_observed_token(grammar.params, request.noise.channel));
   const Observations observations{static_cast<int64_t>(observed.shape(0)), tokens.tokens, {}};
   ThreadScope thread_scope(threads);
-  py::gil_scoped_release release;
-  std::vector<double> seconds;
-  for (int r = 0; r < repeats; ++r) {
-    const auto start = std::chrono::steady_clock::now();
-    const DenoiseResult result = denoise(grammar, observations, request);
-    seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  std::sort(seconds.begin(), seconds.end());
-  return seconds[seconds.size() / 2];
+  return without_gil([&] {
+    std::vector<double> seconds;
+    for (int r = 0; r < repeats; ++r) {
+      const auto start = std::chrono::steady_clock::now();
+      const DenoiseResult result = denoise(grammar, observations, request);
+      seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
+    std::sort(seconds.begin(), seconds.end());
+    return seconds[seconds.size() / 2];
+  });
 }
 
 }  // namespace

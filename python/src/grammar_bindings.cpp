@@ -34,8 +34,7 @@ Samples sample(const Grammar& grammar, int64_t count, uint64_t seed, const py::o
   const auto& p = grammar.params;
   const py::dtype dtype = token_dtype(dtype_request, static_cast<uint64_t>(std::max(p.v, p.n_classes) - 1));
   std::vector<std::vector<uint32_t>> levels(static_cast<size_t>(p.L + 1));
-  {
-    py::gil_scoped_release release;
+  without_gil([&] {  // the GIL is taken back in plain code (a daemon thread at exit: bindings.h)
     const SampleBatch batch = sample_batch(grammar, seed, 0, count);
     for (int level = 0; level <= p.L; ++level) {
       const int64_t width = nodes_at_level(p, level);
@@ -44,7 +43,7 @@ Samples sample(const Grammar& grammar, int64_t count, uint64_t seed, const py::o
       for (int64_t n = 0; n < count; ++n)
         std::copy_n(batch.tree(n).begin() + level_offset(p, level), width, values.begin() + n * width);
     }
-  }
+  });
   Samples samples;
   for (int level = 0; level <= p.L; ++level)
     samples.latents.append(token_array(std::move(levels[static_cast<size_t>(level)]), {count, nodes_at_level(p, level)}, dtype));
@@ -76,11 +75,8 @@ py::array corrupt(const Grammar& grammar, const py::object& tokens_object, const
   check_observation_shape(p, Channel::uniform, shape_of(tokens), "tokens");
   const InputTokens clean = read_tokens(tokens, "tokens", static_cast<uint64_t>(p.v - 1));
   const int64_t count = clean.shape[0];
-  CorruptedBatch batch;
-  {
-    py::gil_scoped_release release;
-    batch = corrupt_batch(noise, p.v, d, clean.tokens, seed);  // the function `hdiff corrupt` calls
-  }
+  // The function `hdiff corrupt` calls, without the GIL (taken back in plain code: bindings.h).
+  CorruptedBatch batch = without_gil([&] { return corrupt_batch(noise, p.v, d, clean.tokens, seed); });
   if (gaussian) return owned_array(std::move(batch.values), {count, d, p.v});
   return token_array(std::move(batch.tokens), {count, d}, dtype);
 }
