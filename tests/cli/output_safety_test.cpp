@@ -144,24 +144,32 @@ TEST(OutputSafety, AGridRerunIntoItsOwnFolderFinishes) {
   EXPECT_EQ(read_text(folder / "o" / "notes.txt"), "mine\n");
 }
 
+// The targets are made here, never the system's own /dev/null: a regression
+// (or this test run against older code) must not break the machine it runs on.
 TEST(OutputSafety, SpecialFilesAreNeverReplaced) {
   const auto folder = fresh_folder("special");
   ASSERT_EQ(mkfifo((folder / "fifo").c_str(), 0644), 0);
+  std::vector<std::string> targets{"fifo"};
+  // As root (on these machines and in many containers) a rename replaced a device node.
+  const bool root = mknod((folder / "null").c_str(), S_IFCHR | 0666, makedev(1, 3)) == 0;
+  if (root) targets.push_back("null");
   ASSERT_EQ(run_hdiff("grammar --v 8 --classes 8 --m 2 --L 3 --out g.json", folder).exit_code, 0);
-  for (const char* target : {"fifo", "/dev/full", "/dev/null"}) {
+  for (const auto& target : targets) {
     // --force does not change it: only regular files are replaced.
     for (const char* force : {"", " --force"}) {
       const auto r = run_hdiff(fmt::format("grammar --v 8 --classes 8 --m 2 --L 3 --out {}{}", target, force), folder);
       expect_one_line_error(r, "only regular files are replaced");
     }
+    expect_one_line_error(run_hdiff(fmt::format("sample --grammar g.json --n 3 --out {}", target), folder), "not a folder");
   }
   struct stat info {};
   ASSERT_EQ(stat((folder / "fifo").c_str(), &info), 0);
   EXPECT_TRUE(S_ISFIFO(info.st_mode));
-  ASSERT_EQ(stat("/dev/null", &info), 0);
-  EXPECT_TRUE(S_ISCHR(info.st_mode));
-  for (const char* target : {"fifo", "/dev/null"})
-    expect_one_line_error(run_hdiff(fmt::format("sample --grammar g.json --n 3 --out {}", target), folder), "not a folder");
+  if (root) {
+    ASSERT_EQ(stat((folder / "null").c_str(), &info), 0);
+    EXPECT_TRUE(S_ISCHR(info.st_mode));
+    fs::remove(folder / "null");
+  }
   // A FIFO inside an output folder, where a result belongs.
   ASSERT_EQ(run_hdiff("sample --grammar g.json --n 3 --out s", folder).exit_code, 0);
   fs::remove(folder / "s" / "tokens.npy");
@@ -170,17 +178,7 @@ TEST(OutputSafety, SpecialFilesAreNeverReplaced) {
   ASSERT_EQ(stat((folder / "s" / "tokens.npy").c_str(), &info), 0);
   EXPECT_TRUE(S_ISFIFO(info.st_mode));
   EXPECT_TRUE(hidden_names(folder).empty());
-}
-
-TEST(OutputSafety, DeviceNodesMadeHereAreNeverReplaced) {
-  // As root (on these machines and in many containers) a rename replaces a device node.
-  const auto folder = fresh_folder("device");
-  if (mknod((folder / "null").c_str(), S_IFCHR | 0666, makedev(1, 3)) != 0)
-    GTEST_SKIP() << "cannot make a device node here (not root): the /dev/null checks of SpecialFilesAreNeverReplaced stand";
-  expect_one_line_error(run_hdiff("grammar --v 8 --classes 8 --m 2 --L 3 --out null --force", folder), "a device node");
-  struct stat info {};
-  ASSERT_EQ(stat((folder / "null").c_str(), &info), 0);
-  EXPECT_TRUE(S_ISCHR(info.st_mode));
+  if (!root) GTEST_SKIP() << "cannot make a device node here (not root): only the FIFO cases ran";
 }
 
 TEST(OutputSafety, LeftoversOfKilledRunsAreCleanedAndCtrlCLeavesNone) {

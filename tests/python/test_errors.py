@@ -109,14 +109,21 @@ def test_grammar_files(tmp_path, grammar):
 
 def test_grammar_save_never_replaces_special_files(tmp_path, grammar):
     # Issue 25: as root, Grammar.save("/dev/null") replaced the device node with a regular file.
+    # The targets are made here, never the system's own /dev/null (a regression must not break the machine).
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
-    for target in (fifo, "/dev/null"):
+    targets = [fifo]
+    if os.geteuid() == 0:
+        os.mknod(tmp_path / "null", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        targets.append(tmp_path / "null")
+    for target in targets:
         expected = run_cli("grammar", "--out", target, "--force", expect_error=True)
         assert "only regular files are replaced" in expected
         assert python_error(OSError, lambda: grammar.save(target)) == expected
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
-    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    for target in targets[1:]:
+        assert stat.S_ISCHR(os.stat(target).st_mode)
+        os.remove(target)
     grammar.save(tmp_path / "g.json")
     grammar.save(tmp_path / "g.json")  # a regular file is replaced, as numpy.save does
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo", "g.json"]
