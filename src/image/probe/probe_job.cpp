@@ -7,6 +7,7 @@
 #include "common/error.h"
 #include "common/output.h"
 #include "common/progress.h"
+#include "image/bridge/torch_bridge.h"
 #include "image/models/convnext.h"
 #include "image/diffusion/forward_backward_job.h"
 #include "image/io/image_io.h"
