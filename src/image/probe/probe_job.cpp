@@ -9,7 +9,6 @@
 #include "common/progress.h"
 #include "image/bridge/torch_bridge.h"
 #include "image/models/convnext.h"
-#include "image/diffusion/forward_backward_job.h"
 #include "image/io/image_io.h"
 #include "image/probe/probe.h"
 #include "image/probe/probe_pairs.h"
