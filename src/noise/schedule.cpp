@@ -1,5 +1,6 @@
 #include "noise/schedule.h"
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 
@@ -15,28 +16,38 @@ Schedule parse_schedule(const std::string& name) {
 
 std::string schedule_name(Schedule schedule) { return schedule == Schedule::linear ? "linear" : "cosine"; }
 
-std::vector<double> alpha_bar_table(Schedule schedule) {
-  const int T = kDiffusionSteps;
-  std::vector<double> table(T + 1);
-  table[0] = 1.0;
+std::vector<double> ddpm_betas(Schedule schedule, int steps) {
+  HDIFF_CHECK(steps >= 1);
+  std::vector<double> betas(static_cast<size_t>(steps));
   if (schedule == Schedule::linear) {
-    for (int k = 1; k <= T; ++k) {
-      const double beta = 1e-4 + (0.02 - 1e-4) * (k - 1) / (T - 1);
-      table[k] = table[k - 1] * (1.0 - beta);
-    }
-  } else {
-    const double offset = 0.008;
-    auto f = [&](double t) {
-      const double c = std::cos((t / T + offset) / (1 + offset) * std::numbers::pi / 2);
-      return c * c;
-    };
-    for (int k = 1; k <= T; ++k) {
-      const double beta = std::min(1.0 - f(k) / f(k - 1), 0.999);
-      table[k] = table[k - 1] * (1.0 - beta);
-    }
+    // Scaled so that any number of steps spans the same noise range as 1000.
+    const double scale = 1000.0 / steps;
+    const double start = scale * 0.0001, end = scale * 0.02;
+    // numpy.linspace: start + i * step, the last point exactly `end`.
+    const double step = steps > 1 ? (end - start) / (steps - 1) : 0.0;
+    for (int i = 0; i < steps; ++i) betas[static_cast<size_t>(i)] = start + i * step;
+    betas.back() = end;
+    return betas;
   }
-  return table;
+  auto alpha_bar = [](double t) {
+    const double c = std::cos((t + 0.008) / 1.008 * std::numbers::pi / 2);
+    return c * c;
+  };
+  for (int i = 0; i < steps; ++i) {
+    const double t1 = static_cast<double>(i) / steps, t2 = static_cast<double>(i + 1) / steps;
+    betas[static_cast<size_t>(i)] = std::min(1 - alpha_bar(t2) / alpha_bar(t1), 0.999);
+  }
+  return betas;
 }
+
+std::vector<double> alpha_bars(const std::vector<double>& betas) {
+  std::vector<double> out(betas.size() + 1);
+  out[0] = 1.0;
+  for (size_t k = 1; k < out.size(); ++k) out[k] = out[k - 1] * (1.0 - betas[k - 1]);
+  return out;
+}
+
+std::vector<double> alpha_bar_table(Schedule schedule) { return alpha_bars(ddpm_betas(schedule, kDiffusionSteps)); }
 
 double alpha_bar_at(Schedule schedule, double t) {
   if (!std::isfinite(t) || t < 0 || t > kDiffusionSteps || t != std::floor(t))

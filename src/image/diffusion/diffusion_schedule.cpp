@@ -5,39 +5,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numbers>
 #include <set>
 #include <sstream>
 
 #include "common/error.h"
+#include "noise/schedule.h"
 
 namespace hdiff::image {
-
-std::vector<double> beta_schedule(const std::string& name, int steps) {
-  std::vector<double> betas(static_cast<size_t>(steps));
-  if (name == "linear") {
-    // Scaled so that any number of steps spans the same noise range as 1000.
-    const double scale = 1000.0 / steps;
-    const double start = scale * 0.0001, end = scale * 0.02;
-    // numpy.linspace: start + i * step, the last point exactly `end`.
-    const double step = (end - start) / (steps - 1);
-    for (int i = 0; i < steps; ++i) betas[static_cast<size_t>(i)] = start + i * step;
-    betas.back() = end;
-    return betas;
-  }
-  if (name == "cosine") {
-    auto alpha_bar = [](double t) {
-      const double c = std::cos((t + 0.008) / 1.008 * std::numbers::pi / 2);
-      return c * c;
-    };
-    for (int i = 0; i < steps; ++i) {
-      const double t1 = static_cast<double>(i) / steps, t2 = static_cast<double>(i + 1) / steps;
-      betas[static_cast<size_t>(i)] = std::min(1 - alpha_bar(t2) / alpha_bar(t1), 0.999);
-    }
-    return betas;
-  }
-  fail("unknown noise schedule '{}'; use linear or cosine", name);
-}
 
 std::vector<int> space_timesteps(int num_timesteps, const std::string& respacing) {
   std::vector<int> all;
@@ -94,25 +68,21 @@ std::vector<int> space_timesteps(int num_timesteps, const std::string& respacing
 DiffusionSchedule make_schedule(const std::vector<double>& base_betas, const std::vector<int>& kept) {
   DiffusionSchedule s;
   // Respacing: keep the cumulative alphas of the kept steps, recompute betas.
-  double cumprod = 1.0, last = 1.0;
-  size_t next = 0;
-  for (size_t i = 0; i < base_betas.size() && next < kept.size(); ++i) {
-    cumprod *= 1.0 - base_betas[i];
-    if (static_cast<int>(i) == kept[next]) {
-      s.betas.push_back(1.0 - cumprod / last);
-      last = cumprod;
-      s.timestep_map.push_back(static_cast<int>(i));
-      ++next;
-    }
+  const std::vector<double> base = alpha_bars(base_betas);
+  double last = 1.0;
+  int previous = -1;
+  for (const int step : kept) {
+    HDIFF_CHECK(step > previous && static_cast<size_t>(step) < base_betas.size());
+    previous = step;
+    const double cumprod = base[static_cast<size_t>(step) + 1];
+    s.betas.push_back(1.0 - cumprod / last);
+    last = cumprod;
+    s.timestep_map.push_back(step);
   }
-  HDIFF_CHECK(next == kept.size());
   const size_t n = s.betas.size();
-  double ac = 1.0;
-  for (size_t i = 0; i < n; ++i) {
-    s.alphas_cumprod_prev.push_back(ac);
-    ac *= 1.0 - s.betas[i];
-    s.alphas_cumprod.push_back(ac);
-  }
+  const std::vector<double> respaced = alpha_bars(s.betas);
+  s.alphas_cumprod_prev.assign(respaced.begin(), respaced.end() - 1);
+  s.alphas_cumprod.assign(respaced.begin() + 1, respaced.end());
   for (size_t i = 0; i < n; ++i) {
     const double a = s.alphas_cumprod[i], ap = s.alphas_cumprod_prev[i], b = s.betas[i];
     s.sqrt_alphas_cumprod.push_back(std::sqrt(a));

@@ -1,14 +1,12 @@
 #pragma once
 // Gaussian diffusion coefficients as guided-diffusion computes them (float64):
-// beta schedules, timestep respacing, and the per-step constants of q and p.
+// timestep respacing and the per-step constants of q and p. The betas and ᾱs
+// themselves come from the one DDPM schedule of the core (noise/schedule.h).
 
 #include <string>
 #include <vector>
 
 namespace hdiff::image {
-
-// Betas of the "linear" or "cosine" schedule for `steps` diffusion steps.
-std::vector<double> beta_schedule(const std::string& name, int steps);
 
 // The original steps kept by respacing `num_timesteps` with guided-diffusion's
 // rule: "K" or "K1,K2,..." (equal sections, evenly spaced rounded indices) or
@@ -35,8 +33,9 @@ struct DiffusionSchedule {
   int num_steps() const { return static_cast<int>(betas.size()); }
 };
 
-// The schedule of the base betas restricted to `kept` original steps, with betas
-// recomputed from the kept cumulative alphas (guided-diffusion's SpacedDiffusion).
+// The schedule of the base betas (e.g. ddpm_betas of noise/schedule.h) restricted
+// to `kept` original steps, with betas recomputed from the kept cumulative alphas
+// (guided-diffusion's SpacedDiffusion).
 DiffusionSchedule make_schedule(const std::vector<double>& base_betas, const std::vector<int>& kept);
 
 }  // namespace hdiff::image

@@ -25,7 +25,7 @@
 #include "image/checkpoint/checkpoint.h"
 #include "image/io/image_io.h"
 #include "image/diffusion/sampler.h"
-#include "image/models/torch_state.h"
+#include "image/bridge/torch_bridge.h"
 #include "common/version.h"
 
 namespace hdiff::image {
@@ -47,17 +47,6 @@ AdmConfig job_config(const fs::path& model_config, const std::string& preset) {
   if (!model_config.empty() && !preset.empty()) fail("give either --model-config or --preset, not both");
   if (model_config.empty() && preset.empty()) fail("give --model-config F.json or --preset adm-256-uncond");
   return preset.empty() ? read_adm_config(model_config) : adm_preset(preset);
-}
-
-bool use_fp16(const std::string& precision, const AdmConfig& config, const std::string& device) {
-  const bool cuda = device.rfind("cuda", 0) == 0;
-  if (precision == "fp32") return false;
-  if (precision == "fp16") {
-    if (!cuda) fail("--precision fp16 needs a CUDA device (LibTorch has no fp16 convolutions on CPU)");
-    return true;
-  }
-  if (precision != "auto") fail("--precision must be auto, fp32 or fp16, got '{}'", precision);
-  return cuda && config.use_fp16;
 }
 
 uint64_t name_hash(const std::string& s) {
@@ -106,7 +95,7 @@ LoadedModel load_model(const ForwardBackwardJob& job) {
       GaussianDiffusion::from_config(m.config, job.steps > 0 ? std::to_string(job.steps) : ""));
   const std::string device = choose_device(job.device);
   m.device = c10::Device(device);
-  const bool fp16 = m.fp16 = use_fp16(job.precision, m.config, device);
+  const bool fp16 = m.fp16 = use_fp16(job.precision, m.config.use_fp16, device);
   m.net = std::make_unique<AdmUnet>(m.config);
   m.net->load(job.checkpoint);
   m.net->to(m.device, fp16);
@@ -197,7 +186,7 @@ ForwardBackwardSummary run_tensor_job(const ForwardBackwardJob& job, const Loade
   const at::Tensor x0 = to_torch(ckpt::read_tensor(x_file, x_key)).to(at::kFloat);
   if (x0.dim() != 4 || x0.size(1) != 3 || x0.size(2) != S || x0.size(3) != S)
     fail("--input-tensor {} has shape {}; the model needs N x 3 x {} x {}", job.input_tensor,
-         ckpt::shape_string(x0.sizes().vec()), S, S);
+         shape_string(x0.sizes()), S, S);
   const int64_t n = x0.size(0);
   at::Tensor noises;
   if (!job.noise_tensor.empty()) {
@@ -205,7 +194,7 @@ ForwardBackwardSummary run_tensor_job(const ForwardBackwardJob& job, const Loade
     noises = to_torch(ckpt::read_tensor(file, key)).to(at::kFloat);
     if (noises.dim() != 5 || noises.size(1) != n || noises.size(2) != 3 || noises.size(3) != S || noises.size(4) != S)
       fail("--noise-tensor {} has shape {}; expected M x {} x 3 x {} x {}", job.noise_tensor,
-           ckpt::shape_string(noises.sizes().vec()), n, S, S);
+           shape_string(noises.sizes()), n, S, S);
   }
   at::Tensor labels;
   if (!job.labels_tensor.empty()) labels = labels_from_tensor(job.labels_tensor, n, m.config);
@@ -423,28 +412,6 @@ nlohmann::json run_record(const ForwardBackwardJob& job, const LoadedModel& m, c
 
 }  // namespace
 
-std::string choose_device(const std::string& choice) {
-  // Several ranks on one machine share its GPUs: each takes the next one in turn.
-  const auto per_rank = [](const std::string& cuda) {
-    if (cluster::size() == 1 || cuda != "cuda") return cuda;
-    return fmt::format("cuda:{}", cluster::local_rank() % static_cast<int>(torch::cuda::device_count()));
-  };
-  if (choice == "auto") return torch::cuda::is_available() ? per_rank("cuda") : "cpu";
-  if (choice == "cpu") return choice;
-  if (choice.rfind("cuda", 0) == 0) {
-    if (!torch::cuda::is_available())
-      fail("--device {}: CUDA is not available (no GPU visible, or LibTorch built without CUDA); use --device cpu",
-           choice);
-    try {
-      (void)c10::Device(choice);
-    } catch (const std::exception&) {
-      fail("--device '{}' is not a device name; use cpu, cuda or cuda:N", choice);
-    }
-    return per_rank(choice);
-  }
-  fail("--device '{}' is not a device name; use auto, cpu, cuda or cuda:N", choice);
-}
-
 ForwardBackwardSummary run_forward_backward_job(const ForwardBackwardJob& job) {
   const auto start = std::chrono::steady_clock::now();
   std::optional<LoadedModel> loaded;
@@ -486,7 +453,7 @@ BenchResult run_bench(const BenchJob& job) {
   const AdmConfig config = job_config(job.model_config, job.model_config.empty() ? job.preset : "");
   BenchResult result;
   result.device = choose_device(job.device);
-  result.fp16 = use_fp16(job.precision, config, result.device);
+  result.fp16 = use_fp16(job.precision, config.use_fp16, result.device);
   const c10::Device device(result.device);
   torch::manual_seed(0);
   AdmUnet net(config);

@@ -77,7 +77,4 @@ struct BenchResult {
 // Builds the network with random weights and times `calls` reverse steps.
 BenchResult run_bench(const BenchJob& job);
 
-// The device a choice names ("auto": CUDA when available); errors name an unavailable one.
-std::string choose_device(const std::string& choice);
-
 }  // namespace hdiff::image

@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "noise/schedule.h"
 
 namespace hdiff::image {
 namespace {
@@ -33,7 +34,7 @@ GaussianDiffusion::GaussianDiffusion(DiffusionSchedule schedule, VarianceType va
 }
 
 GaussianDiffusion GaussianDiffusion::from_config(const AdmConfig& config, const std::string& respacing) {
-  const auto betas = beta_schedule(config.noise_schedule, config.diffusion_steps);
+  const auto betas = ddpm_betas(parse_schedule(config.noise_schedule), config.diffusion_steps);
   const auto kept = space_timesteps(config.diffusion_steps, respacing.empty() ? config.timestep_respacing : respacing);
   const VarianceType variance = config.learn_sigma   ? VarianceType::learned_range
                                 : config.sigma_small ? VarianceType::fixed_small

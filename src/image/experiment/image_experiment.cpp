@@ -15,6 +15,7 @@
 #include "common/input_file.h"
 #include "common/output.h"
 #include "common/progress.h"
+#include "image/bridge/torch_bridge.h"
 #include "image/models/adm_config.h"
 #include "image/models/convnext.h"
 #include "image/diffusion/diffusion_schedule.h"

@@ -8,19 +8,13 @@
 
 #include "common/error.h"
 #include "image/checkpoint/checkpoint.h"
-#include "image/probe/probe_convert.h"
+#include "image/bridge/torch_bridge.h"
 
 namespace hdiff::image {
 namespace {
 
 // torchvision uses LayerNorm(eps=1e-6) throughout ConvNeXt.
 constexpr double kLayerNormEps = 1e-6;
-
-std::string shape_string(at::IntArrayRef shape) {
-  std::string out = "(";
-  for (size_t i = 0; i < shape.size(); ++i) out += fmt::format("{}{}", i ? ", " : "", shape[i]);
-  return out + ")";
-}
 
 // Takes tensors out of a state dict by name, checking shapes, and remembers
 // which were used so that leftovers (a different architecture) are reported.
@@ -233,7 +227,7 @@ void ConvNeXt::to_device(const std::string& device) {
 
 ConvNeXt load_convnext(const std::filesystem::path& path) {
   std::map<std::string, at::Tensor> state;
-  for (auto& [name, tensor] : ckpt::read_tensors(path)) state.emplace(name, to_aten(tensor));
+  for (auto& [name, tensor] : ckpt::read_tensors(path)) state.emplace(name, to_torch(tensor));
   return ConvNeXt::from_state_dict(state, path.string());
 }
 

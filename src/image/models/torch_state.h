@@ -1,8 +1,6 @@
 #pragma once
-// Bridges from checkpoint tensors to LibTorch: tensor conversion and loading a
-// state dict into a module with an exact report of what does not fit.
-
-#include <ATen/core/Tensor.h>
+// Loading a state dict of checkpoint tensors into a LibTorch module, with an
+// exact report of what does not fit (conversions: image/bridge/torch_bridge.h).
 
 #include <string>
 
@@ -13,13 +11,6 @@ class Module;
 }
 
 namespace hdiff::image {
-
-// A CPU LibTorch tensor holding a copy of a checkpoint tensor (same dtype and shape).
-at::Tensor to_torch(const ckpt::Tensor& tensor);
-
-// A checkpoint tensor holding a copy of a LibTorch tensor (moved to CPU, made
-// contiguous); for writing reference files in tests.
-ckpt::Tensor from_torch(const at::Tensor& tensor);
 
 // Copies `tensors` into the parameters and buffers of `module` (converting dtype
 // to each parameter's). Every parameter must be present with its exact shape and

@@ -13,7 +13,7 @@
 #include "image/models/adm_unet.h"
 #include "image/checkpoint/checkpoint.h"
 #include "image/diffusion/sampler.h"
-#include "image/models/torch_state.h"
+#include "image/bridge/torch_bridge.h"
 #include "support/helpers.h"
 
 namespace fs = std::filesystem;

@@ -17,7 +17,7 @@
 
 #include "common/npy.h"
 #include "image/models/adm_unet.h"
-#include "image/models/torch_state.h"
+#include "image/bridge/torch_bridge.h"
 #include "image/checkpoint/checkpoint.h"
 #include "image/io/image_io.h"
 #include "support/helpers.h"

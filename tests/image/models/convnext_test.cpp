@@ -10,7 +10,8 @@
 #include "image/models/classifier_input.h"
 #include "image/models/convnext.h"
 #include "image/probe/probe.h"
-#include "image/probe/probe_convert.h"
+#include "common/error.h"
+#include "image/bridge/torch_bridge.h"
 
 namespace hdiff::image {
 namespace {
@@ -24,7 +25,7 @@ double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
 
 struct Fixture {
   ckpt::Value io = ckpt::read_checkpoint(kDir + "io.pt");
-  at::Tensor get(const std::string& key) const { return to_aten(ckpt::tensor_at(io, key, "io.pt")); }
+  at::Tensor get(const std::string& key) const { return to_torch(ckpt::tensor_at(io, key, "io.pt")); }
   std::vector<std::string> layer_names() const {
     std::vector<std::string> names;
     for (const auto& v : io.find("layer_names")->list) names.push_back(v->string);
@@ -127,7 +128,7 @@ TEST(ConvNeXt, PreprocessingMatchesTorchvision) {
 
 TEST(ConvNeXt, RejectsOtherStateDicts) {
   std::map<std::string, at::Tensor> state;
-  for (auto& [name, t] : ckpt::read_tensors(kDir + "model.pt")) state.emplace(name, to_aten(t));
+  for (auto& [name, t] : ckpt::read_tensors(kDir + "model.pt")) state.emplace(name, to_torch(t));
   auto missing = state;
   missing.erase("features.3.0.layer_scale");
   try {

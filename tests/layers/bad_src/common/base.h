@@ -1,0 +1,2 @@
+#pragma once
+#include "grammar/rules.h"  // common must not know the grammar

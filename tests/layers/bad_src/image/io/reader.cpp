@@ -1,0 +1,2 @@
+#include <torch/torch.h>  // io builds without LibTorch
+#include "image/io/reader.h"

@@ -1,0 +1,2 @@
+#pragma once
+#include "common/base.h"
