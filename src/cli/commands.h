@@ -33,7 +33,4 @@ inline void add_force_flag(CLI::App& command, bool& force) {
                    "left alone)");
 }
 
-// The output policy that --force selects.
-inline Existing existing_policy(bool force) { return force ? Existing::replace : Existing::refuse; }
-
 }  // namespace hdiff::cli

@@ -4,18 +4,13 @@
 #include <fmt/format.h>
 
 #include <chrono>
-#include <cstdio>
-#include <filesystem>
 #include <optional>
 
 #include "cli/commands.h"
 #include "cluster/cluster.h"
-#include "cluster/unit_runner.h"
-#include "common/error.h"
+#include "cluster/unit_job.h"
 #include "common/output.h"
 #include "common/parallel.h"
-#include "common/progress.h"
-#include "common/version.h"
 #include "experiment/phase.h"
 #include "experiment/phase_presets.h"
 #include "experiment/phase_report.h"
@@ -34,53 +29,6 @@ struct PhaseOptions {
   bool force = false;
 };
 
-// Appends the rows of a CSV table (all lines but the header).
-void append_rows(std::string& csv, const std::string& table) { csv += table.substr(table.find('\n') + 1); }
-
-// The name of a grid point's figure folder.
-std::string grammar_folder(const PhaseConfig& config) {
-  return fmt::format("v{}_classes{}_m{}_s{}", config.v, config.n_classes, config.m, config.s);
-}
-
-void write_outputs(const std::vector<PhaseConfig>& grid, const std::vector<PhaseResults>& results, OutputDir& out,
-                   double wall, const UnitRunOutcome& outcome) {
-  using Table = std::string (*)(const PhaseConfig&, const PhaseResults&);
-  for (const auto& [name, table] : {std::pair<const char*, Table>{"results.csv", phase_csv},
-                                    {"conditional.csv", conditional_csv}, {"changes.csv", changes_csv},
-                                    {"correlations.csv", correlations_csv}}) {
-    std::string csv = table(grid[0], results[0]);
-    for (size_t g = 1; g < grid.size(); ++g) append_rows(csv, table(grid[g], results[g]));
-    out.write(name, csv);
-  }
-  const bool interrupted = results[0].interrupted;
-  nlohmann::json record;
-  if (grid.size() == 1) {
-    record = phase_run_record(grid[0], results[0], wall, thread_count());
-  } else {
-    record = {{"hdiff_version", version()}, {"git_commit", git_commit()}, {"interrupted", interrupted},
-              {"threads", thread_count()}, {"wall_seconds", wall}, {"grid", nlohmann::json::array()}};
-    for (size_t g = 0; g < grid.size(); ++g) {
-      auto point = phase_run_record(grid[g], results[g], wall, thread_count());
-      record["grid"].push_back({{"folder", grammar_folder(grid[g])}, {"config", point["config"]}, {"rows", point["rows"]}});
-    }
-  }
-  record["ranks"] = cluster::size();
-  record["units_resumed"] = outcome.units_from_journal;
-  // What rank 0 received from the other ranks (and broadcast): the run's traffic.
-  record["bytes_communicated"] = cluster::bytes_communicated();
-  out.write("run.json", record.dump(2) + "\n");
-  if (interrupted) return;
-  if (grid.size() == 1) {
-    plot_phase(grid[0], results[0], out);
-  } else {
-    for (size_t g = 0; g < grid.size(); ++g) {
-      const auto folder = out.staged(grammar_folder(grid[g]));
-      std::filesystem::create_directories(folder);
-      plot_phase(grid[g], results[g], folder);
-    }
-  }
-}
-
 void run_phase_command(const PhaseOptions& options) {
   set_thread_count(options.threads);
   std::vector<PhaseConfig> grid;
@@ -93,65 +41,56 @@ void run_phase_command(const PhaseOptions& options) {
       grid = load_phase_grid(options.config);
     else
       grid = {parse_phase_config(kDefaultPhaseConfig, "default config")};
-    if (cluster::is_root()) check_something_to_resume(options.out, options.resume, options.force);
-    if (cluster::is_root()) out.emplace(options.out, existing_policy(options.force), "hdiff phase");  // fails now, before any work
+    open_unit_output(out, options.out, options.resume, options.force, "hdiff phase");  // fails now, before any work
   });
-  // Ctrl-C keeps what is finished in one process; under a launcher a signal ends the
-  // rank as usual (the launcher ends the job), so a half-done unit can never be recorded.
-  if (cluster::size() == 1) install_interrupt_handler();
   const auto start = std::chrono::steady_clock::now();
   const std::vector<PhaseUnit> units = phase_units(grid);
-  UnitRunPlan plan{"hdiff phase", options.out, phase_run_identity(grid), {}, options.resume,
-                   run_units_side_by_side(grid, units.size(), cluster::size(), thread_count())};
-  int64_t total = 0;
+  UnitJob job;
+  job.plan = {"hdiff phase", options.out, phase_run_identity(grid), {}, options.resume,
+              run_units_side_by_side(grid, units.size(), cluster::size(), thread_count())};
   for (const auto& unit : units) {
     const PhaseConfig& config = grid[unit.grid_point];
-    plan.costs.push_back(phase_unit_cost(config, unit));
-    total += config.samples * config.trajectories;
+    job.plan.costs.push_back(phase_unit_cost(config, unit));
+    job.progress.push_back(config.samples * config.trajectories);
   }
+  job.progress_label = "hdiff phase";
+  job.commit_finished_on_ctrl_c = true;
   PhaseCollector collector(grid, units);
-  UnitRunOutcome outcome;
-  {
-    std::optional<ProgressBar> progress;
-    if (cluster::is_root()) progress.emplace(total, "hdiff phase");
-    outcome = run_units(
-        plan,
-        [&](int64_t index) {
-          const PhaseUnit& unit = units[static_cast<size_t>(index)];
-          const PhaseConfig& config = grid[unit.grid_point];
-          return run_phase_unit_result(config, unit);
-        },
-        [&](int64_t index, const std::string& bytes) {
-          const PhaseUnit& unit = units[static_cast<size_t>(index)];
-          const PhaseConfig& config = grid[unit.grid_point];
-          collector.add(index, decode_unit_measures(bytes, config, unit.L));
-          progress->advance(config.samples * config.trajectories);
-        });
-  }
-  if (!cluster::is_root()) return;
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const std::vector<PhaseResults> results = collector.results(outcome.interrupted);
-  write_outputs(grid, results, *out, wall, outcome);
-  out->commit();
-  if (!outcome.interrupted) finish_units(plan);
-  size_t rows = 0;
-  for (size_t g = 0; g < grid.size(); ++g) {
-    fmt::print("{}", class_agreement_table(grid[g], results[g]));
-    fmt::print("{}", class_crossing_summary(grid[g], results[g]));
-    fmt::print("{}", susceptibility_summary(grid[g], results[g]));
-    if (grid[g].report_theory && !outcome.interrupted)
-      fmt::print("{}", critical_noise_summary(grid[g].v, grid[g].n_classes, grid[g].m, grid[g].s, grid[g].channel,
-                                              grid[g].schedule));
-    rows += results[g].rows.size();
-  }
-  fmt::print("wrote {} rows to {}/results.csv in {:.1f} s\n", rows, out->dir().string(), wall);
-  if (outcome.interrupted) {
-    fmt::print(stderr, "hdiff: interrupted: kept the {} completed rows in {}/results.csv; the same command with --resume "
-                       "continues the run\n", rows, out->dir().string());
-    std::fflush(stdout);
-    out.reset();  // std::exit skips destructors: the staging folder and the lock go now
-    std::exit(130);
-  }
+  std::vector<PhaseResults> results;
+  double wall = 0;
+  job.run_unit = [&](int64_t index) {
+    const PhaseUnit& unit = units[static_cast<size_t>(index)];
+    return run_phase_unit_result(grid[unit.grid_point], unit);
+  };
+  job.take_result = [&](int64_t index, const std::string& bytes) {
+    const PhaseUnit& unit = units[static_cast<size_t>(index)];
+    collector.add(index, decode_unit_measures(bytes, grid[unit.grid_point], unit.L));
+  };
+  job.write = [&](OutputDir& dir, const UnitRunOutcome& outcome) {
+    wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    results = collector.results(outcome.interrupted);
+    write_phase_outputs(grid, results,
+                        {wall, thread_count(), cluster::size(), outcome.units_from_journal, cluster::bytes_communicated()},
+                        dir);
+  };
+  job.report = [&](const OutputDir& dir, const UnitRunOutcome& outcome) {
+    size_t rows = 0;
+    for (size_t g = 0; g < grid.size(); ++g) {
+      fmt::print("{}", class_agreement_table(grid[g], results[g]));
+      fmt::print("{}", class_crossing_summary(grid[g], results[g]));
+      fmt::print("{}", susceptibility_summary(grid[g], results[g]));
+      if (grid[g].report_theory && !outcome.interrupted)
+        fmt::print("{}", critical_noise_summary(grid[g].v, grid[g].n_classes, grid[g].m, grid[g].s, grid[g].channel,
+                                                grid[g].schedule));
+      rows += results[g].rows.size();
+    }
+    fmt::print("wrote {} rows to {}/results.csv in {:.1f} s\n", rows, dir.dir().string(), wall);
+    if (outcome.interrupted)
+      fmt::print(stderr, "hdiff: interrupted: kept the {} completed rows in {}/results.csv; the same command with "
+                         "--resume continues the run\n", rows, dir.dir().string());
+  };
+  // Ctrl-C keeps what is finished in one process (the engine exits with 130 after the report).
+  run_unit_job(job, out);
 }
 
 }  // namespace

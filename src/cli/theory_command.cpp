@@ -3,7 +3,6 @@
 // measured phase experiment (SPEC §5).
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -12,9 +11,8 @@
 
 #include "cli/commands.h"
 #include "cluster/cluster.h"
-#include "cluster/unit_runner.h"
+#include "cluster/unit_job.h"
 #include "common/error.h"
-#include "common/gnuplot.h"
 #include "common/output.h"
 #include "common/parallel.h"
 #include "common/progress.h"
@@ -56,62 +54,55 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 }
 
 // One threshold search per model of the grid, each a work unit shared across ranks.
-void run_threshold(const std::vector<TheoryParams>& grid, const TheoryOptions& options, OutputDir* out) {
+void run_threshold(const std::vector<TheoryParams>& grid, const TheoryOptions& options, std::optional<OutputDir>& out) {
   const auto start = std::chrono::steady_clock::now();
   const ThresholdOptions search{options.levels, options.tolerance};
-  UnitRunPlan plan{"hdiff theory --threshold", options.out, threshold_run_identity(grid, search), {}, options.resume};
+  UnitJob job;
+  job.plan = {"hdiff theory --threshold", options.out, threshold_run_identity(grid, search), {}, options.resume};
   for (const auto& params : grid)
-    plan.costs.push_back(static_cast<double>(params.population) * params.v * params.m * params.s);
+    job.plan.costs.push_back(static_cast<double>(params.population) * params.v * params.m * params.s);
+  // A single model keeps its probe log (it runs on rank 0); a grid shows a progress bar instead.
+  if (grid.size() > 1) job.progress.assign(grid.size(), 1);
+  job.progress_label = "hdiff theory";
   std::vector<ThresholdResult> results(grid.size());
   std::vector<double> walls(grid.size(), 0.0);
-  {
-    std::optional<ProgressBar> progress;
-    if (cluster::is_root() && grid.size() > 1) progress.emplace(static_cast<int64_t>(grid.size()), "hdiff theory");
-    run_units(
-        plan,
-        [&](int64_t unit) {
-          const TheoryParams& params = grid[static_cast<size_t>(unit)];
-          const auto unit_start = std::chrono::steady_clock::now();
-          int probes = 0;
-          const ThresholdResult result = find_threshold(params, search, [&](const ThresholdProbe& probe) {
-            ++probes;
-            // A single model keeps its probe log (it runs on rank 0); a grid shows a progress bar instead.
-            if (grid.size() == 1)
-              fmt::print(stderr, "  probe {:2d}: {} = {:.6f}  {:13s} after {:3d} levels  D = {:.4f} ± {:.4f}\n", probes,
-                         noise_symbol(params.channel), probe.noise, outcome_name(probe.outcome), probe.levels_run,
-                         probe.information, probe.information_se);
-          });
-          return encode_threshold(result, seconds_since(unit_start));
-        },
-        [&](int64_t unit, const std::string& bytes) {
-          results[static_cast<size_t>(unit)] = decode_threshold(bytes, search, walls[static_cast<size_t>(unit)]);
-          if (progress) progress->advance();
-        });
-  }
-  if (!cluster::is_root()) return;
-  const double wall = seconds_since(start);
-  if (grid.size() == 1) {
-    out->write("threshold.json", threshold_json(grid[0], search, results[0], walls[0]).dump(2) + "\n");
-  } else {
-    nlohmann::json all = nlohmann::json::array();
-    for (size_t i = 0; i < grid.size(); ++i) all.push_back(threshold_json(grid[i], search, results[i], walls[i]));
-    out->write("threshold.json", nlohmann::json{{"thresholds", all}, {"wall_seconds", wall}}.dump(2) + "\n");
-  }
-  out->write("threshold.csv", threshold_csv(grid, search, results));
-  run_gnuplot(phase_diagram_script(grid, results), out->staged(""), "phase_diagram.gp");
-  out->commit();
-  finish_units(plan);
-  if (grid.size() == 1) {
-    fmt::print("{}wrote {} in {:.1f} s\n", threshold_summary(grid[0], search, results[0]),
-               (out->dir() / "threshold.json").string(), walls[0]);
-    return;
-  }
-  for (size_t i = 0; i < grid.size(); ++i)
-    fmt::print("{} v={} classes={} m={} s={} (f = {:.4g}): critical {} = {:.6f}, interval [{:.6f}, {:.6f}]\n",
-               channel_name(grid[i].channel), grid[i].v, grid[i].n_classes, grid[i].m, grid[i].s,
-               production_fraction(grid[i]), noise_symbol(grid[i].channel), results[i].critical_noise,
-               results[i].interval_low, results[i].interval_high);
-  fmt::print("wrote {} thresholds to {} in {:.1f} s\n", grid.size(), (out->dir() / "threshold.csv").string(), wall);
+  double wall = 0;
+  job.run_unit = [&](int64_t unit) {
+    const TheoryParams& params = grid[static_cast<size_t>(unit)];
+    const auto unit_start = std::chrono::steady_clock::now();
+    int probes = 0;
+    const ThresholdResult result = find_threshold(params, search, [&](const ThresholdProbe& probe) {
+      ++probes;
+      if (grid.size() == 1)
+        fmt::print(stderr, "  probe {:2d}: {} = {:.6f}  {:13s} after {:3d} levels  D = {:.4f} ± {:.4f}\n", probes,
+                   noise_symbol(params.channel), probe.noise, outcome_name(probe.outcome), probe.levels_run,
+                   probe.information, probe.information_se);
+    });
+    return encode_threshold(result, seconds_since(unit_start));
+  };
+  job.take_result = [&](int64_t unit, const std::string& bytes) {
+    results[static_cast<size_t>(unit)] = decode_threshold(bytes, search, walls[static_cast<size_t>(unit)]);
+  };
+  job.write = [&](OutputDir& dir, const UnitRunOutcome&) {
+    wall = seconds_since(start);
+    write_threshold_outputs(grid, search, results, walls, wall, dir);
+  };
+  job.report = [&](const OutputDir& dir, const UnitRunOutcome&) {
+    if (grid.size() == 1) {
+      fmt::print("{}wrote {} in {:.1f} s\n", threshold_summary(grid[0], search, results[0]),
+                 (dir.dir() / "threshold.json").string(), walls[0]);
+      return;
+    }
+    for (size_t i = 0; i < grid.size(); ++i)
+      fmt::print("{} v={} classes={} m={} s={} (f = {:.4g}): critical {} = {:.6f}, interval [{:.6f}, {:.6f}]\n",
+                 channel_name(grid[i].channel), grid[i].v, grid[i].n_classes, grid[i].m, grid[i].s,
+                 production_fraction(grid[i]), noise_symbol(grid[i].channel), results[i].critical_noise,
+                 results[i].interval_low, results[i].interval_high);
+    fmt::print("wrote {} thresholds to {} in {:.1f} s\n", grid.size(), (dir.dir() / "threshold.csv").string(), wall);
+  };
+  // A search can take minutes and cannot stop half-way: Ctrl-C ends the process
+  // at once, and the journal keeps the finished searches for --resume.
+  run_unit_job(job, out);
 }
 
 // The model of `--compare`'s results: read from the file; the options given may only repeat it.
@@ -150,28 +141,14 @@ void run_predictions(const TheoryParams& params, const TheoryOptions& options, c
     progress.finish();
   }
   const double wall = seconds_since(start);
-  out.write("theory.csv", table.csv);
-  nlohmann::json run = theory_model_json(params);
-  run["noise"] = grid.noise;
-  run["depths"] = grid.depths;
-  run["wall_seconds"] = wall;
-  run["threads"] = thread_count();
-
-  if (!options.compare.empty()) {
-    const auto points = pair_points(measured, table.class_predictions);
-    const FigureScript script = comparison_figure(points, table.class_predictions, model,
-                                                 out.staged("comparison.dat"),
-                                                 mean_field_overlay(model, grid.noise, grid.depths));
-    run_gnuplot(script, out.staged("comparison.dat").parent_path());
-    if (const auto deviation = largest_deviation(points)) {
-      fmt::print("{}", deviation_summary(*deviation, params.channel));
-      run["largest_deviation"] = deviation_json(*deviation);
-    } else {
-      fmt::print("no measured point of {} shares an (L, noise) with the predictions; figure drawn, no deviation\n",
-                 results.string());
-    }
-  }
-  out.write("run.json", run.dump(2) + "\n");
+  const PredictionComparison comparison{model, measured};
+  const auto deviation = write_prediction_outputs(params, grid, table, wall, thread_count(),
+                                                  options.compare.empty() ? nullptr : &comparison, out);
+  if (deviation)
+    fmt::print("{}", deviation_summary(*deviation, params.channel));
+  else if (!options.compare.empty())
+    fmt::print("no measured point of {} shares an (L, noise) with the predictions; figure drawn, no deviation\n",
+               results.string());
   out.commit();
   fmt::print("predicted {} noise levels × depths {} (population {}) in {:.2f} s; wrote {}\n", grid.noise.size(),
              fmt::join(grid.depths, ","), params.population, wall, (out.dir() / "theory.csv").string());
@@ -229,10 +206,9 @@ void run_theory(const TheoryOptions& options) {
     if (!options.mean_field && !options.threshold && !have_noise && options.compare.empty())
       fail("nothing to compute; give --noise E1,E2,... (predictions), --threshold (critical noise), --mean-field or "
            "--compare results.csv");
-    if (cluster::is_root()) check_something_to_resume(options.out, options.resume, options.force);
-    if (cluster::is_root()) out.emplace(options.out, existing_policy(options.force), "hdiff theory");  // checks that --out is writable before any work
+    open_unit_output(out, options.out, options.resume, options.force, "hdiff theory");  // checks --out before any work
   });
-  if (options.threshold) return run_threshold(grid, options, out ? &*out : nullptr);
+  if (options.threshold) return run_threshold(grid, options, out);
   // The other modes are one process's work: rank 0 does it, the others are done.
   if (!cluster::is_root()) return;
   if (options.mean_field)

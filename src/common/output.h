@@ -30,6 +30,9 @@ enum class Existing {
   replace,  // files of the same names are replaced (--force); other files there are left alone
 };
 
+// The policy that the commands' --force selects.
+inline Existing existing_policy(bool force) { return force ? Existing::replace : Existing::refuse; }
+
 // Writes `content` to `path` through a temporary file in the same folder and a
 // rename. A `path` that exists must be a regular file (or a symbolic link to
 // one, which is kept: the file it leads to is replaced); with Existing::refuse

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <map>
 
 #include <fmt/format.h>
@@ -193,6 +194,53 @@ nlohmann::json phase_run_record(const PhaseConfig& config, const PhaseResults& r
           {"interrupted", results.interrupted},
           {"threads", threads},
           {"wall_seconds", wall_seconds}};
+}
+
+std::string phase_grid_folder(const PhaseConfig& config) {
+  return fmt::format("v{}_classes{}_m{}_s{}", config.v, config.n_classes, config.m, config.s);
+}
+
+void write_phase_outputs(const std::vector<PhaseConfig>& grid, const std::vector<PhaseResults>& results,
+                         const PhaseRunFacts& facts, OutputDir& out) {
+  using Table = std::string (*)(const PhaseConfig&, const PhaseResults&);
+  for (const auto& [name, table] : {std::pair<const char*, Table>{"results.csv", phase_csv},
+                                    {"conditional.csv", conditional_csv}, {"changes.csv", changes_csv},
+                                    {"correlations.csv", correlations_csv}}) {
+    std::string csv = table(grid[0], results[0]);
+    // The rows of the other points: all their lines but the header.
+    for (size_t g = 1; g < grid.size(); ++g) {
+      const std::string more = table(grid[g], results[g]);
+      csv += more.substr(more.find('\n') + 1);
+    }
+    out.write(name, csv);
+  }
+  const bool one = grid.size() == 1;
+  const bool interrupted = results[0].interrupted;
+  // One grammar keeps its record's top-level fields (the layout before grids
+  // existed); every run has `grid`, so a reader needs one loop for any run.
+  nlohmann::json record = one ? phase_run_record(grid[0], results[0], facts.wall_seconds, facts.threads)
+                              : nlohmann::json{{"hdiff_version", version()}, {"git_commit", git_commit()},
+                                               {"interrupted", interrupted}, {"threads", facts.threads},
+                                               {"wall_seconds", facts.wall_seconds}};
+  record["grid"] = nlohmann::json::array();
+  for (size_t g = 0; g < grid.size(); ++g)
+    record["grid"].push_back({{"folder", one ? "." : phase_grid_folder(grid[g])},
+                              {"config", phase_config_to_json(grid[g])},
+                              {"rows", results[g].rows.size()}});
+  record["ranks"] = facts.ranks;
+  record["units_resumed"] = facts.units_resumed;
+  record["bytes_communicated"] = facts.bytes_communicated;
+  out.write("run.json", record.dump(2) + "\n");
+  if (interrupted) return;
+  if (one) {
+    plot_phase(grid[0], results[0], out);
+    return;
+  }
+  for (size_t g = 0; g < grid.size(); ++g) {
+    const auto folder = out.staged(phase_grid_folder(grid[g]));
+    std::filesystem::create_directories(folder);
+    plot_phase(grid[g], results[g], folder);
+  }
 }
 
 }  // namespace hdiff

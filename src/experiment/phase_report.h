@@ -3,6 +3,7 @@
 // conditional.csv, changes.csv and correlations.csv, run.json, the figures and
 // the stdout summary.
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -71,7 +72,29 @@ bool plot_phase(const PhaseConfig& config, const PhaseResults& results, const Ou
 // The same figures in `folder` (for the grammars of a grid, one folder each).
 bool plot_phase(const PhaseConfig& config, const PhaseResults& results, const std::filesystem::path& folder);
 
-// The contents of run.json: resolved config, seeds, version, commit, wall time.
+// The contents of run.json for one grammar alone: resolved config, seeds, version, commit, wall time.
 nlohmann::json phase_run_record(const PhaseConfig& config, const PhaseResults& results, double wall_seconds, int threads);
+
+// The folder of a grid point's figures inside the output folder, e.g. v16_classes16_m2_s2.
+std::string phase_grid_folder(const PhaseConfig& config);
+
+// How a run went, for run.json.
+struct PhaseRunFacts {
+  double wall_seconds = 0;
+  int threads = 1;
+  int ranks = 1;
+  int64_t units_resumed = 0;       // units read back from an unfinished run's journal
+  int64_t bytes_communicated = 0;   // what rank 0 received from the other ranks and broadcast
+};
+
+// Writes everything `hdiff phase` leaves in its output folder (staged in `out`):
+// the four CSV tables (the rows of each grid point in grid order), run.json, and,
+// unless interrupted, the figures (a grid of one grammar at the top of the
+// folder, else one folder per grammar, phase_grid_folder). run.json has the same
+// shape for one grammar as for a grid: a `grid` array with each point's `folder`
+// (".": the top of the output folder), `config` and `rows`; with one grammar it
+// also keeps, at the top, that grammar's `config`, `grammar_seeds` and `rows`.
+void write_phase_outputs(const std::vector<PhaseConfig>& grid, const std::vector<PhaseResults>& results,
+                         const PhaseRunFacts& facts, OutputDir& out);
 
 }  // namespace hdiff

@@ -12,6 +12,8 @@
 #include "common/memory.h"
 #include "common/version.h"
 #include "noise/schedule.h"
+#include "theory/mean_field.h"
+#include "theory/threshold_grid.h"
 
 namespace hdiff {
 
@@ -71,6 +73,19 @@ nlohmann::json threshold_json(const TheoryParams& params, const ThresholdOptions
   json["probes"] = probe_list;
   json["wall_seconds"] = wall_seconds;
   return json;
+}
+
+void write_threshold_outputs(const std::vector<TheoryParams>& grid, const ThresholdOptions& options,
+                             const std::vector<ThresholdResult>& results, const std::vector<double>& search_seconds,
+                             double wall_seconds, OutputDir& out) {
+  nlohmann::json all = nlohmann::json::array();
+  for (size_t i = 0; i < grid.size(); ++i)
+    all.push_back(threshold_json(grid[i], options, results[i], search_seconds[i]));
+  nlohmann::json record = grid.size() == 1 ? all[0] : nlohmann::json{{"wall_seconds", wall_seconds}};
+  record["thresholds"] = all;
+  out.write("threshold.json", record.dump(2) + "\n");
+  out.write("threshold.csv", threshold_csv(grid, options, results));
+  run_gnuplot(phase_diagram_script(grid, results), out.staged(""), "phase_diagram.gp");
 }
 
 std::string threshold_summary(const TheoryParams& params, const ThresholdOptions& options,
@@ -150,6 +165,30 @@ nlohmann::json deviation_json(const LargestDeviation& deviation) {
           {"L", deviation.point.measured.L},
           {"noise", deviation.point.measured.noise},
           {"points", deviation.points}};
+}
+
+std::optional<LargestDeviation> write_prediction_outputs(const TheoryParams& params, const PredictionGrid& grid,
+                                                         const PredictionTable& table, double wall_seconds,
+                                                         int threads, const PredictionComparison* comparison,
+                                                         OutputDir& out) {
+  out.write("theory.csv", table.csv);
+  nlohmann::json run = theory_model_json(params);
+  run["noise"] = grid.noise;
+  run["depths"] = grid.depths;
+  run["wall_seconds"] = wall_seconds;
+  run["threads"] = threads;
+  std::optional<LargestDeviation> deviation;
+  if (comparison) {
+    const auto points = pair_points(comparison->measured, table.class_predictions);
+    const FigureScript script =
+        comparison_figure(points, table.class_predictions, comparison->model, out.staged("comparison.dat"),
+                          mean_field_overlay(comparison->model, grid.noise, grid.depths));
+    run_gnuplot(script, out.staged("comparison.dat").parent_path());
+    deviation = largest_deviation(points);
+    if (deviation) run["largest_deviation"] = deviation_json(*deviation);
+  }
+  out.write("run.json", run.dump(2) + "\n");
+  return deviation;
 }
 
 }  // namespace hdiff

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/output.h"
 #include "theory/comparison.h"
 #include "theory/density_evolution.h"
 #include "theory/threshold.h"
@@ -27,6 +28,17 @@ nlohmann::json theory_model_json(const TheoryParams& params);
 // critical times for the linear and cosine schedules, and every probe.
 nlohmann::json threshold_json(const TheoryParams& params, const ThresholdOptions& options,
                               const ThresholdResult& result, double wall_seconds);
+
+// Writes what `hdiff theory --threshold` leaves in its output folder (staged in
+// `out`): threshold.json, threshold.csv (one row per model, grid order) and the
+// phase diagram. threshold.json has the same shape for one model as for a grid:
+// `thresholds`, one threshold_json per model (with its own search's wall time),
+// and `wall_seconds`, the run's; with one model it also keeps that model's
+// fields at the top (the layout before grids existed; its `wall_seconds` is then
+// the search's).
+void write_threshold_outputs(const std::vector<TheoryParams>& grid, const ThresholdOptions& options,
+                             const std::vector<ThresholdResult>& results, const std::vector<double>& search_seconds,
+                             double wall_seconds, OutputDir& out);
 
 // The lines `hdiff theory --threshold` prints about `result` (each ends in a newline).
 std::string threshold_summary(const TheoryParams& params, const ThresholdOptions& options,
@@ -70,5 +82,21 @@ std::string deviation_summary(const LargestDeviation& deviation, Channel channel
 
 // The `largest_deviation` entry of run.json.
 nlohmann::json deviation_json(const LargestDeviation& deviation);
+
+// What a prediction run is compared with (--compare): the measured experiment's model and points.
+struct PredictionComparison {
+  ComparedModel model;
+  std::vector<MeasuredPoint> measured;
+};
+
+// Writes what `hdiff theory --noise` (or --compare) leaves in its output folder
+// (staged in `out`): theory.csv, run.json (the model, the grid, the wall time,
+// the threads and, compared, the largest deviation) and, with a `comparison`,
+// the comparison figure and its data. Returns the largest deviation (none
+// without a comparison, or when no measured point shares an (L, noise)).
+std::optional<LargestDeviation> write_prediction_outputs(const TheoryParams& params, const PredictionGrid& grid,
+                                                         const PredictionTable& table, double wall_seconds,
+                                                         int threads, const PredictionComparison* comparison,
+                                                         OutputDir& out);
 
 }  // namespace hdiff

@@ -266,6 +266,19 @@ int64_t decode_count(const std::string& bytes) {
   return written;
 }
 
+// The folder job shares the assignment of units to ranks (cluster::assign_units)
+// with phase and theory --threshold, but not their engine (cluster/unit_job.h),
+// on purpose: that engine sends every result to rank 0, which journals it in
+// `.NAME.unfinished`, writes the outputs into a staging folder and commits them
+// in one step. Here a unit's result is a batch of PNGs, megabytes each, that
+// every rank writes itself into the shared output folder (sending them through
+// rank 0 would serialise the whole job's output on one rank); the images
+// already there are the resume record (a journal would repeat them, and could
+// disagree with them after a user deleted an image to redo it); the folder is
+// merged into, never staged (docs/security.md, "Output folders"); and each rank
+// draws its own progress at every sampler step inside a batch, where a single
+// process also stops on Ctrl-C, while the engine counts finished units on rank 0
+// and stops between them.
 ForwardBackwardSummary run_folder_job(const ForwardBackwardJob& job, const LoadedModel& m) {
   ForwardBackwardSummary summary;
   const int K = m.diffusion->num_steps();
