@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "bp/batch_bp.h"
+#include "bp/batch_layout.h"
 #include "bp/batch_kernels.h"
 #include "common/error.h"
 
