@@ -15,7 +15,6 @@ namespace {
 using testing::fresh_folder;
 using testing::PhaseToml;
 using testing::run_hdiff;
-using testing::run_hdiff_with_prefix;
 
 TEST(PhasePresetsCommand, ListPrintsOneNameFirstPerLine) {
   const auto folder = fresh_folder("presets-list");
@@ -74,7 +73,7 @@ TEST(PhasePresetsCommand, ProgressLinesInALogFile) {
   // stderr is a file here, as in a Slurm log; HDIFF_PROGRESS_SECONDS=0 asks for a line at every unit.
   const auto folder = fresh_folder("presets-progress");
   PhaseToml{}.write(folder / "c.toml");
-  const auto result = run_hdiff_with_prefix("HDIFF_PROGRESS_SECONDS=0 ", "phase --config c.toml --out o", folder);
+  const auto result = run_hdiff("phase --config c.toml --out o", folder, {.prefix = "HDIFF_PROGRESS_SECONDS=0 "});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_TRUE(std::regex_search(result.err, std::regex("hdiff phase: [0-9]+% \\([0-9]+/[0-9]+\\), [0-9]+ s elapsed, ~[0-9]+ s left\n")))
       << result.err;
@@ -92,12 +91,12 @@ TEST(PhasePresetsCommand, OpenMpThreadsWaitPassivelyUnlessTheUserChose) {
   // passive waiting. Spinning waits make two threads slower than one when another
   // process holds a core.
   const auto folder = fresh_folder("presets-wait");
-  const auto standard = run_hdiff_with_prefix("OMP_DISPLAY_ENV=verbose ", "--version", folder);
+  const auto standard = run_hdiff("--version", folder, {.prefix = "OMP_DISPLAY_ENV=verbose "});
   ASSERT_EQ(standard.exit_code, 0) << standard.err;
   EXPECT_NE(standard.err.find("GOMP_SPINCOUNT = '0'"), std::string::npos) << standard.err;
   EXPECT_EQ(standard.out.find("hdiff "), 0u) << "one version line: " << standard.out;
   EXPECT_EQ(std::count(standard.out.begin(), standard.out.end(), '\n'), 1) << standard.out;
-  const auto chosen = run_hdiff_with_prefix("OMP_DISPLAY_ENV=verbose OMP_WAIT_POLICY=active ", "--version", folder);
+  const auto chosen = run_hdiff("--version", folder, {.prefix = "OMP_DISPLAY_ENV=verbose OMP_WAIT_POLICY=active "});
   EXPECT_NE(chosen.err.find("OMP_WAIT_POLICY = 'ACTIVE'"), std::string::npos) << chosen.err;
   EXPECT_EQ(chosen.err.find("GOMP_SPINCOUNT = '0'"), std::string::npos) << chosen.err;
 }
