@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Configures and builds hdiff in build/ (Release). Extra arguments go to cmake.
+# Configures and builds hdiff in build/ (Release): the `release` preset of
+# CMakePresets.json. Extra arguments go to cmake's configure step (-D options).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release "$@" > build-configure.log 2>&1 || { cat build-configure.log; exit 1; }
+cmake --preset release "$@" > build-configure.log 2>&1 || { cat build-configure.log; exit 1; }
 rm -f build-configure.log
-cmake --build build -j "$(nproc)"
+cmake --build --preset release -j "$(nproc)"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every libFuzzer target of fuzz/ for SECONDS each (default 30) on its
 # committed seed corpus, after building them with clang, ASan and UBSan in
-# build-sanitize (scripts/sanitize.sh builds the same folder). A crash, a leak,
+# build-sanitize (the `fuzz` preset of CMakePresets.json: the `sanitize`
+# configuration, so scripts/sanitize.sh builds the same folder). A crash, a leak,
 # a sanitizer report, a timeout (> 10 s for one input) or running out of memory
 # (> 2 GB) fails the script; the input that did it is kept in
 # BUILD/fuzz-artifacts/. Inputs that found new code paths collect in
@@ -12,15 +13,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
 shift || true
-build=${FUZZ_BUILD:-build-sanitize}
+build=build-sanitize
 targets=("$@")
 if ((${#targets[@]} == 0)); then targets=(pickle checkpoint npy grammar_json toml_config image journal journal_values); fi
 
-if [ ! -f "$build/CMakeCache.txt" ]; then
-  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
-    -DHDIFF_WITH_TORCH=OFF -DHDIFF_BUILD_BENCH=OFF -DHDIFF_SANITIZE=ON -DHDIFF_BUILD_FUZZERS=ON >/dev/null
-fi
-cmake --build "$build" -j "$(nproc)" --target fuzzers
+cmake --preset fuzz > "$build.configure.log" 2>&1 || { cat "$build.configure.log"; exit 1; }
+rm -f "$build.configure.log"
+cmake --build --preset fuzz -j "$(nproc)"
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

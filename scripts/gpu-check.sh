@@ -47,13 +47,13 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DHDIFF_WITH_TORCH=ON -DHDIFF_
   -DTorch_DIR="$prefix/Torch" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_CXX_FLAGS="$extra_flags" >/dev/null
 
 say "build (-j$jobs)"
-cmake --build "$build" --target hdiff test_checkpoint test_adm test_images_cli -j"$jobs"
+cmake --build "$build" --target hdiff checkpoint_test adm_test images_cli_test -j"$jobs"
 
 say "fixture tests on CUDA"
 export HDIFF_TEST_DEVICE=cuda
-"$build"/tests/image/test_checkpoint --gtest_brief=1
-"$build"/tests/image/test_adm
-"$build"/tests/image/test_images_cli --gtest_brief=1
+"$build"/tests/image/checkpoint_test --gtest_brief=1
+"$build"/tests/image/adm_test
+"$build"/tests/image/images_cli_test --gtest_brief=1
 
 say "speed: 256x256 ADM (random weights), fp16, batch $batch, $calls reverse steps"
 "$build"/hdiff images bench --preset adm-256-uncond --device cuda --precision fp16 --batch "$batch" --calls "$calls"

@@ -2,12 +2,14 @@
 // Internal to src/bp: helpers shared by the batch files, and the vector kernels
 // of the batch BP path, compiled once per instruction set (batch_kernels_avx512.cpp,
 // batch_kernels_avx2.cpp, batch_kernels_generic.cpp) from batch_kernels_impl.h and
-// chosen at run time.
+// chosen at run time. It reads the layout (batch_layout.h), never the API
+// (batch_bp.h): the files that implement the API include both, so the include
+// arrows run one way, batch_bp.h → batch_layout.h ← batch_kernels.h.
 
 #include <cstdint>
 #include <vector>
 
-#include "bp/batch_bp.h"
+#include "bp/batch_layout.h"
 
 namespace hdiff::batch_detail {
 

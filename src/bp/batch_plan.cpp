@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "bp/batch_bp.h"
 #include "bp/batch_kernels.h"
+#include "bp/batch_layout.h"
 #include "common/error.h"
 
 namespace hdiff {

@@ -9,10 +9,9 @@
 
 #include "common/error.h"
 #include "common/first_few.h"
-#include "common/input_file.h"
 #include "common/memory.h"
 #include "common/parallel.h"
-#include "common/toml_depth.h"
+#include "common/toml_input.h"
 #include "grammar/grammar.h"
 
 namespace hdiff {
@@ -194,13 +193,7 @@ std::vector<PhaseConfig> expand_grid(const PhaseConfig& base, const std::vector<
 }  // namespace
 
 std::vector<PhaseConfig> parse_phase_grid(const std::string& text, const std::string& source) {
-  toml::table root;
-  try {
-    check_toml_key_depth(text, source);
-    root = toml::parse(text, source);
-  } catch (const toml::parse_error& e) {
-    fail("{}:{}: not valid TOML: {}", source, e.source().begin.line, e.description());
-  }
+  const toml::table root = parse_toml_input(text, source);
   reject_unknown(root, "", {"grammar", "noise", "run", "report"}, source);
   PhaseConfig config;
 
@@ -345,9 +338,7 @@ PhaseConfig parse_phase_config(const std::string& text, const std::string& sourc
 
 namespace {
 
-std::string read_config_text(const std::string& path) {
-  return read_input_file(path, "config", kMaxConfigBytes);
-}
+std::string read_config_text(const std::string& path) { return read_toml_text(path, "config"); }
 
 }  // namespace
 

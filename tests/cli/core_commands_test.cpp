@@ -156,14 +156,9 @@ TEST_F(CoreCommands, ImagesWithoutTheImageExecutableFailsCleanly) {
   const auto lone = folder / "bin";
   std::filesystem::create_directory(lone);
   std::filesystem::copy_file(HDIFF_BINARY, lone / "hdiff");
-  const std::string command = "'" + (lone / "hdiff").string() + "' images --help 2>&1 >/dev/null";
-  FILE* pipe = popen(command.c_str(), "r");
-  ASSERT_NE(pipe, nullptr);
-  std::string err;
-  char buffer[512];
-  while (fgets(buffer, sizeof buffer, pipe)) err += buffer;
-  const int status = pclose(pipe);
-  EXPECT_EQ(WEXITSTATUS(status), 2) << err;
+  const auto result = testing::run_binary(lone / "hdiff", "images --help");
+  const std::string& err = result.err;
+  EXPECT_EQ(result.exit_code, 2) << err;
   EXPECT_NE(err.find("hdiff-images is missing"), std::string::npos) << err;
   EXPECT_NE(err.find("HDIFF_WITH_TORCH=ON"), std::string::npos) << err;
   EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;

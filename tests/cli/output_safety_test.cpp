@@ -211,12 +211,12 @@ TEST(OutputSafety, AFileSizeLimitIsAnErrorNotASignal) {
   const auto folder = fresh_folder("ulimit");
   ASSERT_EQ(run_hdiff("grammar --v 16 --classes 16 --m 4 --L 4 --out g.json", folder).exit_code, 0);
   // 1 KiB: the grammar fits, 2000 samples of 16 tokens do not.
-  const auto r = testing::run_hdiff_with_prefix("ulimit -f 2 && ", "sample --grammar g.json --n 2000 --out s", folder);
+  const auto r = testing::run_hdiff("sample --grammar g.json --n 2000 --out s", folder, {.prefix = "ulimit -f 2 && "});
   expect_one_line_error(r, "File too large");
   EXPECT_FALSE(fs::exists(folder / "s"));
   EXPECT_TRUE(hidden_names(folder).empty());
   kQuick.write(folder / "c.toml");
-  const auto phase = testing::run_hdiff_with_prefix("ulimit -f 2 && ", "phase --config c.toml --out p", folder);
+  const auto phase = testing::run_hdiff("phase --config c.toml --out p", folder, {.prefix = "ulimit -f 2 && "});
   expect_one_line_error(phase, "File too large");
   EXPECT_FALSE(fs::exists(folder / "p"));
 }

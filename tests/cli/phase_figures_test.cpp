@@ -32,7 +32,6 @@ using testing::fresh_folder;
 using testing::PhaseToml;
 using testing::read_text;
 using testing::run_hdiff;
-using testing::run_hdiff_with_prefix;
 
 const char* kFigures[] = {"class_agreement", "level_agreement", "conditional_agreement", "token_susceptibility"};
 
@@ -112,7 +111,7 @@ TEST(PhaseFigures, AnUndefinedSusceptibilityIsAFigureThatSaysWhy) {
 TEST(PhaseFigures, WithoutGnuplotTheResultsAndTheScriptAreCommittedWithANote) {
   const auto folder = fresh_folder("phase-no-gnuplot");
   PhaseToml{.seeds = 1, .samples = 40}.write(folder / "c.toml");
-  const auto result = run_hdiff_with_prefix("PATH=/nonexistent ", "phase --config c.toml --out o", folder);
+  const auto result = run_hdiff("phase --config c.toml --out o", folder, {.prefix = "PATH=/nonexistent "});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   ASSERT_EQ(messages(result.err).size(), 1u) << result.err;
   EXPECT_TRUE(messages(result.err)[0].starts_with("hdiff: note: gnuplot is not installed")) << result.err;
@@ -160,7 +159,7 @@ TEST(PhaseFigures, AFullDiskWhileFiguresAreDrawnCommitsNothingAndResumeFinishes)
   ASSERT_EQ(reference.exit_code, 0) << reference.err;
 
   const std::string path = fmt::format("PATH='{}':\"$PATH\" ", (folder / "bin").string());
-  const auto full = run_hdiff_with_prefix(path, "phase --config c.toml --out disk/o", folder);
+  const auto full = run_hdiff("phase --config c.toml --out disk/o", folder, {.prefix = path});
   EXPECT_EQ(full.exit_code, 2) << full.err;
   ASSERT_EQ(messages(full.err).size(), 1u) << full.err;
   EXPECT_TRUE(messages(full.err)[0].starts_with("hdiff: error: cannot draw the figures: ")) << full.err;

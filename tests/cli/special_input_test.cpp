@@ -36,7 +36,7 @@ class SpecialInput : public ::testing::Test {
   // holding every needle, nothing on stdout, nothing new in the folder.
   void expect_refused(const std::string& arguments, std::initializer_list<std::string> needles) {
     const int before = testing::entries_in(folder);
-    const auto result = testing::run_hdiff_with_prefix("timeout -s KILL 60 ", arguments, folder);
+    const auto result = testing::run_hdiff(arguments, folder, {.prefix = "timeout -s KILL 60 "});
     EXPECT_EQ(result.exit_code, 2) << arguments << "\n" << result.err;
     for (const auto& needle : needles)
       EXPECT_NE(result.err.find(needle), std::string::npos) << arguments << ": " << result.err;

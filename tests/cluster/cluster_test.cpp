@@ -16,7 +16,6 @@
 #include <numeric>
 #include <thread>
 
-#include "cli/cli_support.h"
 #include "support/helpers.h"
 
 namespace hdiff {

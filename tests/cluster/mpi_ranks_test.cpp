@@ -24,11 +24,10 @@ using testing::CommandResult;
 using testing::fresh_folder;
 using testing::read_text;
 using testing::run_hdiff;
-using testing::run_hdiff_with_prefix;
 
 // `mpirun -n ranks hdiff arguments` in `folder`.
 CommandResult run_ranks(int ranks, const std::string& arguments, const std::filesystem::path& folder) {
-  return run_hdiff_with_prefix(fmt::format("'{}' --oversubscribe -n {} ", HDIFF_MPIEXEC, ranks), arguments, folder);
+  return run_hdiff(arguments, folder, {.prefix = fmt::format("'{}' --oversubscribe -n {} ", HDIFF_MPIEXEC, ranks)});
 }
 
 // A grid of two grammars whose units differ in cost, so that ranks finish out of order.

@@ -143,8 +143,7 @@ TEST(Gnuplot, EveryFigureIsWrittenCompleteAsPngSvgAndPdfInTheSharedStyle) {
   EXPECT_TRUE(run_gnuplot(script, folder));
   for (const auto& file : script.files) EXPECT_TRUE(figure_file_complete(folder / file)) << file;
   // The glyphs reach the SVG as UTF-8 text.
-  std::ifstream svg(folder / "sine.svg");
-  const std::string text((std::istreambuf_iterator<char>(svg)), std::istreambuf_iterator<char>());
+  const std::string text = testing::read_text(folder / "sine.svg");
   EXPECT_NE(text.find("ε"), std::string::npos);
   EXPECT_NE(text.find("ᾱ"), std::string::npos);
 }

@@ -78,9 +78,7 @@ TEST(WriteFileAtomic, ReplacesRegularFilesOnlyAndRefusesExistingOnesWhenAsked) {
   fs::create_symlink("a", folder / "link");
   write_file_atomic(folder / "link", "through the link");
   EXPECT_TRUE(fs::is_symlink(folder / "link"));
-  std::ifstream in(folder / "a");
-  std::string text((std::istreambuf_iterator<char>(in)), {});
-  EXPECT_EQ(text, "through the link");
+  EXPECT_EQ(testing::read_text(folder / "a"), "through the link");
   fs::create_symlink("nowhere", folder / "dangling");
   EXPECT_NE(error_of([&] { write_file_atomic(folder / "dangling", "x"); }).find("which does not exist"),
             std::string::npos);
@@ -104,9 +102,7 @@ TEST(OutputDir, CommitsEverythingOrRefusesBeforeMovingAnything) {
   fs::create_directories(out.staged("sub"));
   out.write("sub/b.csv", "2\n");
   EXPECT_NE(error_of([&] { out.commit(); }).find("a FIFO"), std::string::npos);
-  std::ifstream in(folder / "o" / "a.csv");
-  std::string text((std::istreambuf_iterator<char>(in)), {});
-  EXPECT_EQ(text, "1\n");  // nothing moved
+  EXPECT_EQ(testing::read_text(folder / "o" / "a.csv"), "1\n");  // nothing moved
 }
 
 TEST(OutputDir, CommitsAllFilesOrNone) {

@@ -1,17 +1,17 @@
 #pragma once
-// Test helpers for user errors, scratch folders and runs of the hdiff binary.
+// Test helpers for user errors, scratch folders, reading files and running
+// binaries: the one place tests do these (every test uses these, no copies).
 
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstdio>
 #include <cstdlib>
-
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <string>
 
 #include "common/error.h"
@@ -45,23 +45,64 @@ inline std::filesystem::path fresh_folder(const std::string& name) {
   return folder;
 }
 
-// Exit code and merged stdout and stderr of one run of build/hdiff.
-struct RunResult {
-  int code = -1;
-  std::string output;
+// The whole content of `path`, byte for byte. A file that cannot be opened
+// fails the test (and gives ""), so a missing output is never read as empty.
+inline std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    ADD_FAILURE() << "cannot read " << path;
+    return {};
+  }
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// What one run of a binary printed and returned.
+struct CommandResult {
+  int exit_code = -1;  // the exit status; when signal N ended the binary, 128 + N (from the shell) or -1
+  std::string out;     // stdout (with stderr when RunOptions::merge_output)
+  std::string err;     // stderr
 };
 
-// Runs `HDIFF_BINARY arguments` through the shell, stderr merged into stdout.
-inline RunResult run_hdiff_merged(const std::string& arguments) {
-  const std::string command = std::string(HDIFF_BINARY) + " " + arguments + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  RunResult result;
-  if (!pipe) return result;
-  std::array<char, 4096> buffer{};
-  while (const size_t n = fread(buffer.data(), 1, buffer.size(), pipe)) result.output.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  result.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+// How run_binary starts a binary.
+struct RunOptions {
+  std::filesystem::path folder;  // working directory; empty: the test's own
+  std::string prefix;            // shell words before the binary: a launcher such as mpiexec, or empty
+  bool merge_output = false;     // stderr into `out`, interleaved as a terminal shows them; `err` stays empty
+};
+
+// Runs `prefix 'binary' arguments` through the shell (`arguments` are shell
+// words, quoted by the caller), stdin from /dev/null, capturing stdout and
+// stderr in files of the temporary directory (never in `folder`, whose
+// entries tests count).
+inline CommandResult run_binary(const std::filesystem::path& binary, const std::string& arguments,
+                                const RunOptions& options = {}) {
+  const auto capture = [](const char* stream) {
+    std::string name = (std::filesystem::temp_directory_path() / ("hdiff-test-" + std::string(stream) + "-XXXXXX")).string();
+    const int fd = ::mkstemp(name.data());
+    if (fd < 0) ADD_FAILURE() << "cannot create a capture file " << name;
+    else ::close(fd);
+    return std::filesystem::path(name);
+  };
+  const auto out = capture("stdout"), err = capture("stderr");
+  std::string command;
+  if (!options.folder.empty()) command += "cd '" + options.folder.string() + "' && ";
+  command += options.prefix + "'" + binary.string() + "' " + arguments + " > '" + out.string() + "' " +
+             (options.merge_output ? std::string("2>&1") : "2> '" + err.string() + "'") + " < /dev/null";
+  const int status = std::system(command.c_str());
+  CommandResult result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  result.out = read_text(out);
+  result.err = read_text(err);
+  std::filesystem::remove(out);
+  std::filesystem::remove(err);
   return result;
+}
+
+// run_binary on build/hdiff (HDIFF_BINARY) in `folder` (empty: the test's own).
+inline CommandResult run_hdiff(const std::string& arguments, const std::filesystem::path& folder = {},
+                               RunOptions options = {}) {
+  options.folder = folder;
+  return run_binary(HDIFF_BINARY, arguments, options);
 }
 
 }  // namespace hdiff::testing

@@ -3,13 +3,10 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <sys/wait.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 
 #include "common/gnuplot.h"
@@ -19,18 +16,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CommandRun {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using hdiff::testing::CommandResult;
+using hdiff::testing::read_text;
 
 class TheoryCli : public ::testing::Test {
  protected:
@@ -42,11 +29,8 @@ class TheoryCli : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  CommandRun run(const std::string& arguments) {
-    const std::string command = std::string(HDIFF_BINARY) + " theory " + arguments + " --threads 2 > '" +
-                                (dir_ / "stdout").string() + "' 2> '" + (dir_ / "stderr").string() + "'";
-    const int status = std::system(command.c_str());
-    return CommandRun{WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_text(dir_ / "stdout"), read_text(dir_ / "stderr")};
+  CommandResult run(const std::string& arguments) {
+    return hdiff::testing::run_hdiff("theory " + arguments + " --threads 2");
   }
 
   fs::path dir_;
@@ -54,7 +38,7 @@ class TheoryCli : public ::testing::Test {
 
 TEST_F(TheoryCli, NoiseWritesOneRowPerLevel) {
   const auto out = dir_ / "predictions";
-  const CommandRun result = run("--v 8 --classes 4 --m 2 --s 2 --noise 0.1,0.3 --depths 2,3 --population 500 --out " + out.string());
+  const CommandResult result = run("--v 8 --classes 4 --m 2 --s 2 --noise 0.1,0.3 --depths 2,3 --population 500 --out " + out.string());
   ASSERT_EQ(result.exit_code, 0) << result.err;
   std::ifstream csv(out / "theory.csv");
   std::string line;
@@ -68,7 +52,7 @@ TEST_F(TheoryCli, NoiseWritesOneRowPerLevel) {
 
 TEST_F(TheoryCli, ThresholdWritesIntervalAndTimes) {
   const auto out = dir_ / "threshold";
-  const CommandRun result =
+  const CommandResult result =
       run("--v 16 --m 4 --channel mask --threshold --population 1000 --levels 10 --tolerance 0.02 --out " + out.string());
   ASSERT_EQ(result.exit_code, 0) << result.err;
   const auto json = nlohmann::json::parse(read_text(out / "threshold.json"));
@@ -98,7 +82,7 @@ TEST_F(TheoryCli, CompareOverlaysMeasuredAgreement) {
     csv << "8,8,3,2,2,uniform,,,0.2,0,0.5,0.02,0.5,0.01,100,2\n";  // another model: ignored
   }
   const auto out = dir_ / "compare";
-  const CommandRun result = run("--v 8 --classes 8 --m 2 --s 2 --population 500 --compare " + results.string() + " --out " +
+  const CommandResult result = run("--v 8 --classes 8 --m 2 --s 2 --population 500 --compare " + results.string() + " --out " +
                          out.string());
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_NE(result.out.find("largest deviation"), std::string::npos) << result.out;
@@ -126,7 +110,7 @@ TEST_F(TheoryCli, CompareReadsTheModelFromTheResults) {
   write_results(false);
   for (const std::string given : {"", " --v 6 --channel mask", " --classes 4 --m 2 --s 2"}) {
     const auto out = dir_ / "compare";
-    const CommandRun result = run("--population 500 --compare " + (dir_ / "run").string() + given + " --out " + out.string());
+    const CommandResult result = run("--population 500 --compare " + (dir_ / "run").string() + given + " --out " + out.string());
     ASSERT_EQ(result.exit_code, 0) << given << ": " << result.err;
     EXPECT_NE(result.out.find("v=6 classes=4 m=2 s=2 mask: 4 class-level points"), std::string::npos) << result.out;
     const std::string theory = read_text(out / "theory.csv");
@@ -138,7 +122,7 @@ TEST_F(TheoryCli, CompareReadsTheModelFromTheResults) {
   }
   const auto refused = [&](const std::string& arguments, const std::string& reason) {
     const auto out = dir_ / "never";
-    const CommandRun result = run("--population 500 --compare " + (dir_ / "run").string() + arguments + " --out " +
+    const CommandResult result = run("--population 500 --compare " + (dir_ / "run").string() + arguments + " --out " +
                                   out.string());
     EXPECT_EQ(result.exit_code, 2) << arguments;
     EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << arguments << ": " << result.err;
@@ -152,7 +136,7 @@ TEST_F(TheoryCli, CompareReadsTheModelFromTheResults) {
   refused(" --m 3", "--m 3 contradicts");
   write_results(true);
   refused("", "holds 2 models (v=6 classes=4 m=2 s=2 mask; v=6 classes=4 m=3 s=2 mask); choose one with --v");
-  const CommandRun chosen = run("--population 500 --m 3 --compare " + (dir_ / "run" / "results.csv").string() +
+  const CommandResult chosen = run("--population 500 --m 3 --compare " + (dir_ / "run" / "results.csv").string() +
                                 " --out " + (dir_ / "m3").string());
   ASSERT_EQ(chosen.exit_code, 0) << chosen.err;
   EXPECT_NE(read_text(dir_ / "m3" / "theory.csv").find("\n6,4,3,2,mask,0.2,2,0,"), std::string::npos);
@@ -161,7 +145,7 @@ TEST_F(TheoryCli, CompareReadsTheModelFromTheResults) {
 TEST_F(TheoryCli, MeanFieldWritesTheSoftChannelsCriticalQuantities) {
   for (const char* channel : {"", " --channel soft"}) {
     const auto out = dir_ / (std::string("mean_field") + (channel[0] ? "_soft" : ""));
-    const CommandRun result = run(std::string("--mean-field --v 32 --classes 32 --m 8 --s 2") + channel + " --out " + out.string());
+    const CommandResult result = run(std::string("--mean-field --v 32 --classes 32 --m 8 --s 2") + channel + " --out " + out.string());
     ASSERT_EQ(result.exit_code, 0) << result.err;
     const auto json = nlohmann::json::parse(read_text(out / "mean_field.json"));
     EXPECT_NEAR(json["critical_noise"].get<double>(), 0.731, 0.001);
@@ -178,12 +162,12 @@ TEST_F(TheoryCli, MeanFieldWritesTheSoftChannelsCriticalQuantities) {
 
 TEST_F(TheoryCli, SoftChannelPredictsAndFindsItsThreshold) {
   const auto out = dir_ / "soft";
-  const CommandRun predicted = run("--v 8 --classes 4 --m 3 --s 2 --channel soft --noise 0.2,0.6 --depths 2 "
+  const CommandResult predicted = run("--v 8 --classes 4 --m 3 --s 2 --channel soft --noise 0.2,0.6 --depths 2 "
                                    "--population 500 --out " + out.string());
   ASSERT_EQ(predicted.exit_code, 0) << predicted.err;
   EXPECT_NE(read_text(out / "theory.csv").find(",soft,0.6,2,0,"), std::string::npos);
   const auto threshold = dir_ / "soft_threshold";
-  const CommandRun found = run("--v 32 --m 8 --channel soft --threshold --population 2000 --levels 16 --tolerance 0.01 "
+  const CommandResult found = run("--v 32 --m 8 --channel soft --threshold --population 2000 --levels 16 --tolerance 0.01 "
                                "--out " + threshold.string());
   ASSERT_EQ(found.exit_code, 0) << found.err;
   const auto json = nlohmann::json::parse(read_text(threshold / "threshold.json"));
@@ -208,7 +192,7 @@ TEST_F(TheoryCli, CompareOverlaysTheMeanFieldForSoft) {
         text.replace(at, 6, ",uniform,");
       std::ofstream(results) << text;
     }
-    const CommandRun result = run("--v 16 --classes 16 --m 4 --s 2 --population 500 --channel " + channel +
+    const CommandResult result = run("--v 16 --classes 16 --m 4 --s 2 --population 500 --channel " + channel +
                                   " --compare " + results.string() + " --out " + out.string());
     ASSERT_EQ(result.exit_code, 0) << result.err;
     const std::string data = read_text(out / "comparison.dat");
@@ -270,7 +254,7 @@ TEST_F(TheoryCli, ImpossibleRequestsFailOnOneLineWithoutOutput) {
       {results_with("wrapped", "4294967298", "8", "0.5", "0.01"), "column L holds 4294967298, outside"},
   };
   for (const auto& [arguments, reason] : cases) {
-    const CommandRun result = run(arguments + " --out " + out.string());
+    const CommandResult result = run(arguments + " --out " + out.string());
     EXPECT_EQ(result.exit_code, 2) << arguments;
     EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << arguments << ": " << result.err;
     EXPECT_EQ(result.err.rfind("hdiff: error: ", 0), 0u) << arguments << ": " << result.err;
@@ -280,9 +264,9 @@ TEST_F(TheoryCli, ImpossibleRequestsFailOnOneLineWithoutOutput) {
       EXPECT_EQ(entry.path().filename().string().rfind(".never", 0), std::string::npos)
           << arguments << " left " << entry.path() << " behind";
   }
-  const CommandRun unwritable = run("--noise 0.1 --out /proc/hdiff_cannot_write_here");
+  const CommandResult unwritable = run("--noise 0.1 --out /proc/hdiff_cannot_write_here");
   EXPECT_EQ(unwritable.exit_code, 2);
-  const CommandRun no_transition = run("--mean-field --v 4 --classes 4 --m 4 --out " + out.string());
+  const CommandResult no_transition = run("--mean-field --v 4 --classes 4 --m 4 --out " + out.string());
   EXPECT_NE(no_transition.err.find("no transition"), std::string::npos) << no_transition.err;
   EXPECT_NE(no_transition.err.find("1.6"), std::string::npos) << no_transition.err;
 }

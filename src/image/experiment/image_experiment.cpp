@@ -12,9 +12,9 @@
 
 #include "cluster/cluster.h"
 #include "common/error.h"
-#include "common/input_file.h"
 #include "common/output.h"
 #include "common/progress.h"
+#include "common/toml_input.h"
 #include "image/bridge/torch_bridge.h"
 #include "image/models/adm_config.h"
 #include "image/models/convnext.h"
@@ -41,7 +41,7 @@ double seconds_since(Clock::time_point start) {
 
 std::string read_text(const fs::path& file) {
   try {
-    return read_input_file(file, "experiment file", kMaxConfigBytes);
+    return read_toml_text(file, "experiment file");
   } catch (const FileError& e) {
     fail_file("{}; see docs/images.md for an example", e.what());
   }

@@ -8,8 +8,7 @@
 #include <sstream>
 
 #include "common/error.h"
-#include "common/input_file.h"
-#include "common/toml_depth.h"
+#include "common/toml_input.h"
 
 namespace hdiff::image {
 namespace fs = std::filesystem;
@@ -80,13 +79,7 @@ fs::path resolve(const fs::path& base, const std::string& path) {
 
 ImageExperimentConfig parse_image_experiment_config(const std::string& text, const std::string& source,
                                                     const fs::path& base) {
-  toml::table root;
-  try {
-    check_toml_key_depth(text, source);
-    root = toml::parse(text, source);
-  } catch (const toml::parse_error& e) {
-    fail("{}:{}: not valid TOML: {}", source, e.source().begin.line, e.description());
-  }
+  const toml::table root = parse_toml_input(text, source);
   for (const auto& [key, node] : root) {
     const std::string name(key.str());
     if (name != "diffusion" && name != "classifier" && name != "images" && name != "run")
@@ -136,7 +129,7 @@ ImageExperimentConfig parse_image_experiment_config(const std::string& text, con
 ImageExperimentConfig read_image_experiment_config(const fs::path& file) {
   std::string text;
   try {
-    text = read_input_file(file, "experiment file", kMaxConfigBytes);
+    text = read_toml_text(file, "experiment file");
   } catch (const FileError& e) {
     fail_file("{}; see docs/images.md for an example", e.what());
   }

@@ -25,9 +25,12 @@ namespace {
 const fs::path kFixtures = fs::path(HDIFF_FIXTURES_DIR) / "image";
 const std::string kClassifier = (kFixtures / "convnext" / "model.pt").string();
 
+using hdiff::testing::CommandResult;
 using hdiff::testing::gnuplot_installed;
-using hdiff::testing::RunResult;
-using hdiff::testing::run_hdiff_merged;
+using hdiff::testing::run_hdiff;
+
+// stdout and stderr together, as a terminal shows them: the checks look for a message in either.
+const hdiff::testing::RunOptions kMerged{.merge_output = true};
 
 struct TempDir {
   fs::path path = fs::temp_directory_path() / ("hdiff_experiment_test_" + std::to_string(::getpid()));
@@ -78,8 +81,9 @@ TEST(ImageExperiment, EndToEndOnTinyFixtures) {
   write_start_images(t.path / "start", 3);
   std::ofstream(t.path / "exp.toml") << experiment_file("[0, 5, 10]");
   const auto out = t.path / "out";
-  const auto r = run_hdiff_merged("images experiment --config " + (t.path / "exp.toml").string() + " --out " + out.string());
-  ASSERT_EQ(r.code, 0) << r.output;
+  const auto r =
+      run_hdiff("images experiment --config " + (t.path / "exp.toml").string() + " --out " + out.string(), {}, kMerged);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
 
   for (const char* f : {"experiment.toml", "stats.bin", "pairs.csv", "summary.csv", "conditional.csv", "run.json",
                         "class_kept.dat", "similarity.dat"})
@@ -124,21 +128,24 @@ TEST(ImageExperiment, EndToEndOnTinyFixtures) {
   }
 
   // A rerun finds everything made and only redoes the probe.
-  const auto again = run_hdiff_merged("images experiment --config " + (t.path / "exp.toml").string() + " --out " + out.string());
-  EXPECT_EQ(again.code, 0) << again.output;
+  const auto again =
+      run_hdiff("images experiment --config " + (t.path / "exp.toml").string() + " --out " + out.string(), {}, kMerged);
+  EXPECT_EQ(again.exit_code, 0) << again.out;
   EXPECT_EQ(read_lines(out / "pairs.csv"), pairs);
 
   // Another experiment file may not reuse the folder.
   std::ofstream(t.path / "other.toml") << experiment_file("[0, 10]");
-  const auto other = run_hdiff_merged("images experiment --config " + (t.path / "other.toml").string() + " --out " + out.string());
-  EXPECT_EQ(other.code, 2);
-  EXPECT_NE(other.output.find("different experiment file"), std::string::npos) << other.output;
+  const auto other = run_hdiff(
+      "images experiment --config " + (t.path / "other.toml").string() + " --out " + out.string(), {}, kMerged);
+  EXPECT_EQ(other.exit_code, 2);
+  EXPECT_NE(other.out.find("different experiment file"), std::string::npos) << other.out;
 
   // The probe command on the experiment's folders gives the same table.
-  const auto probe = run_hdiff_merged("images probe --classifier " + kClassifier + " --stats " + (out / "stats.bin").string() +
-                         " --start " + (out / "start").string() + " --generated " + out.string() + " --num-steps 10 --out " +
-                         (t.path / "probe").string());
-  ASSERT_EQ(probe.code, 0) << probe.output;
+  const auto probe = run_hdiff("images probe --classifier " + kClassifier + " --stats " + (out / "stats.bin").string() +
+                                   " --start " + (out / "start").string() + " --generated " + out.string() +
+                                   " --num-steps 10 --out " + (t.path / "probe").string(),
+                               {}, kMerged);
+  ASSERT_EQ(probe.exit_code, 0) << probe.out;
   EXPECT_EQ(read_lines(t.path / "probe" / "pairs.csv"), pairs);
 }
 
@@ -148,46 +155,52 @@ TEST(ImageExperiment, ErrorsAreClearAndLeaveNoFiles) {
   write_start_images(t.path / "gen" / "k4", 1);
 
   // Missing stats.
-  auto r = run_hdiff_merged("images probe --classifier " + kClassifier + " --stats " + (t.path / "none.bin").string() + " --start " +
-               (t.path / "start").string() + " --generated " + (t.path / "gen").string() + " --out " +
-               (t.path / "p1").string());
-  EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.output.find("cannot read stats file"), std::string::npos) << r.output;
+  auto r = run_hdiff("images probe --classifier " + kClassifier + " --stats " + (t.path / "none.bin").string() +
+                         " --start " + (t.path / "start").string() + " --generated " + (t.path / "gen").string() +
+                         " --out " + (t.path / "p1").string(),
+                     {}, kMerged);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("cannot read stats file"), std::string::npos) << r.out;
   EXPECT_FALSE(fs::exists(t.path / "p1"));
 
   // Mismatched image sets.
-  ASSERT_EQ(run_hdiff_merged("images stats --classifier " + kClassifier + " --input " + (t.path / "start").string() + " --out " +
-                (t.path / "stats.bin").string())
-                .code,
+  ASSERT_EQ(run_hdiff("images stats --classifier " + kClassifier + " --input " + (t.path / "start").string() +
+                          " --out " + (t.path / "stats.bin").string(),
+                      {}, kMerged)
+                .exit_code,
             0);
-  r = run_hdiff_merged("images probe --classifier " + kClassifier + " --stats " + (t.path / "stats.bin").string() + " --start " +
-          (t.path / "start").string() + " --generated " + (t.path / "gen").string() + " --out " +
-          (t.path / "p2").string());
-  EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.output.find("image sets do not match"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("'img1'"), std::string::npos) << r.output;
+  r = run_hdiff("images probe --classifier " + kClassifier + " --stats " + (t.path / "stats.bin").string() +
+                    " --start " + (t.path / "start").string() + " --generated " + (t.path / "gen").string() +
+                    " --out " + (t.path / "p2").string(),
+                {}, kMerged);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("image sets do not match"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("'img1'"), std::string::npos) << r.out;
   EXPECT_FALSE(fs::exists(t.path / "p2"));
 
   // Unreadable images, for stats and for the experiment.
   std::ofstream(t.path / "start" / "broken.png") << "this is not a PNG";
-  r = run_hdiff_merged("images stats --classifier " + kClassifier + " --input " + (t.path / "start").string() + " --out " +
-          (t.path / "stats2.bin").string());
-  EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.output.find("broken.png"), std::string::npos) << r.output;
+  r = run_hdiff("images stats --classifier " + kClassifier + " --input " + (t.path / "start").string() + " --out " +
+                    (t.path / "stats2.bin").string(),
+                {}, kMerged);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("broken.png"), std::string::npos) << r.out;
   EXPECT_FALSE(fs::exists(t.path / "stats2.bin"));
   std::ofstream(t.path / "exp.toml") << experiment_file("[0, 5]");
-  r = run_hdiff_merged("images experiment --config " + (t.path / "exp.toml").string() + " --out " + (t.path / "out").string());
-  EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.output.find("broken.png"), std::string::npos) << r.output;
+  r = run_hdiff("images experiment --config " + (t.path / "exp.toml").string() + " --out " + (t.path / "out").string(),
+                {}, kMerged);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("broken.png"), std::string::npos) << r.out;
   EXPECT_FALSE(fs::exists(t.path / "out"));
 
   // Statistics of another classifier layout.
   std::ofstream(t.path / "bad.bin") << "HDIFFSTA";
-  r = run_hdiff_merged("images probe --classifier " + kClassifier + " --stats " + (t.path / "bad.bin").string() + " --start " +
-          (t.path / "start").string() + " --generated " + (t.path / "gen").string() + " --out " +
-          (t.path / "p3").string());
-  EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.output.find("truncated"), std::string::npos) << r.output;
+  r = run_hdiff("images probe --classifier " + kClassifier + " --stats " + (t.path / "bad.bin").string() + " --start " +
+                    (t.path / "start").string() + " --generated " + (t.path / "gen").string() + " --out " +
+                    (t.path / "p3").string(),
+                {}, kMerged);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("truncated"), std::string::npos) << r.out;
   for (const auto& e : fs::directory_iterator(t.path))
     EXPECT_NE(e.path().filename().string()[0], '.') << "left behind: " << e.path();
 }

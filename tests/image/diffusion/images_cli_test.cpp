@@ -28,8 +28,12 @@ namespace {
 
 const fs::path kAdm = fs::path(HDIFF_FIXTURES_DIR) / "image" / "adm_a";
 
-using hdiff::testing::RunResult;
-using hdiff::testing::run_hdiff_merged;
+using hdiff::testing::CommandResult;
+using hdiff::testing::read_text;
+using hdiff::testing::run_hdiff;
+
+// stdout and stderr together, as a terminal shows them: the checks look for a message in either.
+const hdiff::testing::RunOptions kMerged{.merge_output = true};
 
 fs::path fresh_dir(const std::string& name) {
   const fs::path dir = fs::temp_directory_path() / ("hdiff_test_images_" + std::to_string(::getpid())) / name;
@@ -59,9 +63,11 @@ hdiff::image::Image test_image(int w, int h, int seed) {
 TEST(ImagesCli, TensorInputReproducesPyTorch) {
   const fs::path out = fresh_dir("tensor");
   const std::string fb = (kAdm / "forward_backward.pt").string();
-  const RunResult r = run_hdiff_merged("images forward-backward " + model_args() + " --t 5 --input-tensor " + fb +
-                          ":x0 --noise-tensor " + fb + ":noises --batch 1 --out " + out.string() + device_arg());
-  ASSERT_EQ(r.code, 0) << r.output;
+  const CommandResult r =
+      run_hdiff("images forward-backward " + model_args() + " --t 5 --input-tensor " + fb + ":x0 --noise-tensor " + fb +
+                    ":noises --batch 1 --out " + out.string() + device_arg(),
+                {}, kMerged);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_TRUE(fs::exists(out / "run.json"));
   const hdiff::NpyArray sample = hdiff::read_npy(out / "sample.npy");
   ASSERT_EQ(sample.shape, (std::vector<int64_t>{2, 3, 32, 32}));
@@ -80,9 +86,9 @@ TEST(ImagesCli, FolderInputWritesNamedPngsAndResumes) {
   hdiff::image::write_png(in / "b.png", test_image(32, 64, 2));
   const std::string args = "images forward-backward " + model_args() + " --t 2,10 --batch 2" + device_arg() + " --input " +
                            in.string() + " --out " + out.string();
-  const RunResult first = run_hdiff_merged(args);
-  ASSERT_EQ(first.code, 0) << first.output;
-  EXPECT_NE(first.output.find("wrote 4 outputs"), std::string::npos) << first.output;
+  const CommandResult first = run_hdiff(args, {}, kMerged);
+  ASSERT_EQ(first.exit_code, 0) << first.out;
+  EXPECT_NE(first.out.find("wrote 4 outputs"), std::string::npos) << first.out;
   for (const char* name : {"start/n01440764/a.png", "start/b.png", "k2/n01440764/a.png", "k2/b.png",
                            "k10/n01440764/a.png", "k10/b.png"}) {
     ASSERT_TRUE(fs::exists(out / name)) << name;
@@ -90,10 +96,10 @@ TEST(ImagesCli, FolderInputWritesNamedPngsAndResumes) {
     EXPECT_EQ(img.width, 32);
     EXPECT_EQ(img.height, 32);
   }
-  const RunResult again = run_hdiff_merged(args);
-  ASSERT_EQ(again.code, 0) << again.output;
-  EXPECT_NE(again.output.find("wrote 0 outputs"), std::string::npos) << again.output;
-  EXPECT_NE(again.output.find("(4 existed already)"), std::string::npos) << again.output;
+  const CommandResult again = run_hdiff(args, {}, kMerged);
+  ASSERT_EQ(again.exit_code, 0) << again.out;
+  EXPECT_NE(again.out.find("wrote 0 outputs"), std::string::npos) << again.out;
+  EXPECT_NE(again.out.find("(4 existed already)"), std::string::npos) << again.out;
 }
 
 TEST(ImagesCli, BadInputsGiveOneLineErrors) {
@@ -103,29 +109,33 @@ TEST(ImagesCli, BadInputsGiveOneLineErrors) {
   const std::string tail = " --t 5 --input-tensor " + fb + ":x0 --device cpu --out " + (dir / "o").string();
 
   // A truncated checkpoint.
-  std::ifstream in(kAdm / "model.pt", std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string bytes = read_text(kAdm / "model.pt");
   std::ofstream(dir / "cut.pt", std::ios::binary) << bytes.substr(0, bytes.size() / 3);
-  RunResult r = run_hdiff_merged("images forward-backward --checkpoint " + (dir / "cut.pt").string() + " --model-config " +
-                    (kAdm / "config.json").string() + tail);
-  EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.output.find("truncated or corrupted checkpoint archive"), std::string::npos) << r.output;
+  CommandResult r = run_hdiff("images forward-backward --checkpoint " + (dir / "cut.pt").string() + " --model-config " +
+                                  (kAdm / "config.json").string() + tail,
+                              {}, kMerged);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("truncated or corrupted checkpoint archive"), std::string::npos) << r.out;
 
   // A state dict of another configuration.
-  r = run_hdiff_merged("images forward-backward --checkpoint " + (kAdm / "model.pt").string() + " --preset adm-256-uncond" + tail);
-  EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.output.find("does not fit the model configuration"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("time_embed.0.weight (expected [1024, 256], found [128, 32])"), std::string::npos);
+  r = run_hdiff(
+      "images forward-backward --checkpoint " + (kAdm / "model.pt").string() + " --preset adm-256-uncond" + tail, {},
+      kMerged);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("does not fit the model configuration"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("time_embed.0.weight (expected [1024, 256], found [128, 32])"), std::string::npos);
 
   // A step outside 0..K and a missing key.
-  r = run_hdiff_merged("images forward-backward " + model_args() + " --t 11 --input-tensor " + fb + ":x0 --out " +
-          (dir / "o").string());
-  EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.output.find("--t 11 is outside 0..10"), std::string::npos) << r.output;
-  r = run_hdiff_merged("images forward-backward " + model_args() + " --t 5 --input-tensor " + fb + ":nope --out " +
-          (dir / "o").string());
-  EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.output.find("no entry 'nope'"), std::string::npos) << r.output;
+  r = run_hdiff(
+      "images forward-backward " + model_args() + " --t 11 --input-tensor " + fb + ":x0 --out " + (dir / "o").string(),
+      {}, kMerged);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("--t 11 is outside 0..10"), std::string::npos) << r.out;
+  r = run_hdiff(
+      "images forward-backward " + model_args() + " --t 5 --input-tensor " + fb + ":nope --out " + (dir / "o").string(),
+      {}, kMerged);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("no entry 'nope'"), std::string::npos) << r.out;
   EXPECT_FALSE(fs::exists(dir / "o"));
 }
 
@@ -160,11 +170,12 @@ TEST(ImagesCli, ClassConditionalModelTakesLabelsFromFolders) {
   hdiff::image::write_png(dir / "flat" / "z.png", test_image(40, 40, 5));
   const std::string model = "images forward-backward --checkpoint " + (dir / "model.safetensors").string() +
                             " --model-config " + (dir / "config.json").string() + " --t 3" + device_arg();
-  RunResult r = run_hdiff_merged(model + " --input " + (dir / "in").string() + " --out " + (dir / "out").string());
-  ASSERT_EQ(r.code, 0) << r.output;
+  CommandResult r =
+      run_hdiff(model + " --input " + (dir / "in").string() + " --out " + (dir / "out").string(), {}, kMerged);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_TRUE(fs::exists(dir / "out" / "k3" / "3" / "x.png"));
   EXPECT_TRUE(fs::exists(dir / "out" / "k3" / "7" / "y.png"));
-  r = run_hdiff_merged(model + " --input " + (dir / "flat").string() + " --out " + (dir / "out2").string());
-  EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.output.find("class subfolders or give --labels-tensor"), std::string::npos) << r.output;
+  r = run_hdiff(model + " --input " + (dir / "flat").string() + " --out " + (dir / "out2").string(), {}, kMerged);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("class subfolders or give --labels-tensor"), std::string::npos) << r.out;
 }

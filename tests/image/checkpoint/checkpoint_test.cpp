@@ -26,11 +26,6 @@ fs::path temp_path(const std::string& name) {
   return dir / name;
 }
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 void spit(const fs::path& p, const std::string& s) {
   std::ofstream out(p, std::ios::binary);
   out << s;
@@ -52,6 +47,7 @@ std::string tensor_pickle(int size) {
 }
 
 using hdiff::testing::error_of;
+using hdiff::testing::read_text;
 
 }  // namespace
 
@@ -88,7 +84,7 @@ TEST(Checkpoint, ReadsListsOfStringsAndBytes) {
 }
 
 TEST(Checkpoint, TruncatedArchiveIsNamed) {
-  const std::string bytes = slurp(kAdm / "unet_io.pt");
+  const std::string bytes = read_text(kAdm / "unet_io.pt");
   const fs::path p = temp_path("truncated.pt");
   spit(p, bytes.substr(0, bytes.size() / 2));
   const std::string msg = error_of([&] { read_checkpoint(p); });
@@ -96,7 +92,7 @@ TEST(Checkpoint, TruncatedArchiveIsNamed) {
 }
 
 TEST(Checkpoint, CorruptedStorageIsNamed) {
-  std::string bytes = slurp(kAdm / "unet_io.pt");
+  std::string bytes = read_text(kAdm / "unet_io.pt");
   // Flip bytes in the middle of the file, inside a raw tensor storage: its CRC fails.
   for (size_t i = bytes.size() / 2; i < bytes.size() / 2 + 16; ++i) bytes[i] = static_cast<char>(~bytes[i]);
   const fs::path p = temp_path("corrupted.pt");

@@ -13,15 +13,16 @@
 #include <fstream>
 #include <string>
 
-#include "cli/cli_support.h"
 #include "common/crc32.h"
 #include "common/error.h"
 #include "image/io/image_io.h"
+#include "support/helpers.h"
 
 namespace fs = std::filesystem;
 using namespace std::string_literals;
 using namespace hdiff::image;
 using hdiff::testing::error_of;
+using hdiff::testing::read_text;
 using hdiff::testing::run_hdiff;
 
 namespace {
@@ -36,10 +37,6 @@ fs::path fresh(const std::string& name) {
   return dir;
 }
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 void spit(const fs::path& p, const std::string& s) { std::ofstream(p, std::ios::binary) << s; }
 
 Image pattern(int w, int h, int seed) {
@@ -90,7 +87,7 @@ std::string forward_backward(const std::string& input) {
 TEST(HostileImages, DecoderRefusesDamagedFiles) {
   const fs::path dir = fresh("decoder");
   write_png(dir / "good.png", pattern(9, 7, 1));
-  const std::string png = slurp(dir / "good.png");
+  const std::string png = read_text(dir / "good.png");
   // One flipped bit in the IDAT CRC.
   std::string bad_crc = png;
   bad_crc[png.size() - 13] ^= 1;
@@ -184,7 +181,7 @@ TEST(HostileImages, BadImageInAFolderLeavesNoOutput) {
   const fs::path dir = fresh("folder");
   const std::string png = [&] {
     write_png(dir / "probe.png", pattern(40, 36, 1));
-    const std::string bytes = slurp(dir / "probe.png");
+    const std::string bytes = read_text(dir / "probe.png");
     fs::remove(dir / "probe.png");
     return bytes;
   }();
@@ -218,7 +215,7 @@ TEST(HostileImages, ResumeRedoesDamagedOutputs) {
   write_png(dir / "in" / "a.png", pattern(40, 36, 1));
   write_png(dir / "in" / "b.png", pattern(36, 40, 2));
   ASSERT_EQ(run_hdiff(forward_backward("--input in"), dir).exit_code, 0);
-  const std::string a = slurp(dir / "out" / "k1" / "a.png");
+  const std::string a = read_text(dir / "out" / "k1" / "a.png");
   // A killed run can leave a truncated or empty file: neither counts as done.
   spit(dir / "out" / "k1" / "a.png", a.substr(0, a.size() / 2));
   spit(dir / "out" / "k1" / "b.png", "");
@@ -226,7 +223,7 @@ TEST(HostileImages, ResumeRedoesDamagedOutputs) {
   const auto r = run_hdiff(forward_backward("--input in"), dir);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(has(r.out, "wrote 2 outputs")) << r.out;
-  EXPECT_EQ(slurp(dir / "out" / "k1" / "a.png"), a);
+  EXPECT_EQ(read_text(dir / "out" / "k1" / "a.png"), a);
   EXPECT_EQ(read_image(dir / "out" / "k1" / "b.png").width, 32);
   EXPECT_EQ(read_image(dir / "out" / "start" / "a.png").width, 32);
 }
