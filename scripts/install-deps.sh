@@ -23,6 +23,7 @@ run_packages=(
   libtomlplusplus-dev            # toml++: experiment configs
   libomp-dev                     # OpenMP runtime headers (GCC's libgomp is used)
   gnuplot-nox                    # figures (PNG via pngcairo, SVG)
+  zlib1g-dev                     # zlib: CRC-32 of journal records and checkpoint members
   libzip-dev                     # libzip: PyTorch checkpoints are zip archives (hdiff-images)
   libstb-dev                     # stb: PNG/JPEG reading and writing (hdiff-images)
   libtorch-dev                   # LibTorch: ADM U-Net and ConvNeXt (hdiff-images)

@@ -1,5 +1,6 @@
 #pragma once
-// The CRC-32 of zip archives and PNG chunks (polynomial 0xEDB88320).
+// The CRC-32 of zip archives and PNG chunks (IEEE 802.3, polynomial 0xEDB88320),
+// computed by zlib: the same values hdiff's journals have always stored.
 
 #include <cstdint>
 #include <span>
