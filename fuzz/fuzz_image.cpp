@@ -1,4 +1,4 @@
-// Fuzz target: the PNG/JPEG decoder (image_io's checks, then stb), with a
+// Fuzz target: the PNG/JPEG decoder (libpng, libjpeg-turbo and hdiff's limits), with a
 // pixel limit of 2^20 so that each input decodes quickly. PNG chunk
 // CRCs are recomputed first, unless the input's last byte is odd, so that
 // mutations reach the decoder instead of stopping at the CRC check.

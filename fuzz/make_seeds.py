@@ -2,7 +2,7 @@
 """Writes the small seed corpora of fuzz/corpus/<target>/ (committed; rerun only to
 change them). Files named found-* are inputs that once crashed a target, kept as
 regression seeds; this script leaves them alone. Every seed is crafted here with the standard library; the JPEG
-seeds come from stb's writer through a throwaway C program (cc and libstb-dev)."""
+seeds come from libjpeg-turbo through a throwaway C program (cc and libjpeg62-turbo-dev)."""
 import json
 import os
 import pickle
@@ -106,16 +106,40 @@ def png(width, height, color_type, rows, palette=None):
 
 def jpegs():
     program = r'''
-#define STB_IMAGE_WRITE_IMPLEMENTATION
-#include <stb/stb_image_write.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <jpeglib.h>
+static int write(const char* path, int components, int quality, const unsigned char* pixels) {
+  struct jpeg_compress_struct c;
+  struct jpeg_error_mgr e;
+  FILE* f = fopen(path, "wb");
+  if (!f) return 0;
+  c.err = jpeg_std_error(&e);
+  jpeg_create_compress(&c);
+  jpeg_stdio_dest(&c, f);
+  c.image_width = 8;
+  c.image_height = 6;
+  c.input_components = components;
+  c.in_color_space = components == 3 ? JCS_RGB : JCS_GRAYSCALE;
+  jpeg_set_defaults(&c);
+  jpeg_set_quality(&c, quality, TRUE);
+  jpeg_start_compress(&c, TRUE);
+  while (c.next_scanline < 6) {
+    JSAMPROW row = (JSAMPROW)(pixels + c.next_scanline * 8 * components);
+    jpeg_write_scanlines(&c, &row, 1);
+  }
+  jpeg_finish_compress(&c);
+  jpeg_destroy_compress(&c);
+  return fclose(f) == 0;
+}
 int main(int argc, char** argv) {
   unsigned char rgb[8 * 6 * 3];
   for (int i = 0; i < 8 * 6 * 3; ++i) rgb[i] = (unsigned char)(i * 37);
-  return !(stbi_write_jpg(argv[1], 8, 6, 3, rgb, 90) && stbi_write_jpg(argv[2], 8, 6, 1, rgb, 50));
+  return !(argc == 3 && write(argv[1], 3, 90, rgb) && write(argv[2], 1, 50, rgb));
 }'''
     with tempfile.TemporaryDirectory() as tmp:
         exe = os.path.join(tmp, "w")
-        subprocess.run(["cc", "-x", "c", "-", "-o", exe, "-lm"], input=program.encode(), check=True)
+        subprocess.run(["cc", "-x", "c", "-", "-o", exe, "-ljpeg"], input=program.encode(), check=True)
         a, b = os.path.join(tmp, "a.jpg"), os.path.join(tmp, "b.jpg")
         subprocess.run([exe, a, b], check=True)
         return open(a, "rb").read(), open(b, "rb").read()

@@ -8,7 +8,7 @@
 # Usage: scripts/gpu-check.sh [BUILD_DIR]     (default build-gpu)
 # Environment: JOBS (parallel compile jobs, default: all cores), CALLS (timed
 # steps, default 250), BATCH (default 16).
-# The other dependencies (fmt, CLI11, libzip, stb, GoogleTest, ...) come from
+# The other dependencies (fmt, CLI11, libzip, libpng, libjpeg, GoogleTest, ...) come from
 # scripts/install-deps.sh, as for the CPU build.
 set -euo pipefail
 

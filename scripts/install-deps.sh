@@ -25,7 +25,8 @@ run_packages=(
   gnuplot-nox                    # figures (PNG via pngcairo, SVG)
   zlib1g-dev                     # zlib: CRC-32 of journal records and checkpoint members
   libzip-dev                     # libzip: PyTorch checkpoints are zip archives (hdiff-images)
-  libstb-dev                     # stb: PNG/JPEG reading and writing (hdiff-images)
+  libpng-dev                     # libpng: PNG reading and writing (hdiff-images)
+  libjpeg62-turbo-dev            # libjpeg-turbo: JPEG reading, the decoder PIL uses (hdiff-images; fuzz/make_seeds.py)
   libtorch-dev                   # LibTorch: ADM U-Net and ConvNeXt (hdiff-images)
   pybind11-dev python3-dev       # the Python module (python/): pybind11 and the interpreter's headers
   python3-numpy                  # NumPy: the Python module's arrays

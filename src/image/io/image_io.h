@@ -2,8 +2,10 @@
 // Image files and resampling: JPEG/PNG reading, PNG writing, and PIL-compatible
 // resizing (the filters torchvision and guided-diffusion use through PIL), so that
 // preprocessing matches the Python pipelines the models were trained with.
-// Guarantees: declared sizes are bounded before decoding, PNG CRCs and JPEG
-// segments are checked before stb runs, and a bad file is an Error naming it.
+// PNG goes through libpng, JPEG through libjpeg-turbo (PIL's decoder).
+// Guarantees: declared sizes are bounded before any pixel buffer is allocated,
+// every PNG chunk CRC is checked, a library warning about damaged data is an
+// error, and a bad file is an Error naming it.
 
 #include <cstdint>
 #include <filesystem>
@@ -25,8 +27,9 @@ inline constexpr int64_t kMaxImagePixels = int64_t{1} << 26;
 
 // Reads a JPEG or PNG file as RGB (grey and alpha are converted as PIL's
 // convert("RGB") does: grey replicated, alpha dropped). Errors name the file.
-// A PNG must be whole with correct chunk CRCs, a JPEG must end with its EOI
-// marker, and the declared size is bounded before decoding.
+// A PNG must be whole up to IEND with correct chunk CRCs, a JPEG must end with
+// its EOI marker and hold at most 500 scans, and the declared size is bounded
+// before decoding.
 Image read_image(const std::filesystem::path& path);
 
 // Decodes the bytes of a JPEG or PNG file (as read_image); `name` names it in

@@ -5,7 +5,6 @@
 // resume redoes damaged outputs; NaN never reaches a result.
 
 #include <gtest/gtest.h>
-#include <stb/stb_image_write.h>
 
 #include <cmath>
 #include <cstring>
@@ -16,12 +15,14 @@
 #include "common/crc32.h"
 #include "common/error.h"
 #include "image/io/image_io.h"
+#include "image/io/jpeg_writer.h"
 #include "support/helpers.h"
 
 namespace fs = std::filesystem;
 using namespace std::string_literals;
 using namespace hdiff::image;
 using hdiff::testing::error_of;
+using hdiff::testing::jpeg_bytes;
 using hdiff::testing::read_text;
 using hdiff::testing::run_hdiff;
 
@@ -43,14 +44,6 @@ Image pattern(int w, int h, int seed) {
   Image img{w, h, std::vector<uint8_t>(static_cast<size_t>(w) * h * 3)};
   for (size_t i = 0; i < img.rgb.size(); ++i) img.rgb[i] = static_cast<uint8_t>((i * 37 + seed * 101) % 251);
   return img;
-}
-
-std::string jpeg_bytes(const Image& img) {
-  std::string out;
-  stbi_write_jpg_to_func([](void* context, void* data, int size) {
-    static_cast<std::string*>(context)->append(static_cast<const char*>(data), static_cast<size_t>(size));
-  }, &out, img.width, img.height, 3, img.rgb.data(), 90);
-  return out;
 }
 
 std::string be32(uint32_t v) {
@@ -92,7 +85,7 @@ TEST(HostileImages, DecoderRefusesDamagedFiles) {
   std::string bad_crc = png;
   bad_crc[png.size() - 13] ^= 1;
   spit(dir / "crc.png", bad_crc);
-  EXPECT_TRUE(has(error_of([&] { read_image(dir / "crc.png"); }), "fails its CRC check"));
+  EXPECT_TRUE(has(error_of([&] { read_image(dir / "crc.png"); }), "IDAT: CRC error"));
   spit(dir / "half.png", png.substr(0, png.size() / 2));
   EXPECT_TRUE(has(error_of([&] { read_image(dir / "half.png"); }), "truncated"));
   spit(dir / "noend.png", png.substr(0, png.size() - 12));  // everything but IEND
@@ -118,24 +111,51 @@ TEST(HostileImages, DecoderRefusesDamagedFiles) {
   EXPECT_TRUE(has(error_of([&] { read_image(dir / "cut.jpg"); }), "truncated or corrupted JPEG"));
   spit(dir / "head.jpg", jpeg.substr(0, 30));
   EXPECT_TRUE(has(error_of([&] { read_image(dir / "head.jpg"); }), "truncated or corrupted JPEG"));
-  // A Huffman table whose 16 counts add up to 300 codes: stb 2.27 writes past its
-  // 257-entry table on it (found by fuzz_image). Inserted right after SOI.
+  // A Huffman table whose 16 counts add up to 300 codes: stb 2.27 wrote past its
+  // 257-entry table on it (found by fuzz_image); libjpeg refuses it. Inserted right after SOI.
   std::string table = "\xff\xc4\x01\x3f\x00\xff\x2d"s + std::string(14, '\0') + std::string(300, '\x01');
   spit(dir / "dht.jpg", jpeg.substr(0, 2) + table + jpeg.substr(2));
-  EXPECT_TRUE(has(error_of([&] { read_image(dir / "dht.jpg"); }), "a Huffman table declares 300 codes"));
-  // A scan using AC table 3, never defined: stb 2.27 decodes with uninitialised
-  // memory and reads far out of bounds (found by fuzz_image).
+  EXPECT_TRUE(has(error_of([&] { read_image(dir / "dht.jpg"); }), "Bogus Huffman table definition"));
+  // A scan using AC table 3, never defined: stb 2.27 decoded with uninitialised
+  // memory and read far out of bounds (found by fuzz_image); libjpeg refuses it.
   std::string undefined = jpeg;
   const size_t scan = undefined.find("\xff\xda"s);
   ASSERT_NE(scan, std::string::npos);
   undefined[scan + 6] = '\x03';  // first component's DC/AC selectors: DC 0, AC 3
   spit(dir / "table.jpg", undefined);
-  EXPECT_TRUE(has(error_of([&] { read_image(dir / "table.jpg"); }), "uses an undefined Huffman table"));
+  EXPECT_TRUE(has(error_of([&] { read_image(dir / "table.jpg"); }), "was not defined"));
+}
+
+// Grey progressive JPEGs with one DC scan and `refinements` + 1 scans per AC
+// coefficient: a valid scan script (spectral selection, then successive approximation).
+std::string jpeg_with_scans(int refinements) {
+  std::vector<jpeg_scan_info> scans;
+  scans.push_back({1, {0, 0, 0, 0}, 0, 0, 0, 0});
+  for (int k = 1; k <= 63; ++k) {
+    scans.push_back({1, {0, 0, 0, 0}, k, k, 0, refinements});
+    for (int al = refinements; al > 0; --al) scans.push_back({1, {0, 0, 0, 0}, k, k, al, al - 1});
+  }
+  hdiff::testing::JpegOptions options;
+  options.grey = true;
+  options.scans = scans;
+  return jpeg_bytes(pattern(16, 16, 5), options);
+}
+
+TEST(HostileImages, DecoderRefusesTooManyScans) {
+  // Every scan is a pass over all coefficients: a small file of many scans keeps
+  // libjpeg busy for minutes on a large image, so more than 500 are refused.
+  const fs::path dir = fresh("scans");
+  spit(dir / "ok.jpg", jpeg_with_scans(6));  // 1 + 63 * 7 = 442 scans
+  EXPECT_EQ(read_image(dir / "ok.jpg").width, 16);
+  spit(dir / "many.jpg", jpeg_with_scans(7));  // 1 + 63 * 8 = 505 scans
+  const auto error = error_of([&] { read_image(dir / "many.jpg"); });
+  EXPECT_TRUE(has(error, "many.jpg") && has(error, "more than 500 scans")) << error;
 }
 
 TEST(HostileImages, CorruptHuffmanTablesDoNotAbort) {
   // Found by fuzz_image: with Debian's libstb.so (assertions on) this JPEG aborted
-  // the process in stbi__jpeg_huff_decode. It must end as an error or an image.
+  // the process in stbi__jpeg_huff_decode. It must end as an error or an image
+  // (libjpeg-turbo: an error, its quantization table is not defined).
   const std::string jpeg(
     "\xff\xd8\xff\xe0\x00\x10\x4a\x46\x49\x46\x00\x01\x01\x00\x00\x01\x00\x14\x14\x14\xff\xc0\x00\x11"
     "\x08\x00\x04\x03\x00\x03\x01\x22\x00\x02\x11\x01\x03\x11\x01\xff\xc4\x01\xa2\x00\x00\x01\x05\x01"

@@ -1,5 +1,6 @@
-// Image files and PIL-style resampling: PNG round trip, filter arithmetic,
-// guided-diffusion's crop, folder listing.
+// Image files and PIL-style resampling: PNG round trip, every PNG colour type
+// and JPEG sampling decoded to RGB as PIL's convert("RGB") does, filter
+// arithmetic, guided-diffusion's crop, folder listing.
 
 #include <gtest/gtest.h>
 
@@ -7,10 +8,15 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <string>
 #include <utility>
 
+#include <zlib.h>
+
+#include "common/crc32.h"
 #include "common/error.h"
 #include "image/io/image_io.h"
+#include "image/io/jpeg_writer.h"
 
 namespace fs = std::filesystem;
 using namespace hdiff::image;
@@ -27,6 +33,31 @@ Image pattern(int w, int h) {
   Image img{w, h, std::vector<uint8_t>(static_cast<size_t>(w) * h * 3)};
   for (size_t i = 0; i < img.rgb.size(); ++i) img.rgb[i] = static_cast<uint8_t>((i * 13) % 256);
   return img;
+}
+
+std::string be32(uint32_t v) {
+  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)};
+}
+std::string chunk(const std::string& type, const std::string& data) {
+  const std::string typed = type + data;
+  return be32(static_cast<uint32_t>(data.size())) + typed +
+         be32(hdiff::crc32({reinterpret_cast<const unsigned char*>(typed.data()), typed.size()}));
+}
+// A PNG of the given header fields whose filtered scanlines (filter byte first) are `raw`.
+std::string png_file(uint32_t width, uint32_t height, int depth, int colour_type, const std::string& raw,
+                     const std::string& extra_chunks = "", int interlace = 0) {
+  std::string packed(compressBound(raw.size()), '\0');
+  uLongf size = packed.size();
+  compress(reinterpret_cast<Bytef*>(packed.data()), &size, reinterpret_cast<const Bytef*>(raw.data()), raw.size());
+  packed.resize(size);
+  const std::string header = be32(width) + be32(height) +
+                             std::string{static_cast<char>(depth), static_cast<char>(colour_type), 0, 0,
+                                         static_cast<char>(interlace)};
+  return std::string("\x89PNG\r\n\x1a\n", 8) + chunk("IHDR", header) + extra_chunks + chunk("IDAT", packed) +
+         chunk("IEND", "");
+}
+std::vector<uint8_t> decoded(const std::string& file) {
+  return decode_image({reinterpret_cast<const unsigned char*>(file.data()), file.size()}, "test").rgb;
 }
 
 }  // namespace
@@ -134,4 +165,59 @@ TEST(ImageIo, ListsFlatAndClassFolders) {
   EXPECT_EQ(names[2], fs::path("z.PNG"));
   fs::create_directories(temp_dir() / "empty");
   EXPECT_THROW(list_images(temp_dir() / "empty"), hdiff::Error);
+}
+
+TEST(ImageIo, EveryPngColourTypeBecomesRgbAsInPil) {
+  using V = std::vector<uint8_t>;
+  using namespace std::string_literals;
+  // Grey 1-bit: 0 and 1 become 0 and 255, replicated in R, G and B.
+  EXPECT_EQ(decoded(png_file(3, 1, 1, 0, "\x00\xa0"s)), (V{255, 255, 255, 0, 0, 0, 255, 255, 255}));
+  // Grey 4-bit: v becomes 17·v.
+  EXPECT_EQ(decoded(png_file(2, 1, 4, 0, "\x00\x3f"s)), (V{51, 51, 51, 255, 255, 255}));
+  // RGB 16-bit: each sample keeps its high byte.
+  EXPECT_EQ(decoded(png_file(1, 1, 16, 2, "\x00\x12\xff\x34\x80\xab\x01"s)), (V{0x12, 0x34, 0xab}));
+  // Grey with alpha and RGBA: alpha is dropped, not composited.
+  EXPECT_EQ(decoded(png_file(1, 1, 8, 4, "\x00\x50\x00"s)), (V{0x50, 0x50, 0x50}));
+  EXPECT_EQ(decoded(png_file(1, 1, 8, 6, "\x00\x01\x02\x03\x00"s)), (V{1, 2, 3}));
+  // Palette of 2 bits with a transparent entry: the palette colours, transparency ignored.
+  EXPECT_EQ(decoded(png_file(2, 1, 2, 3, "\x00\x40"s, chunk("PLTE", "\x0a\x0b\x0c\x14\x15\x16"s) +
+                                                           chunk("tRNS", "\x00"s))),
+            (V{0x14, 0x15, 0x16, 0x0a, 0x0b, 0x0c}));
+  // Adam7 interlacing, 2×2: pass 1 holds (0,0), pass 6 (1,0), pass 7 the second row.
+  EXPECT_EQ(decoded(png_file(2, 2, 8, 0, "\x00\x01\x00\x02\x00\x03\x04"s, "", 1)), (V{1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4}));
+  // A gAMA chunk changes nothing: samples are not gamma-corrected (neither PIL nor stb did).
+  EXPECT_EQ(decoded(png_file(1, 1, 8, 2, "\x00\x0a\x14\x1e"s, chunk("gAMA", be32(100000)))), (V{10, 20, 30}));
+  // A damaged CRC in an ancillary chunk is an error, as in a critical one.
+  std::string text = chunk("tEXt", "k\0v"s);
+  text[text.size() - 1] ^= 1;
+  const std::string damaged = png_file(1, 1, 8, 2, "\x00\x0a\x14\x1e"s, text);
+  EXPECT_THROW(decoded(damaged), hdiff::Error);
+}
+
+TEST(ImageIo, JpegSamplingsAndProgressiveDecode) {
+  // A smooth image, so that lossy coding stays within a few levels of it.
+  Image smooth{37, 29, std::vector<uint8_t>(37 * 29 * 3)};
+  for (int y = 0; y < 29; ++y)
+    for (int x = 0; x < 37; ++x)
+      for (int c = 0; c < 3; ++c) smooth.rgb[(static_cast<size_t>(y) * 37 + x) * 3 + c] = static_cast<uint8_t>(40 + 3 * x + 2 * y + 20 * c);
+  for (const auto& [h, v, progressive, grey] : {std::tuple{2, 2, false, false}, std::tuple{2, 1, false, false},
+                                                std::tuple{1, 1, false, false}, std::tuple{2, 2, true, false},
+                                                std::tuple{1, 1, false, true}}) {
+    hdiff::testing::JpegOptions options;
+    options.quality = 95;
+    options.luma_h = h;
+    options.luma_v = v;
+    options.progressive = progressive;
+    options.grey = grey;
+    const std::string file = hdiff::testing::jpeg_bytes(smooth, options);
+    const Image img = decode_image({reinterpret_cast<const unsigned char*>(file.data()), file.size()}, "test");
+    ASSERT_EQ(img.width, 37);
+    ASSERT_EQ(img.height, 29);
+    int worst = 0;
+    for (size_t i = 0; i < img.rgb.size(); ++i) {
+      const int expected = grey ? smooth.rgb[i / 3 * 3] : smooth.rgb[i];  // grey: the red channel, replicated
+      worst = std::max(worst, std::abs(img.rgb[i] - expected));
+    }
+    EXPECT_LE(worst, 6) << h << "x" << v << (progressive ? " progressive" : "") << (grey ? " grey" : "");
+  }
 }
