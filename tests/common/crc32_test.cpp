@@ -20,9 +20,7 @@ TEST(Crc32, StandardCheckValues) {
   EXPECT_EQ(crc32(bytes_of("IEND")), 0xAE426082u);       // every PNG's last chunk
 }
 
-TEST(Crc32, ContinuingEqualsOneCall) {
-  EXPECT_EQ(crc32(bytes_of("56789"), crc32(bytes_of("1234"))), 0xCBF43926u);
-}
+TEST(Crc32, ContinuingEqualsOneCall) { EXPECT_EQ(crc32(bytes_of("56789"), crc32(bytes_of("1234"))), 0xCBF43926u); }
 
 }  // namespace
 }  // namespace hdiff

@@ -215,8 +215,8 @@ Image decode_png(std::span<const unsigned char> bytes, const std::string& name, 
   // Checked before any row is allocated (libpng has read only the header).
   check_declared_size(png_get_image_width(d.png, d.info), png_get_image_height(d.png, d.info), max_pixels, name);
   HDIFF_CHECK(png_get_rowbytes(d.png, d.info) == size_t{png_get_image_width(d.png, d.info)} * 3);
-  Image img{static_cast<int>(png_get_image_width(d.png, d.info)), static_cast<int>(png_get_image_height(d.png, d.info)),
-            {}};
+  Image img{
+      static_cast<int>(png_get_image_width(d.png, d.info)), static_cast<int>(png_get_image_height(d.png, d.info)), {}};
   img.rgb.resize(static_cast<size_t>(img.width) * static_cast<size_t>(img.height) * 3);
   std::vector<png_bytep> rows(static_cast<size_t>(img.height));
   for (size_t y = 0; y < rows.size(); ++y) rows[y] = img.rgb.data() + y * static_cast<size_t>(img.width) * 3;
@@ -276,8 +276,7 @@ Image decode_image(std::span<const unsigned char> bytes, const std::string& name
 
 Image read_image(const fs::path& path) {
   const std::string content = read_input_file(path, "image", kMaxArrayFileBytes);
-  return decode_image(std::span(reinterpret_cast<const unsigned char*>(content.data()), content.size()),
-                      path.string());
+  return decode_image(std::span(reinterpret_cast<const unsigned char*>(content.data()), content.size()), path.string());
 }
 
 std::string png_bytes(const Image& image) {

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include <zlib.h>
@@ -180,11 +181,12 @@ TEST(ImageIo, EveryPngColourTypeBecomesRgbAsInPil) {
   EXPECT_EQ(decoded(png_file(1, 1, 8, 4, "\x00\x50\x00"s)), (V{0x50, 0x50, 0x50}));
   EXPECT_EQ(decoded(png_file(1, 1, 8, 6, "\x00\x01\x02\x03\x00"s)), (V{1, 2, 3}));
   // Palette of 2 bits with a transparent entry: the palette colours, transparency ignored.
-  EXPECT_EQ(decoded(png_file(2, 1, 2, 3, "\x00\x40"s, chunk("PLTE", "\x0a\x0b\x0c\x14\x15\x16"s) +
-                                                           chunk("tRNS", "\x00"s))),
-            (V{0x14, 0x15, 0x16, 0x0a, 0x0b, 0x0c}));
+  EXPECT_EQ(
+      decoded(png_file(2, 1, 2, 3, "\x00\x40"s, chunk("PLTE", "\x0a\x0b\x0c\x14\x15\x16"s) + chunk("tRNS", "\x00"s))),
+      (V{0x14, 0x15, 0x16, 0x0a, 0x0b, 0x0c}));
   // Adam7 interlacing, 2×2: pass 1 holds (0,0), pass 6 (1,0), pass 7 the second row.
-  EXPECT_EQ(decoded(png_file(2, 2, 8, 0, "\x00\x01\x00\x02\x00\x03\x04"s, "", 1)), (V{1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4}));
+  EXPECT_EQ(decoded(png_file(2, 2, 8, 0, "\x00\x01\x00\x02\x00\x03\x04"s, "", 1)),
+            (V{1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4}));
   // A gAMA chunk changes nothing: samples are not gamma-corrected (neither PIL nor stb did).
   EXPECT_EQ(decoded(png_file(1, 1, 8, 2, "\x00\x0a\x14\x1e"s, chunk("gAMA", be32(100000)))), (V{10, 20, 30}));
   // A damaged CRC in an ancillary chunk is an error, as in a critical one.
@@ -199,10 +201,11 @@ TEST(ImageIo, JpegSamplingsAndProgressiveDecode) {
   Image smooth{37, 29, std::vector<uint8_t>(37 * 29 * 3)};
   for (int y = 0; y < 29; ++y)
     for (int x = 0; x < 37; ++x)
-      for (int c = 0; c < 3; ++c) smooth.rgb[(static_cast<size_t>(y) * 37 + x) * 3 + c] = static_cast<uint8_t>(40 + 3 * x + 2 * y + 20 * c);
-  for (const auto& [h, v, progressive, grey] : {std::tuple{2, 2, false, false}, std::tuple{2, 1, false, false},
-                                                std::tuple{1, 1, false, false}, std::tuple{2, 2, true, false},
-                                                std::tuple{1, 1, false, true}}) {
+      for (int c = 0; c < 3; ++c)
+        smooth.rgb[(static_cast<size_t>(y) * 37 + x) * 3 + c] = static_cast<uint8_t>(40 + 3 * x + 2 * y + 20 * c);
+  for (const auto& [h, v, progressive, grey] :
+       {std::tuple{2, 2, false, false}, std::tuple{2, 1, false, false}, std::tuple{1, 1, false, false},
+        std::tuple{2, 2, true, false}, std::tuple{1, 1, false, true}}) {
     hdiff::testing::JpegOptions options;
     options.quality = 95;
     options.luma_h = h;

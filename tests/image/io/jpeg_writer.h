@@ -16,10 +16,10 @@ namespace hdiff::testing {
 
 struct JpegOptions {
   int quality = 90;
-  int luma_h = 2, luma_v = 2;                 // luma sampling factors: 2×2 is 4:2:0, 1×1 is 4:4:4
-  bool grey = false;                          // one component (the image's red channel)
-  bool progressive = false;                   // libjpeg's standard progressive script
-  std::vector<jpeg_scan_info> scans = {};     // or this scan script
+  int luma_h = 2, luma_v = 2;              // luma sampling factors: 2×2 is 4:2:0, 1×1 is 4:4:4
+  bool grey = false;                       // one component (the image's red channel)
+  bool progressive = false;                // libjpeg's standard progressive script
+  std::vector<jpeg_scan_info> scans = {};  // or this scan script
 };
 
 inline std::string jpeg_bytes(const image::Image& img, const JpegOptions& options = {}) {
