@@ -17,6 +17,8 @@
 #include <vector>
 
 #include <jpeglib.h>
+// After jpeglib.h, whose configuration decides which codes exist.
+#include <jerror.h>  // the JWRN_ warning codes
 #include <png.h>
 
 #include "common/error.h"
@@ -56,11 +58,28 @@ struct JpegErrors {
   std::longjmp(errors->jump, 1);
 }
 
-// Level -1 is a warning, and libjpeg's warnings all mean damaged data it would
-// paper over (premature end of file, corrupt entropy data, extraneous bytes):
-// each one is an error here. Other levels are trace messages, dropped.
+// Level -1 is a warning. Those saying that pixel data was lost or made up
+// (the file or a segment ends early, a bad entropy code, a broken progression)
+// are errors here, as a truncated file is in PIL. The others leave the pixels
+// intact and PIL reads such files: junk bytes skipped before a marker (found
+// in some ImageNet files), an unknown JFIF revision or Adobe transform code, a
+// bad ICC marker. Levels above 0 are trace messages. All are dropped unprinted.
 void jpeg_on_message(j_common_ptr info, int level) {
-  if (level < 0) jpeg_on_error(info);
+  if (level >= 0) return;
+  switch (info->err->msg_code) {
+#if JPEG_LIB_VERSION >= 70 || defined(D_ARITH_CODING_SUPPORTED)
+    case JWRN_ARITH_BAD_CODE:
+#endif
+    case JWRN_BOGUS_PROGRESSION:
+    case JWRN_HIT_MARKER:
+    case JWRN_HUFF_BAD_CODE:
+    case JWRN_JPEG_EOF:
+    case JWRN_MUST_RESYNC:
+    case JWRN_NOT_SEQUENTIAL:
+      jpeg_on_error(info);
+    default:
+      return;
+  }
 }
 
 void jpeg_count_scans(j_common_ptr info) {

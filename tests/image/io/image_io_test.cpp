@@ -224,3 +224,16 @@ TEST(ImageIo, JpegSamplingsAndProgressiveDecode) {
     EXPECT_LE(worst, 6) << h << "x" << v << (progressive ? " progressive" : "") << (grey ? " grey" : "");
   }
 }
+
+TEST(ImageIo, JpegJunkBeforeAMarkerIsSkippedAsInPil) {
+  // libjpeg warns about bytes between the entropy-coded data and the next
+  // marker and skips them; PIL (and stb before) read such files, and some
+  // ImageNet files have them. The pixels are those of the clean file.
+  const std::string clean = hdiff::testing::jpeg_bytes(pattern(16, 16));
+  const size_t end = clean.rfind("\xff\xd9");
+  ASSERT_EQ(end, clean.size() - 2);
+  const std::string junk = clean.substr(0, end) + "junk" + clean.substr(end);
+  EXPECT_EQ(decoded(junk), decoded(clean));
+  // Cut inside the entropy-coded data, the file is refused (libjpeg would fill in grey).
+  EXPECT_THROW(decoded(clean.substr(0, clean.size() / 2)), hdiff::Error);
+}
