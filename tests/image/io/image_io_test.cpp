@@ -237,3 +237,16 @@ TEST(ImageIo, JpegJunkBeforeAMarkerIsSkippedAsInPil) {
   // Cut inside the entropy-coded data, the file is refused (libjpeg would fill in grey).
   EXPECT_THROW(decoded(clean.substr(0, clean.size() / 2)), hdiff::Error);
 }
+
+TEST(ImageIo, CmykJpegBecomesRgbAsInPil) {
+  // Stored CMYK values (Adobe files store them inverted) become R = C·K/255 and so
+  // on, rounded, as in PIL's convert("RGB") of such a file.
+  hdiff::testing::JpegOptions options;
+  options.quality = 100;
+  for (int i = 0; i < 8 * 8; ++i) options.cmyk.insert(options.cmyk.end(), {200, 100, 50, 128});
+  const std::string file = hdiff::testing::jpeg_bytes(Image{8, 8, std::vector<uint8_t>(8 * 8 * 3)}, options);
+  const std::vector<uint8_t> rgb = decoded(file);
+  ASSERT_EQ(rgb.size(), 8u * 8u * 3u);
+  const int expected[3] = {100, 50, 25};  // 200·128/255, 100·128/255, 50·128/255
+  for (size_t i = 0; i < rgb.size(); ++i) EXPECT_NEAR(rgb[i], expected[i % 3], 1) << i;
+}

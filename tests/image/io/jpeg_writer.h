@@ -20,6 +20,7 @@ struct JpegOptions {
   bool grey = false;                       // one component (the image's red channel)
   bool progressive = false;                // libjpeg's standard progressive script
   std::vector<jpeg_scan_info> scans = {};  // or this scan script
+  std::vector<unsigned char> cmyk = {};    // if set: these CMYK pixels (4 bytes each) instead of the image's
 };
 
 inline std::string jpeg_bytes(const image::Image& img, const JpegOptions& options = {}) {
@@ -32,11 +33,13 @@ inline std::string jpeg_bytes(const image::Image& img, const JpegOptions& option
   jpeg_mem_dest(&info, &buffer, &size);
   info.image_width = static_cast<JDIMENSION>(img.width);
   info.image_height = static_cast<JDIMENSION>(img.height);
-  info.input_components = options.grey ? 1 : 3;
-  info.in_color_space = options.grey ? JCS_GRAYSCALE : JCS_RGB;
+  const bool cmyk = !options.cmyk.empty();
+  const size_t components = cmyk ? 4 : options.grey ? 1 : 3;
+  info.input_components = static_cast<int>(components);
+  info.in_color_space = cmyk ? JCS_CMYK : options.grey ? JCS_GRAYSCALE : JCS_RGB;
   jpeg_set_defaults(&info);
   jpeg_set_quality(&info, options.quality, TRUE);
-  if (!options.grey) {
+  if (components == 3) {
     info.comp_info[0].h_samp_factor = options.luma_h;
     info.comp_info[0].v_samp_factor = options.luma_v;
   }
@@ -46,12 +49,12 @@ inline std::string jpeg_bytes(const image::Image& img, const JpegOptions& option
     info.num_scans = static_cast<int>(options.scans.size());
   }
   jpeg_start_compress(&info, TRUE);
-  std::vector<unsigned char> row(static_cast<size_t>(img.width) * 3);
+  std::vector<unsigned char> row(static_cast<size_t>(img.width) * components);
   while (info.next_scanline < info.image_height) {
-    const size_t y = info.next_scanline;
-    const unsigned char* pixels = img.rgb.data() + y * static_cast<size_t>(img.width) * 3;
-    for (size_t x = 0; x < static_cast<size_t>(img.width); ++x)
-      for (size_t c = 0; c < (options.grey ? 1 : 3); ++c) row[options.grey ? x : 3 * x + c] = pixels[3 * x + c];
+    const size_t y = info.next_scanline, width = static_cast<size_t>(img.width);
+    const unsigned char* pixels = cmyk ? options.cmyk.data() + y * width * 4 : img.rgb.data() + y * width * 3;
+    for (size_t x = 0; x < width; ++x)
+      for (size_t c = 0; c < components; ++c) row[x * components + c] = pixels[(cmyk ? 4 : 3) * x + c];
     JSAMPROW rows[1] = {row.data()};
     jpeg_write_scanlines(&info, rows, 1);
   }
