@@ -13,7 +13,7 @@
 # and fails. It never changes system-wide settings (no update-alternatives).
 set -euo pipefail
 
-# Building and running: the core (hdiff), its figures, the image pipeline (hdiff-images),
+# Building and running: the core (hdiff), its figures, the image pipeline (hdiff-torch),
 # the Python module and MPI. CMake builds without the optional ones when they are missing.
 run_packages=(
   build-essential cmake          # compiler and build
@@ -24,10 +24,10 @@ run_packages=(
   libomp-dev                     # OpenMP runtime headers (GCC's libgomp is used)
   gnuplot-nox                    # figures (PNG via pngcairo, SVG)
   zlib1g-dev                     # zlib: CRC-32 of journal records and checkpoint members
-  libzip-dev                     # libzip: PyTorch checkpoints are zip archives (hdiff-images)
-  libpng-dev                     # libpng: PNG reading and writing (hdiff-images)
-  libjpeg62-turbo-dev            # libjpeg-turbo: JPEG reading, the decoder PIL uses (hdiff-images; fuzz/make_seeds.py)
-  libtorch-dev                   # LibTorch: ADM U-Net and ConvNeXt (hdiff-images)
+  libzip-dev                     # libzip: PyTorch checkpoints are zip archives (hdiff-torch)
+  libpng-dev                     # libpng: PNG reading and writing (hdiff-torch)
+  libjpeg62-turbo-dev            # libjpeg-turbo: JPEG reading, the decoder PIL uses (hdiff-torch; fuzz/make_seeds.py)
+  libtorch-dev                   # LibTorch: ADM U-Net and ConvNeXt (hdiff-torch)
   pybind11-dev python3-dev       # the Python module (python/): pybind11 and the interpreter's headers
   python3-numpy                  # NumPy: the Python module's arrays
   libopenmpi-dev openmpi-bin     # OpenMPI: phase, theory and images across ranks (mpirun/srun)

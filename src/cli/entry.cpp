@@ -1,4 +1,4 @@
-// Error reporting shared by hdiff and hdiff-images: the same messages and exit
+// Error reporting shared by hdiff and hdiff-torch: the same messages and exit
 // codes whichever executable runs the command.
 
 #include "cli/entry.h"

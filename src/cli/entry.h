@@ -1,5 +1,5 @@
 #pragma once
-// The common end of both executables (hdiff and hdiff-images): parse the
+// The common end of both executables (hdiff and hdiff-torch): parse the
 // command line, run the chosen command, and turn every error into one line on
 // stderr with exit code 2 (user errors) or 3 (internal errors).
 

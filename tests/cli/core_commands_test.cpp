@@ -151,7 +151,7 @@ TEST_F(CoreCommands, BadDenoiseInputsFailCleanly) {
 }
 
 // The core executable holds no image command: `hdiff images` hands over to
-// hdiff-images beside it, and a copy of hdiff without it says how to get one.
+// hdiff-torch beside it, and a copy of hdiff without it says how to get one.
 TEST_F(CoreCommands, ImagesWithoutTheImageExecutableFailsCleanly) {
   const auto lone = folder / "bin";
   std::filesystem::create_directory(lone);
@@ -159,7 +159,7 @@ TEST_F(CoreCommands, ImagesWithoutTheImageExecutableFailsCleanly) {
   const auto result = testing::run_binary(lone / "hdiff", "images --help");
   const std::string& err = result.err;
   EXPECT_EQ(result.exit_code, 2) << err;
-  EXPECT_NE(err.find("hdiff-images is missing"), std::string::npos) << err;
+  EXPECT_NE(err.find("hdiff-torch is missing"), std::string::npos) << err;
   EXPECT_NE(err.find("HDIFF_WITH_TORCH=ON"), std::string::npos) << err;
   EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
 }
@@ -168,7 +168,7 @@ TEST_F(CoreCommands, HelpListsTheImageCommands) {
   const auto result = run_hdiff("--help", folder);
   EXPECT_EQ(result.exit_code, 0);
   EXPECT_NE(result.out.find("images"), std::string::npos) << result.out;
-  EXPECT_NE(result.out.find("hdiff-images"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("hdiff-torch"), std::string::npos) << result.out;
 }
 
 }  // namespace

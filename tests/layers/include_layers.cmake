@@ -5,9 +5,12 @@
 # closed transitively), nothing else. The table is the real dependency DAG of
 # src/ (issue 27): the core (common, grammar, noise, bp, theory, experiment)
 # does not know about the cluster, the image side or the command line; cluster
-# sits on common only; within image/, checkpoint and io (plain C++) sit below the
-# LibTorch bridge, which sits below models < diffusion < probe < experiment; cli
-# is on top. A new folder must be placed here before it can include anything.
+# sits on common only; image/checkpoint and image/io are plain C++; libtorch
+# (the LibTorch pieces every network shares: conversions, device, state-dict
+# loading) sits on the checkpoint reader and the cluster, below every LibTorch
+# folder; within image/, models < diffusion < probe < experiment; cli is on top.
+# A folder of networks that are not image models (e.g. nets/) goes here on
+# libtorch, beside image/models. A new folder must be placed here before it can include anything.
 # Also checks that the folders that build without LibTorch include none of it.
 # Prints one line per violation and fails if there is any.
 
@@ -23,8 +26,8 @@ set(HDIFF_LAYERS
   "cluster:common"
   "image/checkpoint:common"
   "image/io:common"
-  "image/bridge:image/checkpoint,image/io,cluster"
-  "image/models:image/bridge"
+  "libtorch:image/checkpoint,cluster"
+  "image/models:libtorch,image/io"
   "image/diffusion:image/models,noise"
   "image/probe:image/diffusion"
   "image/experiment:image/probe"

@@ -21,12 +21,12 @@
 #include "common/output.h"
 #include "common/progress.h"
 #include "common/random.h"
-#include "image/models/adm_unet.h"
-#include "image/checkpoint/checkpoint.h"
-#include "image/io/image_io.h"
-#include "image/diffusion/sampler.h"
-#include "image/bridge/torch_bridge.h"
 #include "common/version.h"
+#include "image/checkpoint/checkpoint.h"
+#include "image/diffusion/sampler.h"
+#include "image/io/image_io.h"
+#include "image/models/adm_unet.h"
+#include "libtorch/torch_bridge.h"
 
 namespace hdiff::image {
 namespace {

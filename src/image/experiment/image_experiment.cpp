@@ -15,18 +15,18 @@
 #include "common/output.h"
 #include "common/progress.h"
 #include "common/toml_input.h"
-#include "image/bridge/torch_bridge.h"
-#include "image/models/adm_config.h"
-#include "image/models/convnext.h"
+#include "common/version.h"
 #include "image/diffusion/diffusion_schedule.h"
 #include "image/diffusion/forward_backward_job.h"
 #include "image/experiment/image_experiment_config.h"
 #include "image/io/image_io.h"
+#include "image/models/adm_config.h"
+#include "image/models/convnext.h"
 #include "image/probe/probe_figures.h"
 #include "image/probe/probe_job.h"
 #include "image/probe/probe_pairs.h"
 #include "image/probe/probe_stats.h"
-#include "common/version.h"
+#include "libtorch/torch_bridge.h"
 
 namespace hdiff::image {
 namespace fs = std::filesystem;

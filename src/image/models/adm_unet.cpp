@@ -10,7 +10,7 @@
 #include <cmath>
 
 #include "common/error.h"
-#include "image/models/torch_state.h"
+#include "libtorch/torch_state.h"
 
 namespace hdiff::image {
 namespace {
@@ -201,7 +201,7 @@ struct UnetModule : nn::Module {
     if (c.class_cond) label_emb = register_module("label_emb", nn::Embedding(c.num_classes, ted));
 
     auto input_list = register_module("input_blocks", nn::ModuleList());
-    int64_t ch = static_cast<int64_t>(mult[0] * mc);
+    int64_t ch = static_cast<int64_t>(mult[0] * static_cast<double>(mc));
     const int64_t input_ch = ch;
     auto first = std::make_shared<BlockImpl>();
     first->add(std::make_shared<InputConvImpl>(3, ch));
@@ -211,7 +211,7 @@ struct UnetModule : nn::Module {
     for (size_t level = 0; level < mult.size(); ++level) {
       for (int r = 0; r < c.num_res_blocks; ++r) {
         auto block = std::make_shared<BlockImpl>();
-        const int64_t out = static_cast<int64_t>(mult[level] * mc);
+        const int64_t out = static_cast<int64_t>(mult[level] * static_cast<double>(mc));
         block->add(std::make_shared<ResBlockImpl>(ch, ted, out, c.use_scale_shift_norm, false, false));
         ch = out;
         if (attn_at(ds))
@@ -245,7 +245,7 @@ struct UnetModule : nn::Module {
       for (int i = 0; i <= c.num_res_blocks; ++i) {
         const int64_t skip_ch = chans.back();
         chans.pop_back();
-        const int64_t out = static_cast<int64_t>(mult[level] * mc);
+        const int64_t out = static_cast<int64_t>(mult[level] * static_cast<double>(mc));
         auto block = std::make_shared<BlockImpl>();
         block->add(std::make_shared<ResBlockImpl>(ch + skip_ch, ted, out, c.use_scale_shift_norm, false, false));
         ch = out;
@@ -315,7 +315,7 @@ AdmUnet::~AdmUnet() = default;
 void AdmUnet::load(const std::filesystem::path& checkpoint) { load(ckpt::read_tensors(checkpoint), checkpoint.string()); }
 
 void AdmUnet::load(const ckpt::TensorList& tensors, const std::string& source) {
-  load_state_dict(*impl_->net, tensors, source);
+  load_state(module_tensors(*impl_->net), tensors, source, "the model configuration (check --model-config/--preset)");
 }
 
 void AdmUnet::to(const c10::Device& device, bool fp16) {

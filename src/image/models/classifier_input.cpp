@@ -4,10 +4,18 @@
 #include <c10/core/InferenceMode.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "common/error.h"
 
 namespace hdiff::image {
+
+at::Tensor image_tensor(const Image& image) {
+  HDIFF_CHECK(image.rgb.size() == static_cast<size_t>(image.width) * image.height * 3);
+  auto hwc = at::empty({image.height, image.width, 3}, at::TensorOptions().dtype(at::kByte));
+  std::memcpy(hwc.data_ptr(), image.rgb.data(), image.rgb.size());
+  return hwc.permute({2, 0, 1}).contiguous();
+}
 
 at::Tensor classifier_input(const at::Tensor& images_uint8) {
   c10::InferenceMode guard;

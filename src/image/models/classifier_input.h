@@ -11,7 +11,12 @@
 
 #include <cstdint>
 
+#include "image/io/image_io.h"
+
 namespace hdiff::image {
+
+// An RGB image as a CPU uint8 tensor of shape (3, H, W), the input classifier_input takes.
+at::Tensor image_tensor(const Image& image);
 
 // Shorter side after the resize.
 inline constexpr int64_t kClassifierResize = 232;

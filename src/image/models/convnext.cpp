@@ -4,11 +4,10 @@
 #include <c10/core/InferenceMode.h>
 #include <fmt/format.h>
 
-#include <set>
-
 #include "common/error.h"
 #include "image/checkpoint/checkpoint.h"
-#include "image/bridge/torch_bridge.h"
+#include "libtorch/torch_bridge.h"
+#include "libtorch/torch_state.h"
 
 namespace hdiff::image {
 namespace {
@@ -16,52 +15,32 @@ namespace {
 // torchvision uses LayerNorm(eps=1e-6) throughout ConvNeXt.
 constexpr double kLayerNormEps = 1e-6;
 
-// Takes tensors out of a state dict by name, checking shapes, and remembers
-// which were used so that leftovers (a different architecture) are reported.
-class StateReader {
+// What a ConvNeXt state dict must be, for every error that rejects one.
+constexpr const char* kConvNeXtStateDict = "a torchvision ConvNeXt state dict (e.g. convnext_base-6075fbad.pth)";
+
+// Size `axis` of a tensor the layout is read from; the full check is load_state's.
+int64_t state_dim(const NamedTensors& state, const std::string& name, int64_t axis, const std::string& source) {
+  auto it = state.find(name);
+  if (it == state.end()) fail("{}: the state dict does not fit {}; 1 missing: {}", source, kConvNeXtStateDict, name);
+  if (it->second.dim() <= axis)
+    fail("{}: the state dict does not fit {}; 1 mis-shaped: {} (expected at least {} dimensions, found {})", source,
+         kConvNeXtStateDict, name, axis + 1, shape_string(it->second.sizes()));
+  return it->second.size(axis);
+}
+
+// Allocates the network's tensors with the shapes its layout implies and
+// registers each under its torchvision name, for load_state to fill.
+class Targets {
  public:
-  StateReader(const std::map<std::string, at::Tensor>& state, const std::string& source)
-      : state_(state), source_(source) {}
-
-  bool has(const std::string& name) const { return state_.count(name) != 0; }
-
   at::Tensor take(const std::string& name, std::vector<int64_t> shape) {
-    auto it = state_.find(name);
-    if (it == state_.end())
-      fail("{}: tensor '{}' is missing; the file must be a torchvision ConvNeXt state dict "
-           "(e.g. convnext_base-6075fbad.pth)", source_, name);
-    if (it->second.sizes() != at::IntArrayRef(shape))
-      fail("{}: tensor '{}' has shape {}, but this ConvNeXt layout needs {}; the file must be "
-           "an unmodified torchvision ConvNeXt state dict", source_, name,
-           shape_string(it->second.sizes()), shape_string(shape));
-    if (!it->second.is_floating_point())
-      fail("{}: tensor '{}' is not floating point", source_, name);
-    used_.insert(name);
-    return it->second.to(at::kFloat).contiguous();
+    auto tensor = at::empty(shape, at::kFloat);
+    tensors_.emplace(name, tensor);
+    return tensor;
   }
-
-  int64_t dim(const std::string& name, int64_t axis) const {
-    auto it = state_.find(name);
-    if (it == state_.end())
-      fail("{}: tensor '{}' is missing; the file must be a torchvision ConvNeXt state dict "
-           "(e.g. convnext_base-6075fbad.pth)", source_, name);
-    if (it->second.dim() <= axis)
-      fail("{}: tensor '{}' has shape {}; expected at least {} dimensions", source_, name,
-           shape_string(it->second.sizes()), axis + 1);
-    return it->second.size(axis);
-  }
-
-  void check_all_used() const {
-    for (const auto& [name, tensor] : state_)
-      if (!used_.count(name))
-        fail("{}: unexpected tensor '{}'; the file is not a torchvision ConvNeXt state dict "
-             "or has a layout hdiff does not know", source_, name);
-  }
+  const NamedTensors& tensors() const { return tensors_; }
 
  private:
-  const std::map<std::string, at::Tensor>& state_;
-  const std::string& source_;
-  std::set<std::string> used_;
+  NamedTensors tensors_;
 };
 
 at::Tensor layer_norm_2d(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
@@ -108,28 +87,28 @@ at::Tensor block_forward(const ConvNeXtBlock& block, const at::Tensor& x) {
 
 ConvNeXt ConvNeXt::from_state_dict(const std::map<std::string, at::Tensor>& state,
                                    const std::string& source) {
-  StateReader reader(state, source);
+  Targets targets;
   ConvNeXt net;
   auto& layout = net.layout_;
   // Stage i is features.(2i+1), its downsampling layer features.(2i+2).
   for (int64_t stage = 0;; ++stage) {
     const auto prefix = fmt::format("features.{}", 2 * stage + 1);
-    if (!reader.has(prefix + ".0.block.0.weight")) break;
-    layout.widths.push_back(reader.dim(prefix + ".0.block.0.weight", 0));
+    if (!state.count(prefix + ".0.block.0.weight")) break;
+    layout.widths.push_back(state_dim(state, prefix + ".0.block.0.weight", 0, source));
     int64_t depth = 0;
-    while (reader.has(fmt::format("{}.{}.block.0.weight", prefix, depth))) ++depth;
+    while (state.count(fmt::format("{}.{}.block.0.weight", prefix, depth))) ++depth;
     layout.depths.push_back(depth);
   }
   if (layout.widths.empty())
-    fail("{}: no ConvNeXt blocks found (no tensor 'features.1.0.block.0.weight'); the file must "
-         "be a torchvision ConvNeXt state dict (e.g. convnext_base-6075fbad.pth)", source);
-  layout.num_classes = reader.dim("classifier.2.weight", 0);
+    fail("{}: the state dict does not fit {}; no ConvNeXt blocks (1 missing: features.1.0.block.0.weight)", source,
+         kConvNeXtStateDict);
+  layout.num_classes = state_dim(state, "classifier.2.weight", 0, source);
 
   const auto w0 = layout.widths[0];
-  net.stem_weight_ = reader.take("features.0.0.weight", {w0, 3, 4, 4});
-  net.stem_bias_ = reader.take("features.0.0.bias", {w0});
-  net.stem_norm_weight_ = reader.take("features.0.1.weight", {w0});
-  net.stem_norm_bias_ = reader.take("features.0.1.bias", {w0});
+  net.stem_weight_ = targets.take("features.0.0.weight", {w0, 3, 4, 4});
+  net.stem_bias_ = targets.take("features.0.0.bias", {w0});
+  net.stem_norm_weight_ = targets.take("features.0.1.weight", {w0});
+  net.stem_norm_bias_ = targets.take("features.0.1.bias", {w0});
   net.probe_names_.push_back("features.0");
   net.probe_channels_.push_back(w0);
 
@@ -141,15 +120,15 @@ ConvNeXt ConvNeXt::from_state_dict(const std::map<std::string, at::Tensor>& stat
     for (int64_t j = 0; j < layout.depths[stage]; ++j) {
       const auto p = fmt::format("{}.{}.", prefix, j);
       ConvNeXtBlock b;
-      b.dw_weight = reader.take(p + "block.0.weight", {c, 1, 7, 7});
-      b.dw_bias = reader.take(p + "block.0.bias", {c});
-      b.norm_weight = reader.take(p + "block.2.weight", {c});
-      b.norm_bias = reader.take(p + "block.2.bias", {c});
-      b.fc1_weight = reader.take(p + "block.3.weight", {4 * c, c});
-      b.fc1_bias = reader.take(p + "block.3.bias", {4 * c});
-      b.fc2_weight = reader.take(p + "block.5.weight", {c, 4 * c});
-      b.fc2_bias = reader.take(p + "block.5.bias", {c});
-      b.layer_scale = reader.take(p + "layer_scale", {c, 1, 1});
+      b.dw_weight = targets.take(p + "block.0.weight", {c, 1, 7, 7});
+      b.dw_bias = targets.take(p + "block.0.bias", {c});
+      b.norm_weight = targets.take(p + "block.2.weight", {c});
+      b.norm_bias = targets.take(p + "block.2.bias", {c});
+      b.fc1_weight = targets.take(p + "block.3.weight", {4 * c, c});
+      b.fc1_bias = targets.take(p + "block.3.bias", {4 * c});
+      b.fc2_weight = targets.take(p + "block.5.weight", {c, 4 * c});
+      b.fc2_bias = targets.take(p + "block.5.bias", {c});
+      b.layer_scale = targets.take(p + "layer_scale", {c, 1, 1});
       blocks.push_back(std::move(b));
       net.probe_names_.push_back(fmt::format("{}.{}", prefix, j));
       net.probe_channels_.push_back(c);
@@ -159,23 +138,23 @@ ConvNeXt ConvNeXt::from_state_dict(const std::map<std::string, at::Tensor>& stat
       const auto next = layout.widths[stage + 1];
       const auto p = fmt::format("features.{}.", 2 * stage + 2);
       ConvNeXtDownsample d;
-      d.norm_weight = reader.take(p + "0.weight", {c});
-      d.norm_bias = reader.take(p + "0.bias", {c});
-      d.conv_weight = reader.take(p + "1.weight", {next, c, 2, 2});
-      d.conv_bias = reader.take(p + "1.bias", {next});
+      d.norm_weight = targets.take(p + "0.weight", {c});
+      d.norm_bias = targets.take(p + "0.bias", {c});
+      d.conv_weight = targets.take(p + "1.weight", {next, c, 2, 2});
+      d.conv_bias = targets.take(p + "1.bias", {next});
       net.downsamples_.push_back(std::move(d));
       net.probe_names_.push_back(fmt::format("features.{}", 2 * stage + 2));
       net.probe_channels_.push_back(next);
     }
   }
   const auto last = layout.widths.back();
-  net.head_norm_weight_ = reader.take("classifier.0.weight", {last});
-  net.head_norm_bias_ = reader.take("classifier.0.bias", {last});
-  net.head_weight_ = reader.take("classifier.2.weight", {layout.num_classes, last});
-  net.head_bias_ = reader.take("classifier.2.bias", {layout.num_classes});
+  net.head_norm_weight_ = targets.take("classifier.0.weight", {last});
+  net.head_norm_bias_ = targets.take("classifier.0.bias", {last});
+  net.head_weight_ = targets.take("classifier.2.weight", {layout.num_classes, last});
+  net.head_bias_ = targets.take("classifier.2.bias", {layout.num_classes});
   net.probe_names_.push_back("classifier");
   net.probe_channels_.push_back(layout.num_classes);
-  reader.check_all_used();
+  load_state(targets.tensors(), state, source, kConvNeXtStateDict);
   return net;
 }
 

@@ -8,9 +8,9 @@
 
 #include "common/error.h"
 #include "common/progress.h"
-#include "image/bridge/torch_bridge.h"
-#include "image/models/classifier_input.h"
 #include "image/io/image_io.h"
+#include "image/models/classifier_input.h"
+#include "libtorch/torch_bridge.h"
 
 namespace hdiff::image {
 namespace {
@@ -19,7 +19,7 @@ namespace {
 // reference images may differ in size.
 at::Tensor load_batch(const std::vector<std::filesystem::path>& paths, size_t begin, size_t end) {
   std::vector<at::Tensor> inputs;
-  for (size_t i = begin; i < end; ++i) inputs.push_back(classifier_input(to_torch(read_image(paths[i]))));
+  for (size_t i = begin; i < end; ++i) inputs.push_back(classifier_input(image_tensor(read_image(paths[i]))));
   return at::cat(inputs, 0);
 }
 

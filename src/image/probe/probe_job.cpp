@@ -7,12 +7,12 @@
 #include "common/error.h"
 #include "common/output.h"
 #include "common/progress.h"
-#include "image/bridge/torch_bridge.h"
-#include "image/models/convnext.h"
 #include "image/io/image_io.h"
+#include "image/models/convnext.h"
 #include "image/probe/probe.h"
 #include "image/probe/probe_pairs.h"
 #include "image/probe/probe_stats.h"
+#include "libtorch/torch_bridge.h"
 
 namespace hdiff::image {
 namespace fs = std::filesystem;

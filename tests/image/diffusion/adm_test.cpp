@@ -10,14 +10,15 @@
 #include <vector>
 
 #include "common/error.h"
-#include "image/models/adm_unet.h"
 #include "image/checkpoint/checkpoint.h"
 #include "image/diffusion/sampler.h"
-#include "image/bridge/torch_bridge.h"
+#include "image/models/adm_unet.h"
+#include "libtorch/torch_bridge.h"
 #include "support/helpers.h"
 
 namespace fs = std::filesystem;
 using namespace hdiff::image;
+using hdiff::to_torch;  // the LibTorch bridge (src/libtorch)
 namespace ckpt = hdiff::ckpt;
 
 namespace {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdio>
@@ -15,11 +16,12 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "cli/torch_handoff.h"
 #include "common/npy.h"
-#include "image/models/adm_unet.h"
-#include "image/bridge/torch_bridge.h"
 #include "image/checkpoint/checkpoint.h"
 #include "image/io/image_io.h"
+#include "image/models/adm_unet.h"
+#include "libtorch/torch_bridge.h"
 #include "support/helpers.h"
 
 namespace fs = std::filesystem;
@@ -59,6 +61,23 @@ hdiff::image::Image test_image(int w, int h, int seed) {
 }
 
 }  // namespace
+
+// Every command the core hands over (kTorchCommands) is one hdiff-torch holds:
+// `hdiff COMMAND --help` reaches it, and so does `hdiff-torch COMMAND --help`
+// run directly (the usage lines differ only by the program's path).
+TEST(ImagesCli, EveryHandedOverCommandRunsInHdiffTorch) {
+  const fs::path torch = fs::path(HDIFF_BINARY).parent_path() / hdiff::cli::kTorchExecutable;
+  for (const auto& command : hdiff::cli::kTorchCommands) {
+    const auto handed = run_hdiff(std::string(command.name) + " --help");
+    EXPECT_EQ(handed.exit_code, 0) << command.name << ": " << handed.err;
+    EXPECT_NE(handed.out.find(command.name), std::string::npos) << handed.out;
+    const auto direct = hdiff::testing::run_binary(torch, std::string(command.name) + " --help");
+    EXPECT_EQ(direct.exit_code, 0) << command.name << ": " << direct.err;
+    EXPECT_NE(direct.out.find(command.name), std::string::npos) << direct.out;
+    EXPECT_EQ(std::count(direct.out.begin(), direct.out.end(), '\n'),
+              std::count(handed.out.begin(), handed.out.end(), '\n'));
+  }
+}
 
 TEST(ImagesCli, TensorInputReproducesPyTorch) {
   const fs::path out = fresh_dir("tensor");
@@ -156,7 +175,7 @@ TEST(ImagesCli, ClassConditionalModelTakesLabelsFromFolders) {
   nlohmann::json header = nlohmann::json::object();
   std::string data;
   for (const auto& p : net.module().named_parameters()) {
-    const hdiff::ckpt::Tensor t = hdiff::image::from_torch(p.value());
+    const hdiff::ckpt::Tensor t = hdiff::from_torch(p.value());
     header[p.key()] = {{"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {data.size(), data.size() + t.bytes.size()}}};
     data.append(reinterpret_cast<const char*>(t.bytes.data()), t.bytes.size());
   }

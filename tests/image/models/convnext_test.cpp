@@ -2,16 +2,17 @@
 // fixture's tiny random-weight network.
 
 #include <ATen/ATen.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <string>
 
+#include "common/error.h"
 #include "image/checkpoint/checkpoint.h"
 #include "image/models/classifier_input.h"
 #include "image/models/convnext.h"
 #include "image/probe/probe.h"
-#include "common/error.h"
-#include "image/bridge/torch_bridge.h"
+#include "libtorch/torch_bridge.h"
 
 namespace hdiff::image {
 namespace {
@@ -135,7 +136,10 @@ TEST(ConvNeXt, RejectsOtherStateDicts) {
     ConvNeXt::from_state_dict(missing, "m.pth");
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("'features.3.0.layer_scale' is missing"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("m.pth: the state dict does not fit a torchvision ConvNeXt state dict"),
+              std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("1 missing: features.3.0.layer_scale ["), std::string::npos) << e.what();
   }
   auto extra = state;
   extra["features.1.0.gamma"] = at::zeros({32});
@@ -143,9 +147,39 @@ TEST(ConvNeXt, RejectsOtherStateDicts) {
     ConvNeXt::from_state_dict(extra, "m.pth");
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("unexpected tensor 'features.1.0.gamma'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("1 unexpected: features.1.0.gamma [32]"), std::string::npos) << e.what();
   }
   EXPECT_THROW(ConvNeXt::from_state_dict({}, "empty.pth"), Error);
+}
+
+// The one loading path names every fault of a state dict in one line, and a
+// rejected state dict leaves nothing half-loaded behind (it throws before copying).
+TEST(ConvNeXt, NamesEveryFaultOfAStateDictInOneLine) {
+  std::map<std::string, at::Tensor> state;
+  for (auto& [name, t] : ckpt::read_tensors(kDir + "model.pt")) state.emplace(name, to_torch(t));
+  state.erase("features.0.0.bias");
+  state.erase("classifier.0.weight");
+  state["extra.weight"] = at::zeros({2, 2});
+  const auto shape = state.at("features.1.0.block.2.weight").sizes().vec();
+  state["features.1.0.block.2.weight"] = at::zeros({shape[0] + 1});
+  state["features.1.0.block.2.bias"] = at::zeros(shape, at::kLong);
+  try {
+    ConvNeXt::from_state_dict(state, "m.pth");
+    FAIL();
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+    EXPECT_NE(msg.find("; 2 missing: classifier.0.weight ["), std::string::npos) << msg;
+    EXPECT_NE(msg.find(", features.0.0.bias ["), std::string::npos) << msg;
+    EXPECT_NE(msg.find("; 1 unexpected: extra.weight [2, 2]"), std::string::npos) << msg;
+    EXPECT_NE(msg.find(fmt::format("; 1 mis-shaped: features.1.0.block.2.weight (expected [{}], found [{}])", shape[0],
+                                   shape[0] + 1)),
+              std::string::npos)
+        << msg;
+    EXPECT_NE(msg.find("; 1 mis-typed: features.1.0.block.2.bias (expected floating point, found Long)"),
+              std::string::npos)
+        << msg;
+  }
 }
 
 TEST(WhitenedCosine, IdenticalIsOneAndScaleSensitive) {

@@ -1,7 +1,7 @@
-// Conversions between checkpoint tensors, images and LibTorch tensors, and the
+// Conversions between checkpoint tensors and LibTorch tensors, and the
 // device and precision choices shared by every LibTorch job.
 
-#include "image/bridge/torch_bridge.h"
+#include "libtorch/torch_bridge.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
@@ -12,7 +12,7 @@
 #include "cluster/cluster.h"
 #include "common/error.h"
 
-namespace hdiff::image {
+namespace hdiff {
 
 at::ScalarType scalar_type(ckpt::TensorDType dtype) {
   switch (dtype) {
@@ -33,13 +33,6 @@ at::Tensor to_torch(const ckpt::Tensor& tensor) {
   HDIFF_CHECK(static_cast<size_t>(out.nbytes()) == tensor.bytes.size());
   if (!tensor.bytes.empty()) std::memcpy(out.data_ptr(), tensor.bytes.data(), tensor.bytes.size());
   return out;
-}
-
-at::Tensor to_torch(const Image& image) {
-  HDIFF_CHECK(image.rgb.size() == static_cast<size_t>(image.width) * image.height * 3);
-  auto hwc = at::empty({image.height, image.width, 3}, at::TensorOptions().dtype(at::kByte));
-  std::memcpy(hwc.data_ptr(), image.rgb.data(), image.rgb.size());
-  return hwc.permute({2, 0, 1}).contiguous();
 }
 
 ckpt::Tensor from_torch(const at::Tensor& tensor) {
@@ -97,4 +90,4 @@ bool use_fp16(const std::string& precision, bool model_fp16, const std::string& 
   return cuda && model_fp16;
 }
 
-}  // namespace hdiff::image
+}  // namespace hdiff

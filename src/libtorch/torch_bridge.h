@@ -1,10 +1,11 @@
 #pragma once
 // The one bridge between hdiff's plain C++ types and LibTorch: tensor
 // conversions, shape strings, the device choice and the fp16 choice. Every
-// LibTorch file of src/image converts through here rather than writing its own
-// dtype switch. Layering: the bridge sits just above checkpoint/ and io/ (plain
-// C++) and below models/, diffusion/, probe/ and experiment/, so it includes
-// nothing from those. Include only from LibTorch translation units.
+// LibTorch file (src/image and every later network) converts through here
+// rather than writing its own dtype switch. Layering: src/libtorch sits just
+// above the checkpoint reader (plain C++) and the cluster, below every folder
+// that uses LibTorch, so it includes nothing from those. Include only from
+// LibTorch translation units.
 
 #include <ATen/core/Tensor.h>
 #include <c10/core/ScalarType.h>
@@ -12,18 +13,14 @@
 #include <string>
 
 #include "image/checkpoint/checkpoint.h"
-#include "image/io/image_io.h"
 
-namespace hdiff::image {
+namespace hdiff {
 
 // The LibTorch dtype of a checkpoint dtype (every checkpoint dtype has one).
 at::ScalarType scalar_type(ckpt::TensorDType dtype);
 
 // A CPU LibTorch tensor holding a copy of a checkpoint tensor (same dtype and shape).
 at::Tensor to_torch(const ckpt::Tensor& tensor);
-
-// An RGB image as a CPU uint8 tensor of shape (3, H, W).
-at::Tensor to_torch(const Image& image);
 
 // A checkpoint tensor holding a copy of a LibTorch tensor (moved to CPU, made
 // contiguous); for writing reference files in tests. Dtypes a checkpoint cannot
@@ -44,4 +41,4 @@ std::string choose_device(const std::string& choice);
 // model asks for it (`model_fp16`) and `device` is CUDA. Other precisions are an Error.
 bool use_fp16(const std::string& precision, bool model_fp16, const std::string& device);
 
-}  // namespace hdiff::image
+}  // namespace hdiff

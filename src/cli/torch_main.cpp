@@ -1,11 +1,9 @@
-// hdiff-images: the image commands (LibTorch). `hdiff images ARGS` runs it with
-// the same arguments; run directly, `hdiff-images ARGS` means the same as
-// `hdiff images ARGS`.
+// hdiff-torch: the commands that need LibTorch (cli/torch_handoff.h lists
+// them; today `images`). `hdiff COMMAND ARGS` for one of them runs hdiff-torch
+// with the same arguments, so `hdiff-torch COMMAND ARGS` run directly means the
+// same as `hdiff COMMAND ARGS`.
 
 #include <CLI/CLI.hpp>
-
-#include <cstring>
-#include <vector>
 
 #include "cli/commands.h"
 #include "cli/entry.h"
@@ -16,11 +14,9 @@
 int main(int argc, char** argv) {
   hdiff::prefer_passive_omp_wait(argv);  // before anything else: it may start the program again
   hdiff::cluster::start(&argc, &argv);
-  std::vector<const char*> arguments(argv, argv + argc);
-  if (argc < 2 || std::strcmp(argv[1], "images") != 0) arguments.insert(arguments.begin() + 1, "images");
   CLI::App app{hdiff::cli::kDescription};
   hdiff::cli::configure_app(app);
   hdiff::cli::add_images_command(app);
   hdiff::cli::add_option_checks(app);
-  return hdiff::cli::run_app(app, static_cast<int>(arguments.size()), arguments.data());
+  return hdiff::cli::run_app(app, argc, argv);
 }
