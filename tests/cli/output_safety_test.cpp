@@ -30,8 +30,9 @@ using testing::read_text;
 using testing::run_hdiff;
 
 const testing::PhaseToml kQuick{};
-// About ten seconds on one thread: long enough to be caught running, and interrupted three times.
-const testing::PhaseToml kSlow{.L = "[2, 4, 6, 7]", .seeds = 3, .values = "[0.1, 0.3, 0.6]", .samples = 40000};
+// Seconds on one thread (about 25 on a busy 2-core machine): long enough to be caught running and
+// interrupted three times (2.9 s in all) on a fast idle one.
+const testing::PhaseToml kSlow{.L = "[2, 4, 6, 7]", .seeds = 3, .values = "[0.1, 0.3, 0.6]", .samples = 100000};
 
 // Names in `folder` that start with a dot, the test's captures excepted.
 std::vector<std::string> hidden_names(const fs::path& folder) {
