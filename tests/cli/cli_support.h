@@ -2,9 +2,11 @@
 // What the CLI tests share: a small phase config (running the binary and
 // reading files: support/helpers.h).
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <string>
 
 #include <fmt/format.h>
@@ -39,6 +41,22 @@ inline int entries_in(const std::filesystem::path& folder) {
   int count = 0;
   for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(folder)) ++count;
   return count;
+}
+
+// Runs `hdiff arguments` in `folder` and expects a clean refusal: exit 2, exactly
+// one stderr line "hdiff: error: ..." holding every one of `needles`, nothing on
+// stdout, and nothing new in the folder.
+inline void expect_refused(const std::filesystem::path& folder, const std::string& arguments,
+                           std::initializer_list<std::string> needles, const RunOptions& options = {}) {
+  const int before = entries_in(folder);
+  const auto result = run_hdiff(arguments, folder, options);
+  EXPECT_EQ(result.exit_code, 2) << arguments << "\n" << result.err;
+  for (const auto& needle : needles)
+    EXPECT_NE(result.err.find(needle), std::string::npos) << arguments << ": " << result.err;
+  EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << arguments << ": " << result.err;
+  EXPECT_EQ(result.err.rfind("hdiff: error: ", 0), 0u) << result.err;
+  EXPECT_EQ(result.out, "") << arguments;
+  EXPECT_EQ(entries_in(folder), before) << arguments << " left output behind";
 }
 
 }  // namespace hdiff::testing

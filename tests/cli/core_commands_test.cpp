@@ -35,13 +35,7 @@ class CoreCommands : public ::testing::Test {
 
   // Expects a clean failure: exit 2, one line naming `message`, and the folder as before.
   void expect_failure(const std::string& arguments, const std::string& message) {
-    const int before = testing::entries_in(folder);
-    const auto result = run_hdiff(arguments, folder);
-    EXPECT_EQ(result.exit_code, 2) << arguments << "\n" << result.err;
-    EXPECT_NE(result.err.find(message), std::string::npos) << arguments << ": " << result.err;
-    EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << arguments << ": " << result.err;
-    EXPECT_EQ(result.err.rfind("hdiff: error: ", 0), 0u) << result.err;
-    EXPECT_EQ(testing::entries_in(folder), before) << arguments << " left output behind";
+    testing::expect_refused(folder, arguments, {message});
   }
 
   std::filesystem::path folder;

@@ -30,15 +30,7 @@ class HostileInput : public ::testing::Test {
 
   // Exit 2, one line holding every one of `needles`, and the folder as before.
   void expect_refused(const std::string& arguments, std::initializer_list<std::string> needles) {
-    const int before = testing::entries_in(folder);
-    const auto result = run_hdiff(arguments, folder);
-    EXPECT_EQ(result.exit_code, 2) << arguments << "\n" << result.err;
-    for (const auto& needle : needles)
-      EXPECT_NE(result.err.find(needle), std::string::npos) << arguments << ": " << result.err;
-    EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << arguments << ": " << result.err;
-    EXPECT_EQ(result.err.rfind("hdiff: error: ", 0), 0u) << result.err;
-    EXPECT_EQ(result.out, "") << arguments;
-    EXPECT_EQ(testing::entries_in(folder), before) << arguments << " left output behind";
+    testing::expect_refused(folder, arguments, needles);
   }
 
   // An .npy file of 8-byte little-endian integers with the header text `dict`.

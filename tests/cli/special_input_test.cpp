@@ -35,15 +35,7 @@ class SpecialInput : public ::testing::Test {
   // Exit 2 (a hang is killed after 60 s: exit 137), one "hdiff: error:" line
   // holding every needle, nothing on stdout, nothing new in the folder.
   void expect_refused(const std::string& arguments, std::initializer_list<std::string> needles) {
-    const int before = testing::entries_in(folder);
-    const auto result = testing::run_hdiff(arguments, folder, {.prefix = "timeout -s KILL 60 "});
-    EXPECT_EQ(result.exit_code, 2) << arguments << "\n" << result.err;
-    for (const auto& needle : needles)
-      EXPECT_NE(result.err.find(needle), std::string::npos) << arguments << ": " << result.err;
-    EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << arguments << ": " << result.err;
-    EXPECT_EQ(result.err.rfind("hdiff: error: ", 0), 0u) << result.err;
-    EXPECT_EQ(result.out, "") << arguments;
-    EXPECT_EQ(testing::entries_in(folder), before) << arguments << " left output behind";
+    testing::expect_refused(folder, arguments, needles, {.prefix = "timeout -s KILL 60 "});
   }
 
   const testing::PhaseToml small{.L = "[2, 3]", .seeds = 2, .values = "[0.1, 0.4]", .samples = 40, .seed = 5};

@@ -16,12 +16,15 @@
 #include "common/error.h"
 #include "image/io/image_io.h"
 #include "image/io/jpeg_writer.h"
+#include "image/io/png_chunks.h"
 #include "support/helpers.h"
 
 namespace fs = std::filesystem;
 using namespace std::string_literals;
 using namespace hdiff::image;
 using hdiff::testing::error_of;
+using hdiff::testing::be32;
+using hdiff::testing::chunk;
 using hdiff::testing::jpeg_bytes;
 using hdiff::testing::read_text;
 using hdiff::testing::run_hdiff;
@@ -46,14 +49,6 @@ Image pattern(int w, int h, int seed) {
   return img;
 }
 
-std::string be32(uint32_t v) {
-  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)};
-}
-std::string chunk(const std::string& type, const std::string& data) {
-  const std::string typed = type + data;
-  return be32(static_cast<uint32_t>(data.size())) + typed +
-         be32(hdiff::crc32({reinterpret_cast<const unsigned char*>(typed.data()), typed.size()}));
-}
 // A PNG whose header declares width × height RGB pixels, with valid CRCs and a token IDAT.
 std::string png_declaring(uint32_t width, uint32_t height) {
   return "\x89PNG\r\n\x1a\n"s + chunk("IHDR", be32(width) + be32(height) + "\x08\x02\x00\x00\x00"s) +

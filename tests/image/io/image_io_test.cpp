@@ -18,9 +18,12 @@
 #include "common/error.h"
 #include "image/io/image_io.h"
 #include "image/io/jpeg_writer.h"
+#include "image/io/png_chunks.h"
 
 namespace fs = std::filesystem;
 using namespace hdiff::image;
+using hdiff::testing::be32;
+using hdiff::testing::chunk;
 
 namespace {
 
@@ -36,14 +39,6 @@ Image pattern(int w, int h) {
   return img;
 }
 
-std::string be32(uint32_t v) {
-  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)};
-}
-std::string chunk(const std::string& type, const std::string& data) {
-  const std::string typed = type + data;
-  return be32(static_cast<uint32_t>(data.size())) + typed +
-         be32(hdiff::crc32({reinterpret_cast<const unsigned char*>(typed.data()), typed.size()}));
-}
 // A PNG of the given header fields whose filtered scanlines (filter byte first) are `raw`.
 std::string png_file(uint32_t width, uint32_t height, int depth, int colour_type, const std::string& raw,
                      const std::string& extra_chunks = "", int interlace = 0) {
