@@ -24,12 +24,19 @@ void leaf_log_marginals(const Grammar& grammar, Channel channel, double noise, s
   request.marginals = true;
   const DenoiseResult result = denoise(grammar, Observations{count, tokens, {}}, request);
   const auto& leaves = result.marginals[static_cast<size_t>(p.L)];
-  std::transform(leaves.begin(), leaves.end(), out.begin(), [](double marginal) {
-    return marginal > 0 ? std::log(marginal) : -std::numeric_limits<double>::infinity();
-  });
+  // The batch path's marginals are float32 sums (relative error ~1e-7): each
+  // row is renormalised in double, so a certain token has log-probability 0 exactly.
+  const auto v = static_cast<size_t>(p.v);
+  for (size_t row = 0; row < tokens.size(); ++row) {
+    double total = 0;
+    for (size_t a = 0; a < v; ++a) total += leaves[row * v + a];
+    for (size_t a = 0; a < v; ++a) {
+      const double marginal = leaves[row * v + a] / total;
+      out[row * v + a] = marginal > 0 ? std::log(marginal) : -std::numeric_limits<double>::infinity();
+    }
+  }
   if (channel != Channel::mask) return;
   // An unmasked token is known: its row is exactly the observed token.
-  const auto v = static_cast<size_t>(p.v);
   for (size_t k = 0; k < tokens.size(); ++k) {
     if (tokens[k] == mask_token(p.v)) continue;
     std::fill_n(out.begin() + static_cast<std::ptrdiff_t>(k * v), v, -std::numeric_limits<double>::infinity());
