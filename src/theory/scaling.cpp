@@ -15,11 +15,37 @@ namespace {
 
 constexpr double kInfinity = std::numeric_limits<double>::infinity();
 
-// One depth's points sorted by noise (hence by x: λ^L > 0), standard errors floored.
+// One depth's points sorted by noise (hence by x: λ^L > 0), standard errors
+// floored, and the slopes of its monotone cubic interpolant.
 struct Curve {
   int L = 0;
   std::vector<double> noise, value, variance;
+  std::vector<double> slope;  // dA/dε at each point (Fritsch–Carlson)
 };
+
+// The Fritsch–Carlson slopes of a piecewise cubic Hermite interpolant that is
+// monotone wherever the data are. The class curves are steep sigmoids sampled a
+// few points across their step at large L: linear interpolation would bend
+// them toward a wrong ν (the synthetic tests show it), a cubic follows them.
+// Interpolating in ε or in x = (ε − ε*)·λ^L is the same: the map is affine.
+std::vector<double> monotone_slopes(const std::vector<double>& x, const std::vector<double>& y) {
+  const size_t n = x.size();
+  std::vector<double> secant(n - 1), slope(n);
+  for (size_t i = 0; i + 1 < n; ++i) secant[i] = (y[i + 1] - y[i]) / (x[i + 1] - x[i]);
+  slope[0] = secant[0];
+  slope[n - 1] = secant[n - 2];
+  for (size_t i = 1; i + 1 < n; ++i) {
+    if (secant[i - 1] * secant[i] <= 0) {
+      slope[i] = 0;
+      continue;
+    }
+    // The weighted harmonic mean (Fritsch–Butland), which keeps the cubic monotone.
+    const double h0 = x[i] - x[i - 1], h1 = x[i + 1] - x[i];
+    const double w0 = 2 * h1 + h0, w1 = h1 + 2 * h0;
+    slope[i] = (w0 + w1) / (w0 / secant[i - 1] + w1 / secant[i]);
+  }
+  return slope;
+}
 
 std::vector<Curve> curves_of(const std::vector<ScalingPoint>& points, double se_floor) {
   std::map<int, std::vector<ScalingPoint>> by_depth;
@@ -34,6 +60,7 @@ std::vector<Curve> curves_of(const std::vector<ScalingPoint>& points, double se_
       const double se = std::max(point.se, se_floor);
       curve.variance.push_back(se * se);
     }
+    if (curve.noise.size() >= 2) curve.slope = monotone_slopes(curve.noise, curve.value);
     curves.push_back(std::move(curve));
   }
   return curves;
@@ -62,8 +89,13 @@ CollapseQuality quality_of(const std::vector<Curve>& curves, int s, const Scalin
           variance = other.variance[b];
         } else {
           const size_t a = b - 1;
-          const double t = (at - other.noise[a]) / (other.noise[b] - other.noise[a]);
-          interpolated = (1 - t) * other.value[a] + t * other.value[b];
+          const double h = other.noise[b] - other.noise[a];
+          const double t = (at - other.noise[a]) / h;
+          // Cubic Hermite basis; the variance is that of the linear interpolant
+          // (the slopes' own errors are neglected).
+          const double t2 = t * t, t3 = t2 * t;
+          interpolated = (2 * t3 - 3 * t2 + 1) * other.value[a] + (t3 - 2 * t2 + t) * h * other.slope[a] +
+                         (-2 * t3 + 3 * t2) * other.value[b] + (t3 - t2) * h * other.slope[b];
           variance = (1 - t) * (1 - t) * other.variance[a] + t * t * other.variance[b];
         }
         const double difference = curves[j].value[i] - interpolated;

@@ -11,8 +11,9 @@
 //
 // The collapse is judged by the Houdayer–Hartmann measure: for every point of
 // every curve and every other curve whose x-range covers it, the squared
-// difference between the point and that curve's linear interpolation, divided
-// by the sum of their variances; the quality is the mean of these terms (about
+// difference between the point and that curve's monotone cubic interpolation
+// (Fritsch–Carlson), divided by the sum of their variances (the interpolation's
+// as if linear); the quality is the mean of these terms (about
 // 1 for a collapse as good as the errors allow). (ε*, ν) minimise it: a grid
 // over the measured noise range and log ν, then Nelder–Mead from the best grid
 // point. Everything is deterministic.
