@@ -224,6 +224,9 @@ ScalingParams minimise_collapse(const std::vector<ScalingPoint>& points, const S
 
 ScalingFit fit_scaling(const std::vector<ScalingPoint>& points, const ScalingOptions& options) {
   validate(options);
+  if (points.size() > kMaxScalingPoints)
+    fail("finite-size scaling takes at most {} class-level points (depths × noise levels); the results hold {}: pick "
+         "depths with --depths", kMaxScalingPoints, points.size());
   const auto curves = curves_of(points, options.se_floor);
   if (curves.size() < 2)
     fail("finite-size scaling needs class curves of at least two depths L; the results hold {}", curves.size());

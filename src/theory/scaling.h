@@ -24,6 +24,7 @@
 // as mean + N(0, se²) and is refitted; the interval holds the central
 // `confidence` share of the replicas' (ε*, ν).
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -83,8 +84,13 @@ struct ScalingFit {
   bool nu_at_edge = false;                 // the best ν lies at an end of the searched range
 };
 
-// Fits (ε*, ν). Needs at least two depths and two points per depth; Error
-// otherwise, and when no (ε*, ν) of the search gives overlapping curves.
+// The most points a fit takes: its grid costs points × depths per evaluation,
+// and a phase run has tens to hundreds (9 depths × 17 noise levels above).
+inline constexpr size_t kMaxScalingPoints = 10000;
+
+// Fits (ε*, ν). Needs at least two depths and two points per depth, at most
+// kMaxScalingPoints points; Error otherwise, and when no (ε*, ν) of the search
+// gives overlapping curves.
 ScalingFit fit_scaling(const std::vector<ScalingPoint>& points, const ScalingOptions& options);
 
 // Nelder–Mead minimisation of `f` over (ε*, log ν) from `start`, with first

@@ -111,6 +111,9 @@ TEST(ScalingTest, RefusesWhatCannotBeFitted) {
   EXPECT_THROW(fit_scaling(single_points, options), Error);
   std::vector<ScalingPoint> twice = {{4, 0.5, 0.9, 0.01}, {4, 0.5, 0.8, 0.01}, {5, 0.4, 0.9, 0.01}, {5, 0.6, 0.1, 0.01}};
   EXPECT_THROW(fit_scaling(twice, options), Error);
+  std::vector<ScalingPoint> too_many;
+  for (size_t k = 0; k <= kMaxScalingPoints; ++k) too_many.push_back({4 + static_cast<int>(k % 2), k * 1e-6, 0.5, 0.01});
+  EXPECT_THROW(fit_scaling(too_many, options), Error);
   options.bootstrap = -1;
   EXPECT_THROW(validate(options), Error);
   options.bootstrap = 10;
