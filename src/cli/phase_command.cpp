@@ -76,8 +76,12 @@ void run_phase_command(const PhaseOptions& options) {
   job.report = [&](const OutputDir& dir, const UnitRunOutcome& outcome) {
     size_t rows = 0;
     for (size_t g = 0; g < grid.size(); ++g) {
-      fmt::print("{}", class_agreement_table(grid[g], results[g]));
-      fmt::print("{}", class_crossing_summary(grid[g], results[g]));
+      if (grid[g].kind == DataKind::markov) {
+        fmt::print("markov control (no hierarchy, no class): token-level rows only\n");
+      } else {
+        fmt::print("{}", class_agreement_table(grid[g], results[g]));
+        fmt::print("{}", class_crossing_summary(grid[g], results[g]));
+      }
       fmt::print("{}", susceptibility_summary(grid[g], results[g]));
       if (grid[g].report_theory && !outcome.interrupted)
         fmt::print("{}", critical_noise_summary(grid[g].v, grid[g].n_classes, grid[g].m, grid[g].s, grid[g].channel,
@@ -107,7 +111,10 @@ void add_phase_command(CLI::App& app) {
       "v, classes, m and s may be lists (a grid of grammars). Under mpirun/srun the units are shared\n"
       "across ranks (docs/cluster.md); a killed run continues with --resume. Progress goes to stderr:\n"
       "a bar on a terminal, else a line per tenth of the work and at least every HDIFF_PROGRESS_SECONDS\n"
-      "(default 30) after the first 2 s. Threads wait passively unless OMP_WAIT_POLICY is set.");
+      "(default 30) after the first 2 s. Threads wait passively unless OMP_WAIT_POLICY is set.\n"
+      "[grammar] kind = \"markov\" runs the non-hierarchical control instead of the RHM: a Markov chain\n"
+      "matched to each grammar's adjacent-token statistics, denoised by exact forward-backward; its\n"
+      "rows are the token level only (docs/phase.md, \"The control\").");
   auto* config_option = command->add_option("--config", options->config,
                       "experiment config (TOML); default: the preset pnas2025-rhm-soft (see --print-default-config)")
       ->check(CLI::ExistingFile);

@@ -18,7 +18,9 @@
 #include "common/progress.h"
 #include "theory/comparison.h"
 #include "theory/density_evolution.h"
+#include "theory/critical_noise_summary.h"
 #include "theory/mean_field.h"
+#include "theory/scaling_report.h"
 #include "theory/theory_report.h"
 #include "theory/threshold.h"
 #include "theory/threshold_grid.h"
@@ -43,6 +45,9 @@ struct TheoryOptions {
   uint64_t seed = 0;
   std::string out = "theory";
   std::string compare;
+  std::string scaling;                 // --scaling RUN: the finite-size scaling fit of a phase run
+  int bootstrap = 200;                 // --scaling's bootstrap replicas
+  bool population_given = false;
   int threads = 0;
   bool resume = false;
   bool force = false;
@@ -177,6 +182,17 @@ void run_theory(const TheoryOptions& options) {
     params.m = lists.m[0];
     params.s = lists.s[0];
     params.channel = lists.channels[0];
+    if (!options.scaling.empty()) {
+      if (options.threshold || options.mean_field || !options.noise.empty() || !options.compare.empty() || options.resume)
+        fail("--scaling cannot be combined with --threshold, --mean-field, --noise, --compare or --resume; run them "
+             "separately");
+      if (several) fail("--scaling reads one model from the run; give at most one value each of --v, --classes, --m, --s, --channel");
+      if (options.population_given && (options.population < 100 || options.population > (int64_t{1} << 32)))
+        fail("--population must lie in [100, 2^32], got {}", options.population);
+      validate(ScalingOptions{2, 1e-3, 0.25, 8, 201, 61, options.bootstrap, 0.95, options.seed});
+      open_unit_output(out, options.out, false, options.force, "hdiff theory");
+      return;
+    }
     if (!options.compare.empty() && !several && !options.threshold && !options.mean_field) {
       results = phase_results_path(options.compare);
       const ComparedModel model = compared_model(results, options);
@@ -204,11 +220,29 @@ void run_theory(const TheoryOptions& options) {
     if (options.resume && !options.threshold)
       fail("--resume continues an unfinished --threshold run; the other modes are quick to rerun");
     if (!options.mean_field && !options.threshold && !have_noise && options.compare.empty())
-      fail("nothing to compute; give --noise E1,E2,... (predictions), --threshold (critical noise), --mean-field or "
-           "--compare results.csv");
+      fail("nothing to compute; give --noise E1,E2,... (predictions), --threshold (critical noise), --mean-field, "
+           "--compare results.csv or --scaling RUN");
     open_unit_output(out, options.out, options.resume, options.force, "hdiff theory");  // checks --out before any work
   });
   if (options.threshold) return run_threshold(grid, options, out);
+  if (!options.scaling.empty()) {
+    if (!cluster::is_root()) return;
+    ScalingRequest request;
+    request.run = options.scaling;
+    const auto given = [&](const char* name) {
+      return std::find(options.given.begin(), options.given.end(), name) != options.given.end();
+    };
+    if (given("--v")) request.given.v = options.v[0];
+    if (given("--classes")) request.given.n_classes = options.n_classes[0];
+    if (given("--m")) request.given.m = options.m[0];
+    if (given("--s")) request.given.s = options.s[0];
+    if (!options.channel.empty()) request.given.channel = parse_channel(options.channel[0]);
+    request.depths = options.depths;
+    request.fit.bootstrap = options.bootstrap;
+    request.fit.seed = options.seed;
+    request.population = options.population_given ? options.population : kSummaryPopulation;
+    return run_scaling(request, *out);
+  }
   // The other modes are one process's work: rank 0 does it, the others are done.
   if (!cluster::is_root()) return;
   if (options.mean_field)
@@ -229,7 +263,9 @@ void add_theory_command(CLI::App& app) {
       "with --compare RUN, theory "
       "over a measured phase experiment (its model, noise levels and depths read from RUN/results.csv) in "
       "DIR/comparison.png/.svg; with --mean-field, the soft channel's mean-field "
-      "map in DIR/mean_field.json");
+      "map in DIR/mean_field.json; with --scaling RUN, the finite-size scaling fit of a phase run's class curves over "
+      "several L (critical noise and nu with bootstrap intervals, beside mean field and density evolution) in "
+      "DIR/scaling.json and collapse.png, and the correlation length of its changes in DIR/correlation_length.csv");
   command->add_option("--v", options->v, "vocabulary size v (with --threshold: a comma-separated list)")
       ->delimiter(',')->capture_default_str();
   command->add_option("--classes", options->n_classes, "number of classes (with --threshold: a list)")
@@ -261,6 +297,14 @@ void add_theory_command(CLI::App& app) {
                       "the output folder (or its results.csv) of `hdiff phase`: overlay the theory on its class "
                       "agreement; v, classes, m, s and channel are read from it (options given must agree), and the "
                       "noise levels and depths too unless --noise or --depths is given");
+  command->add_option("--scaling", options->scaling,
+                      "the output folder (or its results.csv) of `hdiff phase` over several L: fit the critical noise "
+                      "and nu by collapsing the class curves against (noise - critical)*s^(L/nu) (nu as in "
+                      "--mean-field); intervals from a parametric bootstrap of the rows' standard errors; --depths "
+                      "picks the L used, --seed seeds the bootstrap, --population sets density evolution's (default "
+                      "10000)");
+  command->add_option("--bootstrap", options->bootstrap, "bootstrap replicas of --scaling (0: no intervals)")
+      ->capture_default_str();
   command->add_option("--threads", options->threads, "threads (0 = all cores)")->capture_default_str();
   command->add_flag("--resume", options->resume,
                     "continue the unfinished --threshold run in --out (its journal in .NAME.unfinished)");
@@ -268,6 +312,7 @@ void add_theory_command(CLI::App& app) {
   command->callback([options, command] {
     for (const char* name : {"--v", "--classes", "--m", "--s"})
       if (command->count(name) > 0) options->given.emplace_back(name);
+    options->population_given = command->count("--population") > 0;
     run_theory(*options);
   });
 }

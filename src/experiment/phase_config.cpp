@@ -198,7 +198,15 @@ std::vector<PhaseConfig> parse_phase_grid(const std::string& text, const std::st
   PhaseConfig config;
 
   const auto& grammar = section(root, "grammar", source);
-  reject_unknown(grammar, "grammar.", {"v", "classes", "m", "s", "L", "seeds"}, source);
+  reject_unknown(grammar, "grammar.", {"kind", "v", "classes", "m", "s", "L", "seeds"}, source);
+  if (const auto* node = grammar.get("kind")) {
+    const std::string kind = string_value(*node, "grammar.kind", source);
+    if (kind == "markov")
+      config.kind = DataKind::markov;
+    else if (kind != "rhm")
+      fail("{}: grammar.kind = \"{}\" is unknown; give \"rhm\" (the default) or \"markov\" (the non-hierarchical "
+           "control)", where(source, *node), kind);
+  }
   const std::vector<int> vs = integer_list(grammar, "grammar", "v", source, 2, 1 << 20);
   const std::vector<int> classes = integer_list(grammar, "grammar", "classes", source, 1, 1 << 20);
   const std::vector<int> ms = integer_list(grammar, "grammar", "m", source, 1, 1 << 20);
@@ -323,6 +331,9 @@ std::vector<PhaseConfig> parse_phase_grid(const std::string& text, const std::st
       if (!theory->is_boolean())
         fail("{}: report.theory must be true or false, found {}", where(source, *theory), kind_of(*theory));
       config.report_theory = *theory->value<bool>();
+      if (config.report_theory && config.kind == DataKind::markov)
+        fail("{}: report.theory is the theory of the RHM's class transition; the markov control has no class: drop it",
+             where(source, *theory));
     }
   }
   return expand_grid(config, vs, classes, ms, ss, source);
@@ -398,6 +409,8 @@ nlohmann::json phase_config_to_json(const PhaseConfig& config) {
       {"run", {{"samples", config.samples}, {"trajectories", config.trajectories}, {"seed", config.seed}}},
   };
   if (config.schedule) out["noise"]["schedule"] = schedule_name(*config.schedule);
+  // Only the control names its kind, so an RHM run's record (and its journal's identity) is as before.
+  if (config.kind == DataKind::markov) out["grammar"]["kind"] = "markov";
   return out;
 }
 

@@ -22,8 +22,14 @@ struct NoisePoint {
   std::optional<double> time;     // diffusion time t, when given through a schedule
 };
 
+// Where the experiment's data come from: the Random Hierarchy Model, or the
+// non-hierarchical control (src/markov: a Markov chain over the same vocabulary
+// matched to the RHM grammar's adjacent-token statistics, token level only).
+enum class DataKind { rhm, markov };
+
 // The resolved experiment.
 struct PhaseConfig {
+  DataKind kind = DataKind::rhm;     // [grammar] kind = "rhm" (default) or "markov"
   int v = 32;
   int n_classes = 32;
   int m = 8;

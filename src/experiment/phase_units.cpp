@@ -14,6 +14,7 @@
 #include "common/version.h"
 #include "experiment/phase_config.h"
 #include "grammar/grammar.h"
+#include "markov/markov_unit.h"
 
 namespace hdiff {
 namespace {
@@ -275,7 +276,9 @@ UnitMeasures decode_unit_measures(const std::string& bytes, const PhaseConfig& c
 }
 
 UnitMeasures run_phase_unit_measures(const PhaseConfig& config, const PhaseUnit& unit) {
-  UnitMeasures measures = run_phase_unit(config, unit.L, config.grammar_seeds[unit.seed_index], unit.noise_index);
+  const uint64_t grammar_seed = config.grammar_seeds[unit.seed_index];
+  UnitMeasures measures = config.kind == DataKind::markov ? run_markov_unit(config, unit.L, grammar_seed, unit.noise_index)
+                                                          : run_phase_unit(config, unit.L, grammar_seed, unit.noise_index);
   if (travels_reduced(config)) return reduce_unit_measures(measures, config.samples, unit.L);
   return measures;
 }
@@ -314,6 +317,8 @@ void PhaseCollector::add(int64_t unit, UnitMeasures measures) {
   rows_[first] = travels_reduced(config)
                      ? summarise_reduced(where.L, where.noise_index, slots, config.samples, config.trajectories)
                      : summarise(where.L, where.noise_index, slots, config.samples, config.trajectories);
+  // The control measures the tokens alone (markov/markov_unit.h): its placeholder levels leave no row.
+  if (config.kind == DataKind::markov) std::erase_if(rows_[first], [&](const PhaseRow& row) { return row.level != where.L; });
   waiting_.erase(first);
   arrived_.erase(first);
 }
