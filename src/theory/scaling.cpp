@@ -53,7 +53,7 @@ std::vector<Curve> curves_of(const std::vector<ScalingPoint>& points, double se_
   std::vector<Curve> curves;
   for (auto& [L, list] : by_depth) {
     std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) { return a.noise < b.noise; });
-    Curve curve{L, {}, {}, {}};
+    Curve curve{L, {}, {}, {}, {}};
     for (const auto& point : list) {
       curve.noise.push_back(point.noise);
       curve.value.push_back(point.value);
