@@ -1,7 +1,7 @@
 #pragma once
 // What `hdiff phase` writes (docs/phase.md): the tidy results.csv,
-// conditional.csv, changes.csv and correlations.csv, run.json, the figures and
-// the stdout summary.
+// conditional.csv, changes.csv, correlations.csv and information.csv, run.json,
+// the figures and the stdout summary.
 
 #include <cstdint>
 #include <string>
@@ -14,11 +14,12 @@
 
 namespace hdiff {
 
-// The headers of results.csv, conditional.csv, changes.csv and correlations.csv.
+// The headers of results.csv, conditional.csv, changes.csv, correlations.csv and information.csv.
 extern const char* const kPhaseCsvHeader;
 extern const char* const kConditionalCsvHeader;
 extern const char* const kChangesCsvHeader;
 extern const char* const kCorrelationsCsvHeader;
+extern const char* const kInformationCsvHeader;
 
 // results.csv as text: one row per (L, noise, level), in that order.
 std::string phase_csv(const PhaseConfig& config, const PhaseResults& results);
@@ -28,6 +29,8 @@ std::string conditional_csv(const PhaseConfig& config, const PhaseResults& resul
 std::string changes_csv(const PhaseConfig& config, const PhaseResults& results);
 // correlations.csv: one row per (L, noise, level, lowest-common-ancestor level k < level).
 std::string correlations_csv(const PhaseConfig& config, const PhaseResults& results);
+// information.csv: one row per (L, noise, level), in results.csv's order.
+std::string information_csv(const PhaseConfig& config, const PhaseResults& results);
 
 // Where the token-level susceptibility of one depth is largest.
 struct SusceptibilityPeak {
