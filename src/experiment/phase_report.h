@@ -64,8 +64,10 @@ std::string class_agreement_table(const PhaseConfig& config, const PhaseResults&
 // One stdout line per depth: where the token susceptibility peaks, and its height.
 std::string susceptibility_summary(const PhaseConfig& config, const PhaseResults& results);
 
-// Draws class_agreement, level_agreement, conditional_agreement and
-// token_susceptibility (.png, .svg and .pdf, in the shared figure style) and
+// Draws class_agreement, level_agreement, conditional_agreement,
+// token_susceptibility, information (I(z_ℓ; x_t)/H(z_ℓ) per level at the
+// largest L) and speciation (Σ_y p(y | x_t)² beside the class agreement, per
+// L) (.png, .svg and .pdf, in the shared figure style) and
 // figures.gp into `out`. A figure whose every value is undefined (χ_L with no
 // varying change) is drawn as a frame with a note saying why. Returns false when
 // skipped (no rows, gnuplot missing or interrupted); throws Error (FileError

@@ -199,5 +199,27 @@ TEST(Information, ClassInformationIsLogClassesWithoutNoiseAndZeroAtFullNoise) {
   }
 }
 
+// Under a true noise channel the posterior is Bayes-optimal, and two posterior
+// draws share a latent as often as one draw keeps it (both are E p(z | x_t), the
+// Nishimori identity): same_class_probability and the posterior mass agree
+// within error on the same x_t (K = N samples, one trajectory).
+TEST(Information, SameSymbolProbabilityEqualsThePosteriorMassOnAverage) {
+  for (const auto& [channel, level] : {std::pair{Channel::uniform, 0.3}, std::pair{Channel::mask, 0.6}}) {
+    PhaseConfig config = tiny(channel, level, Precision::float32);
+    config.v = 8;
+    config.n_classes = 8;
+    config.depths = {3};
+    config.samples = 3000;
+    config.information_samples = 3000;
+    config.trajectories = 1;
+    for (const PhaseRow& row : run_phase(config).rows) {
+      const double error = std::hypot(row.information.same_symbol.standard_error, row.posterior_mass.standard_error);
+      EXPECT_GT(error, 0);
+      EXPECT_NEAR(row.information.same_symbol.mean, row.posterior_mass.mean, 4 * error)
+          << channel_name(channel) << " level " << row.level;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace hdiff
