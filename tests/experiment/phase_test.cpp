@@ -107,6 +107,29 @@ TEST(Phase, SoftClassCurvesOfDepthsFourAndEightCrossNearTheMeanFieldThreshold) {
   }
 }
 
+// The double path measures the same x_t as the float path: posterior masses and
+// information to float32's 1e-5, and the same class outcome almost everywhere.
+TEST(Phase, DoublePrecisionMeasuresTheSameObservations) {
+  for (const Channel channel : {Channel::uniform, Channel::soft, Channel::gaussian}) {
+    PhaseConfig config = small_config(channel, {channel == Channel::gaussian ? 0.3 : 0.5});
+    config.samples = 100;
+    config.trajectories = 2;
+    config.information_samples = 100;
+    const UnitMeasures single = run_phase_unit(config, 3, 0, 0);
+    config.precision = Precision::float64;
+    const UnitMeasures exact = run_phase_unit(config, 3, 0, 0);
+    ASSERT_EQ(single.mass.size(), exact.mass.size());
+    for (size_t k = 0; k < exact.mass.size(); ++k) {
+      EXPECT_NEAR(single.mass[k], exact.mass[k], 1e-5) << channel_name(channel) << " " << k;
+      EXPECT_NEAR(single.entropy[k], exact.entropy[k], 2e-5) << channel_name(channel) << " " << k;
+      EXPECT_NEAR(single.same_symbol[k], exact.same_symbol[k], 1e-5) << channel_name(channel) << " " << k;
+    }
+    double same = 0;
+    for (size_t k = 0; k < exact.agreement.size(); ++k) same += single.agreement[k] == exact.agreement[k];
+    EXPECT_GT(same, 0.95 * static_cast<double>(exact.agreement.size())) << channel_name(channel);
+  }
+}
+
 // 9 units: two threads run them side by side, three share each unit's batches.
 // Every table, information.csv and the windowed and raw χ included, on both
 // precisions; the information of 40 samples (3 batches, not a multiple of 16).
