@@ -21,9 +21,9 @@ struct DenoiseOutput {
   py::object map;         // n × d tokens, or None
 };
 
-DenoiseOutput run_denoise(const Grammar& grammar, const py::object& observed_object, const std::string& channel, double noise,
-                          int posterior_samples, bool map, uint64_t seed, int threads, const py::object& dtype_request,
-                          const std::string& precision) {
+DenoiseOutput run_denoise(const Grammar& grammar, const py::object& observed_object, const std::string& channel,
+                          double noise, int posterior_samples, bool map, uint64_t seed, int threads,
+                          const py::object& dtype_request, const std::string& precision) {
   DenoiseRequest request;
   request.noise = {parse_channel(channel), noise};
   request.precision = parse_precision(precision);

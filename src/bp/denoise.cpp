@@ -79,7 +79,10 @@ void denoise_double(const Grammar& grammar, const Observations& observations, co
     std::vector<uint32_t> tree;
   };
   parallel_for_with_state(
-      N, [&] { return Workspace{TreeMessages(p), std::vector<uint32_t>(static_cast<size_t>(tree_size(p)))}; },
+      N,
+      [&] {
+        return Workspace{TreeMessages(p), std::vector<uint32_t>(static_cast<size_t>(tree_size(p)))};
+      },
       [&](Workspace& work, int64_t n) {
         TreeMessages& messages = work.messages;
         try {
@@ -98,9 +101,11 @@ void denoise_double(const Grammar& grammar, const Observations& observations, co
           }
         }
         for (int k = 0; k < K; ++k) {
-          RandomStream random(request.seed, RandomDomain::posterior, static_cast<uint64_t>(n), static_cast<uint64_t>(k));
+          RandomStream random(request.seed, RandomDomain::posterior, static_cast<uint64_t>(n),
+                              static_cast<uint64_t>(k));
           sample_posterior(grammar, messages, random, work.tree);
-          std::copy(work.tree.begin() + leaf_offset, work.tree.end(), result.posterior_tokens.begin() + (n * K + k) * d);
+          std::copy(work.tree.begin() + leaf_offset, work.tree.end(),
+                    result.posterior_tokens.begin() + (n * K + k) * d);
         }
         if (request.map) {
           map_tree(grammar, messages, work.tree);

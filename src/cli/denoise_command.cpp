@@ -95,9 +95,10 @@ void add_denoise_command(CLI::App& app) {
   command->add_option("--posterior-samples", options->posterior_samples, "K exact posterior samples per observation")
       ->capture_default_str();
   command->add_flag("--map", options->map, "also write DIR/map_tokens.npy, the most probable string");
-  command->add_option("--precision", options->precision,
-                      "float: the fast float32 batch path (marginals to about 1e-5 relative); double: the exact "
-                      "double reference path (several times slower)")
+  command
+      ->add_option("--precision", options->precision,
+                   "float: the fast float32 batch path (marginals to about 1e-5 relative); double: the exact "
+                   "double reference path (several times slower)")
       ->capture_default_str();
   command->add_option("--seed", options->seed, "seed of the posterior samples")->capture_default_str();
   command->add_option("--threads", options->threads, "threads (0 = all cores)")->capture_default_str();

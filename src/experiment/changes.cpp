@@ -132,7 +132,8 @@ ChangeTerms change_terms(std::span<const uint8_t> changed, int64_t samples, int 
     }
     for (size_t t = 0; t < T; ++t) {
       for (size_t i = 0; i < n; ++i) centred[i] = cluster[t * n + i] - mean[i];
-      terms.window[k] += window_sum(centred, reach, lag_sums) * scale;  // before subtree_squares sums `centred` in place
+      terms.window[k] +=
+          window_sum(centred, reach, lag_sums) * scale;  // before subtree_squares sums `centred` in place
       subtree_squares(centred, s, level, squares);
       terms.total[k] += squares[0] * scale;
       terms.diagonal[k] += squares[static_cast<size_t>(level)] * scale;

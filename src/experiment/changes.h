@@ -63,8 +63,8 @@ ChangeTerms change_terms(std::span<const uint8_t> changed, int64_t samples, int 
 struct ChangeSummary {
   double changed_fraction = 0;                      // mean of (1 + σ_i)/2
   std::optional<Estimate> susceptibility;           // χ = Σ_ij C_ij / Σ_i C_ii; empty when no change varies
-  std::optional<Estimate> susceptibility_raw;       // (1/n)·Σ_ij C^σ_ij, n = s^ℓ positions; empty without covariance
-  std::optional<Estimate> susceptibility_window;    // Σ_{|r| ≤ R} C^σ(r); empty without covariance
+  std::optional<Estimate> susceptibility_raw;     // (1/n)·Σ_ij C^σ_ij, n = s^ℓ positions; empty without covariance
+  std::optional<Estimate> susceptibility_window;  // Σ_{|r| ≤ R} C^σ(r); empty without covariance
   std::vector<std::optional<Estimate>> by_lca;      // C_ℓ(k) for k = 0..ℓ−1; empty entries when undefined
 };
 

@@ -40,7 +40,8 @@ void add_level_information(std::span<const double> marginals, std::span<const ui
   HDIFF_CHECK(marginals.size() == nodes * static_cast<size_t>(n));
   NodeInformation level;
   for (size_t i = 0; i < nodes; ++i) {
-    const NodeInformation node = node_information(marginals.subspan(i * static_cast<size_t>(n), static_cast<size_t>(n)), truth[i], logs);
+    const NodeInformation node =
+        node_information(marginals.subspan(i * static_cast<size_t>(n), static_cast<size_t>(n)), truth[i], logs);
     level.entropy += node.entropy;
     level.cross_entropy += node.cross_entropy;
     level.same_symbol += node.same_symbol;

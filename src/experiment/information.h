@@ -56,11 +56,11 @@ std::vector<double> prior_level_entropy(const Grammar& grammar);
 // The information rows of one (L, noise, level) point: means over samples (one
 // grammar) or over grammars (several), with the standard error of that mean.
 struct InformationSummary {
-  double prior_entropy = 0;              // H(z_ℓ,i) averaged over the level's nodes (and grammars)
-  Estimate entropy;                      // H(z_ℓ,i | x_t)
-  Estimate mutual_information;           // H(z_ℓ,i) − H(z_ℓ,i | x_t)
-  Estimate cross_entropy;                // −log p(z_ℓ,i = truth | x_t)
-  Estimate same_symbol;                  // Σ_a p(z_ℓ,i = a | x_t)²
+  double prior_entropy = 0;     // H(z_ℓ,i) averaged over the level's nodes (and grammars)
+  Estimate entropy;             // H(z_ℓ,i | x_t)
+  Estimate mutual_information;  // H(z_ℓ,i) − H(z_ℓ,i | x_t)
+  Estimate cross_entropy;       // −log p(z_ℓ,i = truth | x_t)
+  Estimate same_symbol;         // Σ_a p(z_ℓ,i = a | x_t)²
 };
 
 // `entropy`, `cross_entropy` and `same_symbol`: one value per cluster (a

@@ -101,17 +101,18 @@ UnitMeasures run_phase_unit(const PhaseConfig& config, int L, uint64_t grammar_s
   parallel_for_with_state(
       batches,
       [&] {
-        Workspace work{BatchMessages(plan),
-                       std::vector<std::vector<uint32_t>>(kBatchLanes, std::vector<uint32_t>(tree_nodes)),
-                       std::vector<std::vector<uint32_t>>(kBatchLanes, std::vector<uint32_t>(tree_nodes)),
-                       std::vector<uint32_t>(static_cast<size_t>(d)),
-                       std::vector<double>(config.channel == Channel::gaussian ? static_cast<size_t>(d * config.v) : 0),
-                       {},
-                       std::vector<double>(static_cast<size_t>(kBatchLanes * levels)),
-                       std::vector<double>(static_cast<size_t>(largest_level)),
-                       std::vector<double>(static_cast<size_t>(nodes_at_level(params, L - 1) * symbols_at_level(params, L - 1))),
-                       std::vector<double>(static_cast<size_t>(d * config.v)),
-                       std::nullopt};
+        Workspace work{
+            BatchMessages(plan),
+            std::vector<std::vector<uint32_t>>(kBatchLanes, std::vector<uint32_t>(tree_nodes)),
+            std::vector<std::vector<uint32_t>>(kBatchLanes, std::vector<uint32_t>(tree_nodes)),
+            std::vector<uint32_t>(static_cast<size_t>(d)),
+            std::vector<double>(config.channel == Channel::gaussian ? static_cast<size_t>(d * config.v) : 0),
+            {},
+            std::vector<double>(static_cast<size_t>(kBatchLanes * levels)),
+            std::vector<double>(static_cast<size_t>(largest_level)),
+            std::vector<double>(static_cast<size_t>(nodes_at_level(params, L - 1) * symbols_at_level(params, L - 1))),
+            std::vector<double>(static_cast<size_t>(d * config.v)),
+            std::nullopt};
         if (exact_double) work.messages.emplace(params);
         return work;
       },
@@ -146,7 +147,8 @@ UnitMeasures run_phase_unit(const PhaseConfig& config, int L, uint64_t grammar_s
           const int symbols = symbols_at_level(params, level);
           NodeInformation sums;
           add_level_information(std::span<const double>(work.marginals).first(static_cast<size_t>(count * symbols)),
-                                std::span<const uint32_t>(work.clean[static_cast<size_t>(l)]).subspan(static_cast<size_t>(begin), static_cast<size_t>(count)),
+                                std::span<const uint32_t>(work.clean[static_cast<size_t>(l)])
+                                    .subspan(static_cast<size_t>(begin), static_cast<size_t>(count)),
                                 symbols, sums, config.precision);
           const auto slot = static_cast<size_t>(n * levels + level);
           measures.entropy[slot] = sums.entropy;
@@ -163,15 +165,18 @@ UnitMeasures run_phase_unit(const PhaseConfig& config, int L, uint64_t grammar_s
                                           : token_likelihoods(noise, config.v, work.observed, messages.leaves());
             upward_messages(grammar, messages);
             downward_messages(grammar, messages);
-            sample_posterior(grammar, messages, work.posterior_random[static_cast<size_t>(l)], work.denoised[static_cast<size_t>(l)]);
+            sample_posterior(grammar, messages, work.posterior_random[static_cast<size_t>(l)],
+                             work.denoised[static_cast<size_t>(l)]);
             const auto& clean = work.clean[static_cast<size_t>(l)];
             for (int level = 0; level <= L; ++level) {
               const int64_t begin = level_offset(params, level), count = nodes_at_level(params, level);
               const int symbols = symbols_at_level(params, level);
-              const std::span<double> out = std::span<double>(work.marginals).first(static_cast<size_t>(count * symbols));
+              const std::span<double> out =
+                  std::span<double>(work.marginals).first(static_cast<size_t>(count * symbols));
               node_marginals(grammar, messages, level, out);
               double mass = 0;
-              for (int64_t i = 0; i < count; ++i) mass += out[static_cast<size_t>(i * symbols + clean[static_cast<size_t>(begin + i)])];
+              for (int64_t i = 0; i < count; ++i)
+                mass += out[static_cast<size_t>(i * symbols + clean[static_cast<size_t>(begin + i)])];
               work.level_mass[static_cast<size_t>(l * levels + level)] = mass;
               if (first_trajectories) add_information(l, level);
             }
@@ -196,29 +201,39 @@ UnitMeasures run_phase_unit(const PhaseConfig& config, int L, uint64_t grammar_s
             for (int l = 0; l < lanes; ++l)
               for (int level = 0; level <= L; ++level) {
                 const int64_t begin = level_offset(params, level), count = nodes_at_level(params, level);
-                work.level_mass[static_cast<size_t>(l * levels + level)] = batch_level_mass(
-                    plan, work.batch, l, level, clean_trees[static_cast<size_t>(l)].subspan(static_cast<size_t>(begin), static_cast<size_t>(count)));
+                work.level_mass[static_cast<size_t>(l * levels + level)] =
+                    batch_level_mass(plan, work.batch, l, level,
+                                     clean_trees[static_cast<size_t>(l)].subspan(static_cast<size_t>(begin),
+                                                                                 static_cast<size_t>(count)));
                 const auto size = static_cast<size_t>(count * symbols_at_level(params, level));
                 if (level < L) {
                   // Level L-1's marginals stay in work.parents for the leaves'.
-                  batch_marginals(plan, work.batch, l, level, std::span<double>(level == L - 1 ? work.parents : work.marginals).first(size));
-                  if (level == L - 1) std::copy(work.parents.begin(), work.parents.begin() + static_cast<std::ptrdiff_t>(size), work.marginals.begin());
+                  batch_marginals(plan, work.batch, l, level,
+                                  std::span<double>(level == L - 1 ? work.parents : work.marginals).first(size));
+                  if (level == L - 1)
+                    std::copy(work.parents.begin(), work.parents.begin() + static_cast<std::ptrdiff_t>(size),
+                              work.marginals.begin());
                 } else {
-                  // The leaves' from their parents' and the leaf likelihoods of the lane's observation (observed again).
+                  // The leaves' from their parents' and the leaf likelihoods of the lane's observation (observed
+                  // again).
                   observe(l);
                   const std::span<double> likelihoods = std::span<double>(work.likelihoods).first(size);
                   if (config.channel == Channel::gaussian)
                     gaussian_likelihoods(noise, config.v, work.values, likelihoods);
                   else
                     token_likelihoods(noise, config.v, work.observed, likelihoods);
-                  leaf_marginals_from_parents(grammar, std::span<const double>(work.parents).first(static_cast<size_t>(nodes_at_level(params, L - 1) * symbols_at_level(params, L - 1))),
-                                              likelihoods, std::span<double>(work.marginals).first(size));
+                  leaf_marginals_from_parents(
+                      grammar,
+                      std::span<const double>(work.parents)
+                          .first(static_cast<size_t>(nodes_at_level(params, L - 1) * symbols_at_level(params, L - 1))),
+                      likelihoods, std::span<double>(work.marginals).first(size));
                 }
                 add_information(l, level);
               }
           } else {
-            batch_downward_sample_and_mass(plan, work.batch, work.posterior_random, denoised, clean_trees,
-                                           std::span<double>(work.level_mass).first(static_cast<size_t>(lanes * levels)));
+            batch_downward_sample_and_mass(
+                plan, work.batch, work.posterior_random, denoised, clean_trees,
+                std::span<double>(work.level_mass).first(static_cast<size_t>(lanes * levels)));
           }
         }
         for (int l = 0; l < lanes; ++l) {
@@ -260,8 +275,8 @@ UnitMeasures run_phase_unit(const PhaseConfig& config, int L, uint64_t grammar_s
   // Levels in parallel: each level's terms are a function of its own patterns.
   measures.changes.resize(static_cast<size_t>(levels));
   parallel_for(levels, [&](int64_t level) {
-    measures.changes[static_cast<size_t>(level)] =
-        change_terms(changed[static_cast<size_t>(level)], N, T, config.s, static_cast<int>(level), config.change_window);
+    measures.changes[static_cast<size_t>(level)] = change_terms(changed[static_cast<size_t>(level)], N, T, config.s,
+                                                                static_cast<int>(level), config.change_window);
   });
   return measures;
 }
@@ -294,8 +309,8 @@ PhaseRow level_row(int L, size_t noise_index, int level, const std::vector<UnitM
   return row;
 }
 
-std::vector<PhaseRow> summarise(int L, size_t noise_index, const std::vector<UnitMeasures>& per_grammar, int64_t samples,
-                                int trajectories, int64_t information_samples) {
+std::vector<PhaseRow> summarise(int L, size_t noise_index, const std::vector<UnitMeasures>& per_grammar,
+                                int64_t samples, int trajectories, int64_t information_samples) {
   std::vector<PhaseRow> rows;
   const int levels = L + 1;
   for (int level = 0; level <= L; ++level) {
@@ -309,7 +324,8 @@ std::vector<PhaseRow> summarise(int L, size_t noise_index, const std::vector<Uni
         {&columns.same_symbol, &UnitMeasures::same_symbol}};
     for (const auto& [to, from] : fields) {
       // The information measures have K = information_samples samples.
-      const int64_t count = from == &UnitMeasures::agreement || from == &UnitMeasures::mass ? samples : information_samples;
+      const int64_t count =
+          from == &UnitMeasures::agreement || from == &UnitMeasures::mass ? samples : information_samples;
       if (per_grammar.size() == 1) {
         for (int64_t n = 0; n < count; ++n) to->push_back(column(per_grammar[0].*from, n));
       } else {

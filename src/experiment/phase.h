@@ -28,8 +28,8 @@ struct PhaseRow {
   OutcomeAgreement kept;    // agreement pooled over the trajectories that kept the class
   OutcomeAgreement changed; // and over those that changed it
   ChangeSummary changes;    // correlated changes (level ≥ 1; level 0 has one position)
-  InformationSummary information;  // what x_t tells about the level (information.h)
-  int64_t information_samples = 0; // clean samples per grammar behind `information`
+  InformationSummary information;   // what x_t tells about the level (information.h)
+  int64_t information_samples = 0;  // clean samples per grammar behind `information`
 };
 
 // Everything the experiment measured, in row order (L, noise, level).
@@ -71,8 +71,8 @@ UnitMeasures run_phase_unit(const PhaseConfig& config, int L, uint64_t grammar_s
 // level. With several grammars the standard error is that of the mean over
 // grammars (it then includes the spread between grammars); with one, over samples
 // (each sample's trajectories are averaged first).
-std::vector<PhaseRow> summarise(int L, size_t noise_index, const std::vector<UnitMeasures>& per_grammar, int64_t samples,
-                                int trajectories, int64_t information_samples);
+std::vector<PhaseRow> summarise(int L, size_t noise_index, const std::vector<UnitMeasures>& per_grammar,
+                                int64_t samples, int trajectories, int64_t information_samples);
 
 // The per-sample measures of one level that standard errors run over: one
 // value per grammar (its mean over samples), or per sample with one grammar.
@@ -85,6 +85,5 @@ struct LevelColumns {
 // units' `level` entries.
 PhaseRow level_row(int L, size_t noise_index, int level, const std::vector<UnitMeasures>& per_grammar,
                    const LevelColumns& columns, int64_t samples, int trajectories, int64_t information_samples);
-
 
 }  // namespace hdiff

@@ -326,7 +326,8 @@ std::vector<PhaseConfig> parse_phase_grid(const std::string& text, const std::st
     if (!node->is_table()) fail("{}: 'changes' must be a section [changes]", where(source, *node));
     const auto& changes = *node->as_table();
     reject_unknown(changes, "changes.", {"window"}, source);
-    if (changes.get("window")) config.change_window = static_cast<int>(integer(changes, "changes", "window", source, 1, 1 << 20));
+    if (changes.get("window"))
+      config.change_window = static_cast<int>(integer(changes, "changes", "window", source, 1, 1 << 20));
   }
   // [information] is optional: how many clean samples give information.csv (each costs a few BP passes).
   if (const auto* node = root.get("information")) {
@@ -421,11 +422,19 @@ nlohmann::json phase_config_to_json(const PhaseConfig& config) {
     noise.push_back(entry);
   }
   nlohmann::json out{
-      {"grammar", {{"v", config.v}, {"classes", config.n_classes}, {"m", config.m}, {"s", config.s},
-                   {"L", config.depths}, {"seeds", config.grammar_seeds}}},
+      {"grammar",
+       {{"v", config.v},
+        {"classes", config.n_classes},
+        {"m", config.m},
+        {"s", config.s},
+        {"L", config.depths},
+        {"seeds", config.grammar_seeds}}},
       {"noise", {{"channel", channel_name(config.channel)}, {"points", noise}}},
-      {"run", {{"samples", config.samples}, {"trajectories", config.trajectories}, {"seed", config.seed},
-               {"precision", precision_name(config.precision)}}},
+      {"run",
+       {{"samples", config.samples},
+        {"trajectories", config.trajectories},
+        {"seed", config.seed},
+        {"precision", precision_name(config.precision)}}},
       {"changes", {{"window", config.change_window}}},
       {"information", {{"samples", config.information_samples}}},
   };

@@ -176,7 +176,9 @@ bool plot_phase(const PhaseConfig& config, const PhaseResults& results, const st
     // Speciation: two posterior draws share the class (solid) beside one draw keeping it (dashed).
     add_curve(speciation_plots, fmt::format("same_class_L{}", L),
               add_block(fmt::format("same_class_L{}", L),
-                        [&](const PhaseRow& r) { return rows_of(0)(r) ? std::optional(r.information.same_symbol) : std::nullopt; }),
+                        [&](const PhaseRow& r) {
+                          return rows_of(0)(r) ? std::optional(r.information.same_symbol) : std::nullopt;
+                        }),
               series_style(k), depth + ": two draws share it");
     add_curve(speciation_plots, fmt::format("class_again_L{}", L),
               add_block(fmt::format("class_again_L{}", L),
@@ -200,13 +202,17 @@ bool plot_phase(const PhaseConfig& config, const PhaseResults& results, const st
     add_curve(information_plots, fmt::format("information_{}", level),
               add_block(fmt::format("information_{}", level),
                         [&](const PhaseRow& r) -> std::optional<Estimate> {
-                          if (r.L != largest_L || r.level != level || !(r.information.prior_entropy > 0)) return std::nullopt;
+                          if (r.L != largest_L || r.level != level || !(r.information.prior_entropy > 0))
+                            return std::nullopt;
                           const double h = r.information.prior_entropy;
                           return Estimate{r.information.mutual_information.mean / h,
                                           r.information.mutual_information.standard_error / h};
                         }),
               series_style(static_cast<size_t>(level)),
-              fmt::format("level {}{}", level, level == 0 ? " (class)" : level == largest_L ? " (tokens)" : ""));
+              fmt::format("level {}{}", level,
+                          level == 0           ? " (class)"
+                          : level == largest_L ? " (tokens)"
+                                               : ""));
   const std::string class_marker = marker_commands(marker, low, high, class_plots);
   add_line(class_plots, fmt::format("{}", 1.0 / config.n_classes), fmt::format("chance 1/classes = {:.3g}", 1.0 / config.n_classes));
   add_line(conditional_plots, fmt::format("{}", 1.0 / config.v), fmt::format("chance 1/v = {:.3g}", 1.0 / config.v));
@@ -225,12 +231,12 @@ bool plot_phase(const PhaseConfig& config, const PhaseResults& results, const st
                              "no trajectory measured a class outcome", low, high));
   add_figure(script, "information",
              figure_commands("I(z_ℓ; x_t) / H(z_ℓ)", "[0:1.02]",
-                             fmt::format("Information per level at L = {}: {}", largest_L, title),
-                             information_plots, "", "no level has prior entropy (one class, one symbol)", low, high));
+                             fmt::format("Information per level at L = {}: {}", largest_L, title), information_plots,
+                             "", "no level has prior entropy (one class, one symbol)", low, high));
   const std::string speciation_marker = marker_commands(marker, low, high, speciation_plots);
   add_figure(script, "speciation",
-             figure_commands("probability of the class", "[0:1.02]", "Speciation: " + title,
-                             speciation_plots, speciation_marker, "", low, high));
+             figure_commands("probability of the class", "[0:1.02]", "Speciation: " + title, speciation_plots,
+                             speciation_marker, "", low, high));
   add_figure(script, "token_susceptibility",
              figure_commands("token susceptibility χ_L", "[0:*]", "Correlated token changes: " + title,
                              susceptibility_plots, susceptibility_marker, undefined_susceptibility(config), low, high));

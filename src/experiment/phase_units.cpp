@@ -282,8 +282,10 @@ UnitMeasures decode_unit_measures(const std::string& bytes, const PhaseConfig& c
   Reader in{bytes};
   const uint64_t format = in.count();
   if (format != kMeasuresFormat)
-    fail("a phase unit's result is not in this hdiff's format {} (an older hdiff's journal, or damaged); finish the "
-         "run with the hdiff that made it, or delete the journal to start over", kMeasuresFormat & 0xffff);
+    fail(
+        "a phase unit's result is not in this hdiff's format {} (an older hdiff's journal, or damaged); finish the "
+        "run with the hdiff that made it, or delete the journal to start over",
+        kMeasuresFormat & 0xffff);
   UnitMeasures measures;
   measures.agreement = in.values(samples * levels);
   measures.mass = in.values(samples * levels);
@@ -333,8 +335,11 @@ std::string phase_run_identity(const std::vector<PhaseConfig>& grid) {
   nlohmann::json configs = nlohmann::json::array();
   for (const auto& config : grid) configs.push_back(phase_config_to_json(config));
   // The measures' format too: a journal of units in another layout belongs to another run.
-  return nlohmann::json{{"command", "phase"},     {"hdiff_version", version()}, {"git_commit", git_commit()},
-                        {"measures_format", kMeasuresFormat & 0xffff}, {"grid", configs}}
+  return nlohmann::json{{"command", "phase"},
+                        {"hdiff_version", version()},
+                        {"git_commit", git_commit()},
+                        {"measures_format", kMeasuresFormat & 0xffff},
+                        {"grid", configs}}
       .dump();
 }
 
@@ -358,11 +363,10 @@ void PhaseCollector::add(int64_t unit, UnitMeasures measures) {
   arrived[where.seed_index] = 1;
   for (int8_t seen : arrived)
     if (!seen) return;
-  rows_[first] = travels_reduced(config)
-                     ? summarise_reduced(where.L, where.noise_index, slots, config.samples, config.trajectories,
-                                         information_sample_count(config))
-                     : summarise(where.L, where.noise_index, slots, config.samples, config.trajectories,
-                                 information_sample_count(config));
+  rows_[first] = travels_reduced(config) ? summarise_reduced(where.L, where.noise_index, slots, config.samples,
+                                                             config.trajectories, information_sample_count(config))
+                                         : summarise(where.L, where.noise_index, slots, config.samples,
+                                                     config.trajectories, information_sample_count(config));
   waiting_.erase(first);
   arrived_.erase(first);
 }

@@ -121,9 +121,8 @@ TEST(Denoise, DoublePrecisionEqualsEnumeration) {
     std::vector<double> leaves(static_cast<size_t>(d * p.v));
     for (int64_t n = 0; n < count; ++n) {
       const double log_scale = observation_likelihoods(noise, p.v, observations, n, d, leaves);
-      const auto exact = testing::enumerate_posterior(grammar, [&](int64_t i, uint32_t a) {
-        return std::log(leaves[static_cast<size_t>(i * p.v + a)]);
-      });
+      const auto exact = testing::enumerate_posterior(
+          grammar, [&](int64_t i, uint32_t a) { return std::log(leaves[static_cast<size_t>(i * p.v + a)]); });
       EXPECT_NEAR(result.log_evidence[static_cast<size_t>(n)], exact.log_evidence + log_scale, 1e-12)
           << channel_name(noise.channel) << " observation " << n;
       for (int level = 0; level <= p.L; ++level) {
@@ -134,8 +133,9 @@ TEST(Denoise, DoublePrecisionEqualsEnumeration) {
               << channel_name(noise.channel) << " observation " << n << " level " << level << " value " << k;
       }
       for (int k = 0; k < 2; ++k)
-        EXPECT_TRUE(parse(grammar, std::span<const uint32_t>(result.posterior_tokens).subspan(
-                                       static_cast<size_t>((n * 2 + k) * d), static_cast<size_t>(d))).valid);
+        EXPECT_TRUE(parse(grammar, std::span<const uint32_t>(result.posterior_tokens)
+                                       .subspan(static_cast<size_t>((n * 2 + k) * d), static_cast<size_t>(d)))
+                        .valid);
     }
   }
   EXPECT_EQ(parse_precision("double"), Precision::float64);

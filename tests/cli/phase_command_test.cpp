@@ -60,7 +60,8 @@ TEST(PhaseCommand, WritesResultsRunRecordAndFiguresIdenticallyForAnyThreadCount)
   EXPECT_EQ(information.substr(0, information.find('\n')), kInformationCsvHeader);
   EXPECT_EQ(lines(information), 1 + 3 * 3 + 3 * 4);
   // The class's prior entropy is log 8, first after the key columns.
-  EXPECT_NE(information.find(fmt::format("\n8,8,2,2,2,uniform,,,0,0,{},", std::log(8.0))), std::string::npos) << information;
+  EXPECT_NE(information.find(fmt::format("\n8,8,2,2,2,uniform,,,0,0,{},", std::log(8.0))), std::string::npos)
+      << information;
   const std::string correlations = read_text(folder / "c1/correlations.csv");
   EXPECT_EQ(correlations.substr(0, correlations.find('\n')), kCorrelationsCsvHeader);
   EXPECT_EQ(lines(correlations), 1 + 3 * (1 + 2) + 3 * (1 + 2 + 3));

@@ -47,8 +47,8 @@ std::vector<std::vector<double>> enumerated_prior_marginals(const Grammar& gramm
   for (const auto& tree : testing::all_trees(grammar))
     for (int level = 0; level <= p.L; ++level)
       for (int64_t i = 0; i < nodes_at_level(p, level); ++i)
-        marginals[static_cast<size_t>(level)][static_cast<size_t>(i * symbols_at_level(p, level) +
-                                                                  tree[static_cast<size_t>(level_offset(p, level) + i)])] += prior;
+        marginals[static_cast<size_t>(level)][static_cast<size_t>(
+            i * symbols_at_level(p, level) + tree[static_cast<size_t>(level_offset(p, level) + i)])] += prior;
   return marginals;
 }
 
@@ -67,8 +67,8 @@ NodeInformation direct_level(const std::vector<double>& marginals, int n, std::s
 }
 
 TEST(Information, PriorLevelEntropyEqualsEnumeration) {
-  for (const GrammarParams& params : {GrammarParams{3, 2, 2, 2, 2, 5}, GrammarParams{4, 3, 3, 2, 2, 1},
-                                      GrammarParams{3, 2, 2, 3, 1, 2}}) {
+  for (const GrammarParams& params :
+       {GrammarParams{3, 2, 2, 2, 2, 5}, GrammarParams{4, 3, 3, 2, 2, 1}, GrammarParams{3, 2, 2, 3, 1, 2}}) {
     const Grammar grammar = make_random_grammar(params);
     const auto marginals = enumerated_prior_marginals(grammar);
     const std::vector<double> entropy = prior_level_entropy(grammar);
@@ -76,9 +76,10 @@ TEST(Information, PriorLevelEntropyEqualsEnumeration) {
     EXPECT_NEAR(entropy[0], std::log(static_cast<double>(params.n_classes)), 1e-15);
     for (int level = 0; level <= params.L; ++level) {
       const std::vector<uint32_t> any_truth(static_cast<size_t>(nodes_at_level(params, level)), 0);
-      EXPECT_NEAR(entropy[static_cast<size_t>(level)],
-                  direct_level(marginals[static_cast<size_t>(level)], symbols_at_level(params, level), any_truth).entropy,
-                  1e-12)
+      EXPECT_NEAR(
+          entropy[static_cast<size_t>(level)],
+          direct_level(marginals[static_cast<size_t>(level)], symbols_at_level(params, level), any_truth).entropy,
+          1e-12)
           << "level " << level;
     }
   }
@@ -92,13 +93,13 @@ TEST(Information, LeafMarginalsFromTheParentsEqualEnumeration) {
   for (int trial = 0; trial < 5; ++trial) {
     std::vector<double> likelihoods(static_cast<size_t>(d * params.v));
     for (double& x : likelihoods) x = 0.05 + random.uniform();
-    const auto exact = testing::enumerate_posterior(grammar, [&](int64_t i, uint32_t a) {
-      return std::log(likelihoods[static_cast<size_t>(i * params.v + a)]);
-    });
+    const auto exact = testing::enumerate_posterior(
+        grammar, [&](int64_t i, uint32_t a) { return std::log(likelihoods[static_cast<size_t>(i * params.v + a)]); });
     std::vector<double> leaves(likelihoods.size());
     leaf_marginals_from_parents(grammar, exact.marginals[static_cast<size_t>(params.L - 1)], likelihoods, leaves);
     for (size_t k = 0; k < leaves.size(); ++k)
-      EXPECT_NEAR(leaves[k], exact.marginals[static_cast<size_t>(params.L)][k], 1e-14) << "trial " << trial << " value " << k;
+      EXPECT_NEAR(leaves[k], exact.marginals[static_cast<size_t>(params.L)][k], 1e-14)
+          << "trial " << trial << " value " << k;
   }
 }
 
@@ -140,7 +141,8 @@ TEST(Information, UnitValuesEqualTheEnumeratedPosteriorOfEachObservation) {
         std::vector<uint32_t> tree(static_cast<size_t>(tree_size(params)));
         sample_tree(grammar, seed, n, tree);
         const std::span<const uint32_t> tokens(tree.data() + level_offset(params, 2), static_cast<size_t>(d));
-        RandomStream noise_random(seed, RandomDomain::noise, static_cast<uint64_t>(n), 0);  // noise point 0, trajectory 0
+        RandomStream noise_random(seed, RandomDomain::noise, static_cast<uint64_t>(n),
+                                  0);  // noise point 0, trajectory 0
         std::vector<double> likelihoods(static_cast<size_t>(d * config.v));
         if (channel == Channel::gaussian) {
           std::vector<double> values(static_cast<size_t>(d * config.v));
@@ -155,11 +157,13 @@ TEST(Information, UnitValuesEqualTheEnumeratedPosteriorOfEachObservation) {
           return std::log(likelihoods[static_cast<size_t>(i * config.v + a)]);
         });
         for (int l = 0; l < levels; ++l) {
-          const std::span<const uint32_t> truth(tree.data() + level_offset(params, l), static_cast<size_t>(nodes_at_level(params, l)));
-          const NodeInformation expected = direct_level(exact.marginals[static_cast<size_t>(l)], symbols_at_level(params, l), truth);
+          const std::span<const uint32_t> truth(tree.data() + level_offset(params, l),
+                                                static_cast<size_t>(nodes_at_level(params, l)));
+          const NodeInformation expected =
+              direct_level(exact.marginals[static_cast<size_t>(l)], symbols_at_level(params, l), truth);
           const auto slot = static_cast<size_t>(n * levels + l);
-          const std::string where = std::string(channel_name(channel)) + " " + precision_name(precision) +
-                                    " sample " + std::to_string(n) + " level " + std::to_string(l);
+          const std::string where = std::string(channel_name(channel)) + " " + precision_name(precision) + " sample " +
+                                    std::to_string(n) + " level " + std::to_string(l);
           EXPECT_NEAR(measures.entropy[slot], expected.entropy, tolerance) << where;
           EXPECT_NEAR(measures.cross_entropy[slot], expected.cross_entropy, tolerance) << where;
           EXPECT_NEAR(measures.same_symbol[slot], expected.same_symbol, tolerance) << where;

@@ -83,9 +83,9 @@ TEST(PhaseConfig, PrecisionWindowAndInformationSamples) {
   EXPECT_EQ(plain.change_window, 10);
   EXPECT_EQ(plain.information_samples, 50);
   EXPECT_EQ(information_sample_count(plain), 10) << "at most the run's samples";
-  const PhaseConfig set = parse_phase_config(
-      replace(kValid, "seed = 1\n", "seed = 1\nprecision = \"double\"\n") + "[changes]\nwindow = 3\n[information]\nsamples = 4\n",
-      "c.toml");
+  const PhaseConfig set = parse_phase_config(replace(kValid, "seed = 1\n", "seed = 1\nprecision = \"double\"\n") +
+                                                 "[changes]\nwindow = 3\n[information]\nsamples = 4\n",
+                                             "c.toml");
   EXPECT_EQ(set.precision, Precision::float64);
   EXPECT_EQ(set.change_window, 3);
   EXPECT_EQ(information_sample_count(set), 4);
@@ -94,7 +94,8 @@ TEST(PhaseConfig, PrecisionWindowAndInformationSamples) {
   EXPECT_EQ(json.at("changes").at("window"), 3);
   EXPECT_EQ(json.at("information").at("samples"), 4);
   const std::vector<std::pair<std::string, std::string>> bad = {
-      {replace(kValid, "seed = 1\n", "seed = 1\nprecision = \"half\"\n"), "c.toml:14: run.precision: unknown precision 'half'"},
+      {replace(kValid, "seed = 1\n", "seed = 1\nprecision = \"half\"\n"),
+       "c.toml:14: run.precision: unknown precision 'half'"},
       {replace(kValid, "seed = 1\n", "seed = 1\nprecision = 2\n"), "c.toml:14: run.precision must be a string"},
       {kValid + "[changes]\nwindow = 0\n", "c.toml:15: changes.window = 0 is out of range"},
       {kValid + "[changes]\nwindow = 1.5\n", "changes.window must be an integer"},
@@ -102,7 +103,8 @@ TEST(PhaseConfig, PrecisionWindowAndInformationSamples) {
       {kValid + "[information]\nsamples = 0\n", "information.samples = 0 is out of range"},
       {kValid + "[information]\nlevels = 2\n", "unknown key 'information.levels'"},
   };
-  for (const auto& [text, expected] : bad) EXPECT_NE(error_of(text).find(expected), std::string::npos) << error_of(text);
+  for (const auto& [text, expected] : bad)
+    EXPECT_NE(error_of(text).find(expected), std::string::npos) << error_of(text);
 }
 
 TEST(PhaseConfig, ParsesValuesAndSchedules) {

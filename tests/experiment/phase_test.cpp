@@ -135,35 +135,37 @@ TEST(Phase, DoublePrecisionMeasuresTheSameObservations) {
 // precisions; the information of 40 samples (3 batches, not a multiple of 16).
 TEST(Phase, CsvIsIdenticalForAnyThreadCount) {
   for (const Precision precision : {Precision::float32, Precision::float64})
-  for (const Channel channel : {Channel::uniform, Channel::soft}) {
-    auto config = small_config(channel, {0.1, 0.35, 0.6});
-    config.samples = 200;
-    config.trajectories = 2;
-    config.precision = precision;
-    config.information_samples = 40;
-    auto tables = [&](int threads) {
-      set_thread_count(threads);
-      const auto results = run_phase(config);
-      return std::vector<std::string>{phase_csv(config, results), conditional_csv(config, results),
-                                      changes_csv(config, results), correlations_csv(config, results),
-                                      information_csv(config, results)};
-    };
-    const auto ones = tables(1);
-    const auto twos = tables(2);
-    const auto threes = tables(3);
-    set_thread_count(0);
-    const std::string what = std::string(channel_name(channel)) + " " + precision_name(precision);
-    EXPECT_EQ(ones, twos) << what;
-    EXPECT_EQ(ones, threes) << what;
-    EXPECT_NE(ones[2].find(",susceptibility_raw,susceptibility_raw_se,susceptibility_window,susceptibility_window_se"),
-              std::string::npos);
-    EXPECT_EQ(std::count(ones[4].begin(), ones[4].end(), '\n'), 1 + 3 * 4) << what;
-    const std::string information_rows = ones[4].substr(ones[4].find('\n'));
-    for (const char* undefined : {"nan", "inf"}) EXPECT_EQ(information_rows.find(undefined), std::string::npos) << what;
-    const std::string& one = ones[0];
-    EXPECT_EQ(one.substr(0, one.find('\n')), kPhaseCsvHeader);
-    EXPECT_EQ(std::count(one.begin(), one.end(), '\n'), 1 + 3 * 4);
-  }
+    for (const Channel channel : {Channel::uniform, Channel::soft}) {
+      auto config = small_config(channel, {0.1, 0.35, 0.6});
+      config.samples = 200;
+      config.trajectories = 2;
+      config.precision = precision;
+      config.information_samples = 40;
+      auto tables = [&](int threads) {
+        set_thread_count(threads);
+        const auto results = run_phase(config);
+        return std::vector<std::string>{phase_csv(config, results), conditional_csv(config, results),
+                                        changes_csv(config, results), correlations_csv(config, results),
+                                        information_csv(config, results)};
+      };
+      const auto ones = tables(1);
+      const auto twos = tables(2);
+      const auto threes = tables(3);
+      set_thread_count(0);
+      const std::string what = std::string(channel_name(channel)) + " " + precision_name(precision);
+      EXPECT_EQ(ones, twos) << what;
+      EXPECT_EQ(ones, threes) << what;
+      EXPECT_NE(
+          ones[2].find(",susceptibility_raw,susceptibility_raw_se,susceptibility_window,susceptibility_window_se"),
+          std::string::npos);
+      EXPECT_EQ(std::count(ones[4].begin(), ones[4].end(), '\n'), 1 + 3 * 4) << what;
+      const std::string information_rows = ones[4].substr(ones[4].find('\n'));
+      for (const char* undefined : {"nan", "inf"})
+        EXPECT_EQ(information_rows.find(undefined), std::string::npos) << what;
+      const std::string& one = ones[0];
+      EXPECT_EQ(one.substr(0, one.find('\n')), kPhaseCsvHeader);
+      EXPECT_EQ(std::count(one.begin(), one.end(), '\n'), 1 + 3 * 4);
+    }
 }
 
 // The exact class-outcome fractions and conditional agreements of one noise point,

@@ -81,10 +81,15 @@ TEST(PhaseUnits, ReducedUnitsGiveTheRowsOfTheFullOnesBitForBit) {
             reduced.push_back(reduce_unit_measures(full.back(), config.samples, L));
             travelled.push_back(decode_unit_measures(encode_unit_measures(reduced.back()), config, L));
           }
-          const std::string expected = tables(config, summarise(L, k, full, config.samples, trajectories, information_sample_count(config)));
-          EXPECT_EQ(tables(config, summarise_reduced(L, k, reduced, config.samples, trajectories, information_sample_count(config))), expected)
+          const std::string expected =
+              tables(config, summarise(L, k, full, config.samples, trajectories, information_sample_count(config)));
+          EXPECT_EQ(tables(config, summarise_reduced(L, k, reduced, config.samples, trajectories,
+                                                     information_sample_count(config))),
+                    expected)
               << channel_name(channel) << " T=" << trajectories << " L=" << L << " noise " << k;
-          EXPECT_EQ(tables(config, summarise_reduced(L, k, travelled, config.samples, trajectories, information_sample_count(config))), expected);
+          EXPECT_EQ(tables(config, summarise_reduced(L, k, travelled, config.samples, trajectories,
+                                                     information_sample_count(config))),
+                    expected);
           // The reduced form is independent of the number of samples.
           EXPECT_LT(encode_unit_measures(reduced[0]).size(), encode_unit_measures(full[0]).size() / 10);
         }
@@ -149,7 +154,7 @@ TEST(PhaseUnits, ValuesNoUnitCanProduceAreRefused) {
         [](UnitMeasures& m) { m.kept[0].count[0] = 1e30; },
         [](UnitMeasures& m) { m.kept[2].count[0] += 0.5; },
         [](UnitMeasures& m) { m.changed[1].count[0] += 1; },  // kept + changed is not the trajectories
-        [](UnitMeasures& m) {  // the class outcome differs between levels
+        [](UnitMeasures& m) {                                 // the class outcome differs between levels
           m.kept[1].count[0] += 1;
           m.changed[1].count[0] -= 1;
         },
@@ -199,7 +204,8 @@ TEST(PhaseUnits, UnitsWithoutChangeTermsTravel) {
       ASSERT_TRUE(reduced.back().changes.back().total.empty());
       travelled.push_back(decode_unit_measures(encode_unit_measures(reduced.back()), config, L));
     }
-    EXPECT_EQ(tables(config, summarise_reduced(L, 1, travelled, 1, 1, 1)), tables(config, summarise_reduced(L, 1, reduced, 1, 1, 1)));
+    EXPECT_EQ(tables(config, summarise_reduced(L, 1, travelled, 1, 1, 1)),
+              tables(config, summarise_reduced(L, 1, reduced, 1, 1, 1)));
   }
 }
 
