@@ -93,7 +93,7 @@ struct PhaseRunFacts {
 };
 
 // Writes everything `hdiff phase` leaves in its output folder (staged in `out`):
-// the four CSV tables (the rows of each grid point in grid order), run.json, and,
+// the five CSV tables (the rows of each grid point in grid order), run.json, and,
 // unless interrupted, the figures (a grid of one grammar at the top of the
 // folder, else one folder per grammar, phase_grid_folder). run.json has the same
 // shape for one grammar as for a grid: a `grid` array with each point's `folder`
