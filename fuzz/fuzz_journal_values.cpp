@@ -3,7 +3,8 @@
 // to the real decoders (decode_unit_measures for phase units, full and reduced,
 // with and without change terms; decode_threshold for `theory --threshold`) and
 // requires of every payload they accept that its tables (results.csv,
-// conditional.csv, changes.csv, correlations.csv; threshold.csv) hold only
+// conditional.csv, changes.csv, correlations.csv, information.csv;
+// threshold.csv) hold only
 // finite numbers, and that nothing but hdiff::Error (one line) is thrown.
 //
 // Input: byte 0 picks the decoder and config (kCases); byte 1 picks the form:
@@ -119,15 +120,17 @@ void check_phase(int which, const std::string& payload) {
   if (travels_reduced(config)) {
     // The forged unit beside a real one, as the collector would summarise them.
     const UnitMeasures real = decode_unit_measures(real_payload(which), config, kDepth);
-    rows = summarise_reduced(kDepth, 0, {measures, real}, config.samples, config.trajectories);
+    rows = summarise_reduced(kDepth, 0, {measures, real}, config.samples, config.trajectories,
+                             information_sample_count(config));
   } else {
-    rows = summarise(kDepth, 0, {measures}, config.samples, config.trajectories);
+    rows = summarise(kDepth, 0, {measures}, config.samples, config.trajectories, information_sample_count(config));
   }
   const PhaseResults results{rows, false};
   require_finite(phase_csv(config, results), "results.csv");
   require_finite(conditional_csv(config, results), "conditional.csv");
   require_finite(changes_csv(config, results), "changes.csv");
   require_finite(correlations_csv(config, results), "correlations.csv");
+  require_finite(information_csv(config, results), "information.csv");
 }
 
 void check_threshold(const std::string& payload) {

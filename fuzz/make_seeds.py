@@ -270,14 +270,17 @@ device = "cpu"
     put("journal", "foreign.journal", journal(units, b'{"command":"fuzz","seed":2}'))
     # journal_values: byte 0 picks the case (0-5 phase units, 6 a threshold result),
     # byte 1 the form (even: the real payload with 10-byte edits; odd: raw bytes).
-    # Slot 1 of a phase payload is its first agreement value; byte 0 of a threshold
-    # result its critical noise: 0.5 is a value a unit can hold there, 7 is not.
+    # Slot 2 of a phase payload (after its format tag and the agreements' length)
+    # is its first agreement value; byte 0 of a threshold result its critical
+    # noise: 0.5 is a value a unit can hold there, 7 is not.
     for case in range(7):
-        at = 1 if case < 6 else 0
+        at = 2 if case < 6 else 0
         put("journal_values", f"real_{case}", bytes([case, 0]))
         put("journal_values", f"plausible_{case}", bytes([case, 0]) + struct.pack("<Hd", at, 0.5))
         put("journal_values", f"impossible_{case}", bytes([case, 0]) + struct.pack("<Hd", at, 7.0))
-    put("journal_values", "raw_phase", bytes([0, 1]) + struct.pack("<Q", 2) + struct.pack("<2d", 0.5, 0.25))
+    # Format 2 (src/experiment/phase_units.cpp: kMeasuresFormat), then a cut-short payload.
+    put("journal_values", "raw_phase", bytes([0, 1]) + struct.pack("<QQ", 0x484449464D450002, 2) +
+        struct.pack("<2d", 0.5, 0.25))
     put("journal_values", "raw_threshold", bytes([6, 1]) + struct.pack("<5d", 0.2, 0.1, 0.3, 0.8, 1.0) + b"\x00" +
         struct.pack("<Q", 0))
     colour, grey = jpegs()

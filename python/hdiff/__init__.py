@@ -7,7 +7,7 @@ are those of the command line (docs/python.md):
 - ``Grammar.random``, ``Grammar.load``, ``Grammar.save``, ``Grammar.sample``
 - ``corrupt``: the forward noise channels
 - ``denoise``: exact marginals, log-evidence, posterior samples and MAP strings
-- ``phase``: the phase experiment, its four CSV tables as a ``PhaseResult``
+- ``phase``: the phase experiment, its five CSV tables as a ``PhaseResult``
 - ``denoiser_phase``, ``compare_losses``, ``generate``, ``sample_quality``: a
   denoiser of your own (any ``fn(tokens, noise) -> probabilities``, e.g. a
   PyTorch model) measured against exact BP; ``bp_denoiser`` is exact BP as one
@@ -65,11 +65,13 @@ def phase(config: Union[None, Dict[str, Dict[str, Any]], str, "os.PathLike[str]"
     Returns
     -------
     PhaseResult
-        ``.results``, ``.conditional``, ``.changes`` and ``.correlations``: the
-        tables of results.csv, conditional.csv, changes.csv and correlations.csv,
-        each a ``Table`` (a dict of equal-length NumPy columns in the file's order,
-        with the file's values), so ``pandas.DataFrame(r.results)`` is the file;
-        ``r.to_pandas()`` gives the four DataFrames. Empty fields (undefined
+        ``.results``, ``.conditional``, ``.changes``, ``.correlations`` and
+        ``.information``: the tables of results.csv, conditional.csv,
+        changes.csv, correlations.csv and information.csv, each a ``Table`` (a
+        dict of equal-length NumPy columns in the file's order, with the file's
+        values), so ``pandas.DataFrame(r.results)`` is the file;
+        ``r.to_pandas()`` gives the five DataFrames. ``{"run": {"precision":
+        "double"}}`` in the config runs the exact double path. Empty fields (undefined
         estimates, no schedule time) are NaN. ``r["agreement"]`` and
         ``r["conditional"]`` still work as with the dict of earlier versions.
 

@@ -8,7 +8,7 @@ import numpy as np
 # field (an undefined estimate, a missing time) reading as NaN.
 _TEXT_COLUMNS = {"channel", "schedule", "class"}
 _INTEGER_COLUMNS = {"v", "n_classes", "m", "s", "L", "level", "samples", "grammars", "lca_level", "population",
-                    "replicas", "depth", "noised_tokens"}
+                    "replicas", "depth", "noised_tokens", "window"}
 
 
 class Table(dict):
@@ -57,36 +57,40 @@ def csv_columns(text: str, table_name: str = "") -> Table:
 
 
 class PhaseFrames(NamedTuple):
-    """The four tables of a phase run as pandas DataFrames (PhaseResult.to_pandas)."""
+    """The five tables of a phase run as pandas DataFrames (PhaseResult.to_pandas)."""
 
     results: Any
     conditional: Any
     changes: Any
     correlations: Any
+    information: Any
 
 
 class PhaseResult:
-    """What hdiff.phase returns: the four CSV files of ``hdiff phase`` as Tables.
+    """What hdiff.phase returns: the five CSV files of ``hdiff phase`` as Tables.
 
-    ``results``, ``conditional``, ``changes`` and ``correlations`` are the
-    Tables of results.csv, conditional.csv, changes.csv and correlations.csv,
-    each a dict of equal-length NumPy columns in the file's order, so
-    ``pandas.DataFrame(r.results)`` works as is; ``r.to_pandas()`` gives all four
+    ``results``, ``conditional``, ``changes``, ``correlations`` and
+    ``information`` are the Tables of results.csv, conditional.csv,
+    changes.csv, correlations.csv and information.csv, each a dict of
+    equal-length NumPy columns in the file's order, so
+    ``pandas.DataFrame(r.results)`` works as is; ``r.to_pandas()`` gives all five
     as DataFrames in a named tuple. For code written against the dict hdiff.phase
     used to return, ``r["agreement"]`` (a column of results.csv) and
     ``r["conditional"]`` (a table) still work.
     """
 
-    TABLES = ("results", "conditional", "changes", "correlations")
+    TABLES = ("results", "conditional", "changes", "correlations", "information")
 
-    def __init__(self, results: Table, conditional: Table, changes: Table, correlations: Table) -> None:
+    def __init__(self, results: Table, conditional: Table, changes: Table, correlations: Table,
+                 information: Table) -> None:
         self.results = results
         self.conditional = conditional
         self.changes = changes
         self.correlations = correlations
+        self.information = information
 
     def to_pandas(self) -> PhaseFrames:
-        """The four tables as pandas DataFrames (pandas must be installed)."""
+        """The five tables as pandas DataFrames (pandas must be installed)."""
         return PhaseFrames(*(getattr(self, name).to_pandas() for name in self.TABLES))
 
     def __getitem__(self, key: str) -> Any:

@@ -21,10 +21,12 @@ struct DenoiseOutput {
   py::object map;         // n × d tokens, or None
 };
 
-DenoiseOutput run_denoise(const Grammar& grammar, const py::object& observed_object, const std::string& channel, double noise,
-                          int posterior_samples, bool map, uint64_t seed, int threads, const py::object& dtype_request) {
+DenoiseOutput run_denoise(const Grammar& grammar, const py::object& observed_object, const std::string& channel,
+                          double noise, int posterior_samples, bool map, uint64_t seed, int threads,
+                          const py::object& dtype_request, const std::string& precision) {
   DenoiseRequest request;
   request.noise = {parse_channel(channel), noise};
+  request.precision = parse_precision(precision);
   request.posterior_samples = posterior_samples;
   request.map = map;
   request.seed = seed;
@@ -112,7 +114,7 @@ void register_denoise(py::module_& module) {
              "Median seconds of the C++ denoise call alone (token channels); for bench/python_overhead.py.");
   module.def("denoise", &run_denoise, py::arg("grammar"), py::arg("observed"), py::arg("channel"), py::arg("noise"),
              py::arg("posterior_samples") = 0, py::arg("map") = false, py::arg("seed") = 0, py::arg("threads") = 0,
-             py::arg("dtype") = py::none(),
+             py::arg("dtype") = py::none(), py::arg("precision") = "float",
              R"(Denoise observations exactly by belief propagation, as `hdiff denoise` does.
 
 The results are bit-identical to `hdiff denoise` on the same inputs and seed,
@@ -139,6 +141,10 @@ threads : int, optional
     Threads, 0 = all cores; the results do not depend on it.
 dtype : numpy integer dtype, optional
     dtype of the posterior and MAP tokens; default int64.
+precision : {'float', 'double'}, optional
+    'float' (default): the fast float32 batch path, marginals to about 1e-5
+    relative; 'double': the exact double reference path (several times
+    slower), as `hdiff denoise --precision double`.
 
 Returns
 -------

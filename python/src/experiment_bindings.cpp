@@ -45,7 +45,7 @@ py::dict phase_tables(const std::string& text, const std::string& source, int th
                                                config.trajectories)};
   ThreadScope thread_scope(threads);
   PhaseResults results;
-  std::string results_csv, conditional, changes, correlations;
+  std::string results_csv, conditional, changes, correlations, information;
   // Ctrl-C is seen between units of work: Python's handler only sets a flag
   // while the GIL is released, and the hook raises KeyboardInterrupt from it.
   const std::function<void()> check_signals = python_signal_check();
@@ -58,12 +58,14 @@ py::dict phase_tables(const std::string& text, const std::string& source, int th
     conditional = conditional_csv(config, results);
     changes = changes_csv(config, results);
     correlations = correlations_csv(config, results);
+    information = information_csv(config, results);
   });
   py::dict tables;
   tables["results"] = results_csv;
   tables["conditional"] = conditional;
   tables["changes"] = changes;
   tables["correlations"] = correlations;
+  tables["information"] = information;
   return tables;
 }
 

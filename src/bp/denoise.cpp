@@ -13,6 +13,14 @@
 
 namespace hdiff {
 
+const char* precision_name(Precision precision) { return precision == Precision::float64 ? "double" : "float"; }
+
+Precision parse_precision(const std::string& name) {
+  if (name == "float") return Precision::float32;
+  if (name == "double") return Precision::float64;
+  fail("unknown precision '{}'; use float (the fast float32 path) or double (the exact double path)", name);
+}
+
 void validate(const DenoiseRequest& request) {
   validate(request.noise);
   if (request.posterior_samples < 0) fail("--posterior-samples must be >= 0");
@@ -54,6 +62,60 @@ double denoise_result_bytes(const GrammarParams& params, int64_t count, const De
   return per_sample * static_cast<double>(count);
 }
 
+namespace {
+
+// denoise on the double reference path, one observation at a time (each in its
+// own slots, so the results do not depend on the thread count): the same
+// posterior streams and MAP as the batch path, messages in double.
+void denoise_double(const Grammar& grammar, const Observations& observations, const DenoiseRequest& request,
+                    DenoiseResult& result) {
+  const auto& p = grammar.params;
+  const int64_t N = observations.count;
+  const int64_t d = sequence_length(p);
+  const int K = request.posterior_samples;
+  const int64_t leaf_offset = level_offset(p, p.L);
+  struct Workspace {
+    TreeMessages messages;
+    std::vector<uint32_t> tree;
+  };
+  parallel_for_with_state(
+      N,
+      [&] {
+        return Workspace{TreeMessages(p), std::vector<uint32_t>(static_cast<size_t>(tree_size(p)))};
+      },
+      [&](Workspace& work, int64_t n) {
+        TreeMessages& messages = work.messages;
+        try {
+          messages.leaf_log_scale = observation_likelihoods(request.noise, p.v, observations, n, d, messages.leaves());
+          upward_messages(grammar, messages);
+        } catch (const Error& e) {
+          fail("observation {}: {}", n, e.what());
+        }
+        result.log_evidence[static_cast<size_t>(n)] = messages.log_evidence;
+        if (request.marginals) {
+          downward_messages(grammar, messages);
+          for (int level = 0; level <= p.L; ++level) {
+            const int64_t size = nodes_at_level(p, level) * symbols_at_level(p, level);
+            node_marginals(grammar, messages, level,
+                           {result.marginals[static_cast<size_t>(level)].data() + n * size, static_cast<size_t>(size)});
+          }
+        }
+        for (int k = 0; k < K; ++k) {
+          RandomStream random(request.seed, RandomDomain::posterior, static_cast<uint64_t>(n),
+                              static_cast<uint64_t>(k));
+          sample_posterior(grammar, messages, random, work.tree);
+          std::copy(work.tree.begin() + leaf_offset, work.tree.end(),
+                    result.posterior_tokens.begin() + (n * K + k) * d);
+        }
+        if (request.map) {
+          map_tree(grammar, messages, work.tree);
+          std::copy(work.tree.begin() + leaf_offset, work.tree.end(), result.map_tokens.begin() + n * d);
+        }
+      });
+}
+
+}  // namespace
+
 DenoiseResult denoise(const Grammar& grammar, const Observations& observations, const DenoiseRequest& request) {
   const auto& p = grammar.params;
   validate(request.noise);
@@ -72,6 +134,10 @@ DenoiseResult denoise(const Grammar& grammar, const Observations& observations, 
   result.posterior_tokens.resize(static_cast<size_t>(N * K * d));
   if (request.map) result.map_tokens.resize(static_cast<size_t>(N * d));
 
+  if (request.precision == Precision::float64) {
+    denoise_double(grammar, observations, request, result);
+    return result;
+  }
   // Observations go through the batch path kBatchLanes at a time, batches formed
   // from observation indices, so results do not depend on the thread count.
   // MAP (max-product) runs on the double reference path.

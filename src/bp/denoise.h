@@ -12,9 +12,20 @@
 
 namespace hdiff {
 
+// The arithmetic of exact BP: the float32 SIMD batch path (batch_bp.h: marginals
+// to about 1e-5 relative, fast) or the double reference path
+// (belief_propagation.h: exact to double rounding, several times slower).
+enum class Precision { float32, float64 };
+
+// "float" or "double" (the names of --precision and the configs).
+const char* precision_name(Precision precision);
+// The precision named `name`; Error listing the names otherwise.
+Precision parse_precision(const std::string& name);
+
 // What to compute for a batch.
 struct DenoiseRequest {
   NoiseSpec noise;
+  Precision precision = Precision::float32;
   bool marginals = true;        // marginals of every level
   int posterior_samples = 0;    // K exact posterior draws of the string per observation
   bool map = false;             // the MAP string per observation

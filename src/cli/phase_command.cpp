@@ -104,8 +104,11 @@ void add_phase_command(CLI::App& app) {
   auto* command = app.add_subcommand(
       "phase",
       "Forward-backward experiment: noise RHM data, denoise it exactly, measure agreement at every level.\n"
-      "Writes DIR/results.csv, conditional.csv, changes.csv, correlations.csv, run.json and figures\n"
-      "(docs/phase.md). Without --config or --preset it runs the preset pnas2025-rhm-soft: the papers'\n"
+      "Writes DIR/results.csv, conditional.csv, changes.csv (chi normalised, raw and windowed),\n"
+      "correlations.csv, information.csv (entropy, mutual information, Bayes cross-entropy and the\n"
+      "probability that two posterior draws agree, per level), run.json and figures (docs/phase.md).\n"
+      "[run] precision = \"double\" in the config takes the exact double BP path (default \"float\").\n"
+      "Without --config or --preset it runs the preset pnas2025-rhm-soft: the papers'\n"
       "grammar under their epsilon-process (channel soft), and prints where the class curves of\n"
       "different L cross beside the theories' epsilon* (0.731). --list-presets names the others.\n"
       "v, classes, m and s may be lists (a grid of grammars). Under mpirun/srun the units are shared\n"

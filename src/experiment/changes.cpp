@@ -1,5 +1,6 @@
 #include "experiment/changes.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "common/error.h"
@@ -60,10 +61,33 @@ void subtree_squares(std::vector<double>& sums, int s, int level, std::vector<do
 
 }  // namespace
 
-ChangeTerms change_terms(std::span<const uint8_t> changed, int64_t samples, int trajectories, int s, int level) {
+namespace {
+
+// Σ_{r = −R…R} of the mean over the n − |r| pairs j − i = r of x_i·x_j.
+// One accumulator per distance r, each summed in the order of i (the loop
+// over r vectorises; the sums are those of a loop over i per r).
+double window_sum(const std::vector<double>& x, size_t reach, std::vector<double>& pairs) {
+  const size_t n = x.size();
+  pairs.assign(reach + 1, 0.0);
+  for (size_t i = 0; i < n; ++i) {
+    const size_t last = std::min(reach, n - 1 - i);
+    const double xi = x[i];
+    for (size_t r = 0; r <= last; ++r) pairs[r] += xi * x[i + r];
+  }
+  double out = pairs[0] / static_cast<double>(n);
+  for (size_t r = 1; r <= reach; ++r) out += 2 * pairs[r] / static_cast<double>(n - r);
+  return out;
+}
+
+}  // namespace
+
+ChangeTerms change_terms(std::span<const uint8_t> changed, int64_t samples, int trajectories, int s, int level,
+                         int window) {
+  HDIFF_CHECK(window >= 0);
   ChangeTerms terms;
   size_t n = 1;
   for (int j = 0; j < level; ++j) n *= static_cast<size_t>(s);
+  terms.positions = static_cast<double>(n);
   const auto T = static_cast<size_t>(trajectories);
   const auto N = static_cast<size_t>(samples);
   // Counted in integers: exact, and free of the latency chain of a double sum.
@@ -86,7 +110,7 @@ ChangeTerms change_terms(std::span<const uint8_t> changed, int64_t samples, int 
   // Means that centre the patterns: per sample over its trajectories (T > 1), or
   // over all samples (T = 1), so that a cluster's centred products average to the
   // unbiased covariance.
-  std::vector<double> mean(n), centred(n), squares(static_cast<size_t>(level) + 1);
+  std::vector<double> mean(n), centred(n), squares(static_cast<size_t>(level) + 1), lag_sums;
   const double scale = T > 1 ? 1.0 / static_cast<double>(T - 1) : static_cast<double>(N) / static_cast<double>(N - 1);
   if (T == 1) {
     for (size_t k = 0; k < N; ++k)
@@ -96,6 +120,8 @@ ChangeTerms change_terms(std::span<const uint8_t> changed, int64_t samples, int 
   terms.by_lca.assign(static_cast<size_t>(level), std::vector<double>(N, 0.0));
   terms.total.assign(N, 0.0);
   terms.diagonal.assign(N, 0.0);
+  terms.window.assign(N, 0.0);
+  const size_t reach = std::min(static_cast<size_t>(window), n - 1);
   for (size_t k = 0; k < N; ++k) {
     const uint8_t* cluster = changed.data() + k * T * n;
     if (T > 1) {
@@ -106,6 +132,8 @@ ChangeTerms change_terms(std::span<const uint8_t> changed, int64_t samples, int 
     }
     for (size_t t = 0; t < T; ++t) {
       for (size_t i = 0; i < n; ++i) centred[i] = cluster[t * n + i] - mean[i];
+      terms.window[k] +=
+          window_sum(centred, reach, lag_sums) * scale;  // before subtree_squares sums `centred` in place
       subtree_squares(centred, s, level, squares);
       terms.total[k] += squares[0] * scale;
       terms.diagonal[k] += squares[static_cast<size_t>(level)] * scale;
@@ -134,18 +162,28 @@ ChangeSummary combine_changes(const std::vector<const ChangeTerms*>& per_grammar
   const size_t lca_levels = per_grammar.front()->by_lca.size();
   out.by_lca.resize(lca_levels);
   if (per_grammar.front()->total.empty()) return out;  // no covariance (one sample, one trajectory)
+  // σ = 2δ − 1: the covariances of σ are 4 times those of δ.
   if (per_grammar.size() == 1) {
     const ChangeTerms& terms = *per_grammar.front();
     out.susceptibility = ratio_estimate(terms.total, terms.diagonal);
+    std::vector<double> raw, window;
+    for (double x : terms.total) raw.push_back(x * 4 / terms.positions);
+    for (double x : terms.window) window.push_back(x * 4);
+    out.susceptibility_raw = estimate_mean(raw);
+    out.susceptibility_window = estimate_mean(window);
     for (size_t k = 0; k < lca_levels; ++k) out.by_lca[k] = estimate_mean(terms.by_lca[k]);
     return out;
   }
-  std::vector<double> total, diagonal;
+  std::vector<double> total, diagonal, raw, window;
   for (const auto* terms : per_grammar) {
     total.push_back(mean_of(terms->total));
     diagonal.push_back(mean_of(terms->diagonal));
+    raw.push_back(total.back() * 4 / terms->positions);
+    window.push_back(mean_of(terms->window) * 4);
   }
   out.susceptibility = ratio_estimate(total, diagonal);
+  out.susceptibility_raw = estimate_mean(raw);
+  out.susceptibility_window = estimate_mean(window);
   for (size_t k = 0; k < lca_levels; ++k) {
     std::vector<double> means;
     for (const auto* terms : per_grammar) means.push_back(mean_of(terms->by_lca[k]));

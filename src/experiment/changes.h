@@ -35,22 +35,36 @@ std::optional<Estimate> ratio_estimate(std::span<const double> numerators, std::
 // covariances over its T > 1 trajectories, or (T = 1) one sample with its
 // centred products scaled so that the mean over clusters is the unbiased
 // covariance over the grammar's samples. Every vector has one entry per cluster.
+// C_ij here is the covariance of δ; the covariance of σ = 2δ − 1 is 4·C_ij.
 struct ChangeTerms {
+  double positions = 1;                       // n = s^ℓ (not a measure: set from the config, never sent)
   double changed_fraction = 0;                // mean of δ over samples, trajectories and positions
   std::vector<double> total;                  // Σ_ij C_ij
   std::vector<double> diagonal;               // Σ_i C_ii
   std::vector<std::vector<double>> by_lca;    // [k]: mean of C_ij over pairs i ≠ j whose lowest common ancestor is at level k < ℓ
+  // Σ_{r = −R…R} C(r), where C(r) is the mean of C_ij over the n − |r| pairs
+  // j − i = r of positions on the level's line, R = min(window, n − 1).
+  std::vector<double> window;
 };
 
+// The distance R of the windowed susceptibility unless the config says otherwise.
+inline constexpr int kDefaultChangeWindow = 10;
+
 // The terms of one level ℓ with n = s^ℓ positions from `changed`, laid out
-// [sample][trajectory][position] (samples × trajectories × n values 0 or 1).
+// [sample][trajectory][position] (samples × trajectories × n values 0 or 1);
+// `window` is R ≥ 0 of ChangeTerms::window.
 // With one trajectory and one sample no covariance exists: the vectors are empty.
-ChangeTerms change_terms(std::span<const uint8_t> changed, int64_t samples, int trajectories, int s, int level);
+ChangeTerms change_terms(std::span<const uint8_t> changed, int64_t samples, int trajectories, int s, int level,
+                         int window = kDefaultChangeWindow);
 
 // The change statistics of one (L, noise, level), combined over grammars.
+// The raw and windowed susceptibilities are in σ units (C^σ_ij = 4·C_ij, the
+// docs' C_ij) and defined whenever a covariance exists (0 when nothing varies).
 struct ChangeSummary {
   double changed_fraction = 0;                      // mean of (1 + σ_i)/2
   std::optional<Estimate> susceptibility;           // χ = Σ_ij C_ij / Σ_i C_ii; empty when no change varies
+  std::optional<Estimate> susceptibility_raw;     // (1/n)·Σ_ij C^σ_ij, n = s^ℓ positions; empty without covariance
+  std::optional<Estimate> susceptibility_window;  // Σ_{|r| ≤ R} C^σ(r); empty without covariance
   std::vector<std::optional<Estimate>> by_lca;      // C_ℓ(k) for k = 0..ℓ−1; empty entries when undefined
 };
 

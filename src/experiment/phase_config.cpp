@@ -1,5 +1,6 @@
 #include "experiment/phase_config.h"
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -194,7 +195,7 @@ std::vector<PhaseConfig> expand_grid(const PhaseConfig& base, const std::vector<
 
 std::vector<PhaseConfig> parse_phase_grid(const std::string& text, const std::string& source) {
   const toml::table root = parse_toml_input(text, source);
-  reject_unknown(root, "", {"grammar", "noise", "run", "report"}, source);
+  reject_unknown(root, "", {"grammar", "noise", "run", "report", "changes", "information"}, source);
   PhaseConfig config;
 
   const auto& grammar = section(root, "grammar", source);
@@ -316,11 +317,34 @@ std::vector<PhaseConfig> parse_phase_grid(const std::string& text, const std::st
            values ? "values" : "times", config.noise[i].level);
 
   const auto& run = section(root, "run", source);
-  reject_unknown(run, "run.", {"samples", "seed", "trajectories"}, source);
+  reject_unknown(run, "run.", {"samples", "seed", "trajectories", "precision"}, source);
   config.samples = integer(run, "run", "samples", source, 1, int64_t{1} << 40);
   if (run.get("trajectories"))
     config.trajectories = static_cast<int>(integer(run, "run", "trajectories", source, 1, 1000000));
   config.seed = static_cast<uint64_t>(integer(run, "run", "seed", source, 0, INT64_MAX));
+  if (const auto* node = run.get("precision")) {
+    try {
+      config.precision = parse_precision(string_value(*node, "run.precision", source));
+    } catch (const Error& e) {
+      fail("{}: run.precision: {}", where(source, *node), e.what());
+    }
+  }
+  // [changes] is optional: the distance R of the windowed susceptibility.
+  if (const auto* node = root.get("changes")) {
+    if (!node->is_table()) fail("{}: 'changes' must be a section [changes]", where(source, *node));
+    const auto& changes = *node->as_table();
+    reject_unknown(changes, "changes.", {"window"}, source);
+    if (changes.get("window"))
+      config.change_window = static_cast<int>(integer(changes, "changes", "window", source, 1, 1 << 20));
+  }
+  // [information] is optional: how many clean samples give information.csv (each costs a few BP passes).
+  if (const auto* node = root.get("information")) {
+    if (!node->is_table()) fail("{}: 'information' must be a section [information]", where(source, *node));
+    const auto& information = *node->as_table();
+    reject_unknown(information, "information.", {"samples"}, source);
+    if (information.get("samples"))
+      config.information_samples = integer(information, "information", "samples", source, 1, int64_t{1} << 40);
+  }
 
   // [report] is optional: what the stdout summary adds; it changes no result.
   if (const auto* node = root.get("report")) {
@@ -363,14 +387,20 @@ PhaseMemory phase_memory(const PhaseConfig& config, int L) {
   // change flag per trajectory and node, two measures per trajectory and level.
   // Per grammar of a noise point: two measures, four outcome sums and the change
   // terms per sample and level.
-  double message_bytes = 0, nodes = 0;
+  // The information measures add one level's marginals per thread (and the
+  // double path its messages), two levels' prior marginals per unit and three
+  // measures per sample and level.
+  double message_bytes = 0, nodes = 0, largest_level = 0;
   for (int level = 0; level <= L; ++level) {
-    message_bytes += 16.0 * static_cast<double>(nodes_at_level(params, level)) * symbols_at_level(params, level);
+    const double values = static_cast<double>(nodes_at_level(params, level)) * symbols_at_level(params, level);
+    message_bytes += 16.0 * values;
     nodes += static_cast<double>(nodes_at_level(params, level));
+    largest_level = std::max(largest_level, values);
   }
+  const double per_thread = message_bytes * (config.precision == Precision::float64 ? 2.5 : 1.0) + 8.0 * largest_level;
   const auto samples = static_cast<double>(config.samples);
-  const double per_grammar = samples * (48.0 * (L + 1) + 4.0 * (L + 1) * (L + 4));
-  return {message_bytes, samples * config.trajectories * (nodes + 16.0 * (L + 1) + 1),
+  const double per_grammar = samples * (72.0 * (L + 1) + 4.0 * (L + 1) * (L + 5));
+  return {per_thread, samples * config.trajectories * (nodes + 16.0 * (L + 1) + 1) + 16.0 * largest_level,
           per_grammar * static_cast<double>(config.grammar_seeds.size())};
 }
 
@@ -403,10 +433,21 @@ nlohmann::json phase_config_to_json(const PhaseConfig& config) {
     noise.push_back(entry);
   }
   nlohmann::json out{
-      {"grammar", {{"v", config.v}, {"classes", config.n_classes}, {"m", config.m}, {"s", config.s},
-                   {"L", config.depths}, {"seeds", config.grammar_seeds}}},
+      {"grammar",
+       {{"v", config.v},
+        {"classes", config.n_classes},
+        {"m", config.m},
+        {"s", config.s},
+        {"L", config.depths},
+        {"seeds", config.grammar_seeds}}},
       {"noise", {{"channel", channel_name(config.channel)}, {"points", noise}}},
-      {"run", {{"samples", config.samples}, {"trajectories", config.trajectories}, {"seed", config.seed}}},
+      {"run",
+       {{"samples", config.samples},
+        {"trajectories", config.trajectories},
+        {"seed", config.seed},
+        {"precision", precision_name(config.precision)}}},
+      {"changes", {{"window", config.change_window}}},
+      {"information", {{"samples", config.information_samples}}},
   };
   if (config.schedule) out["noise"]["schedule"] = schedule_name(*config.schedule);
   // Only the control names its kind, so an RHM run's record (and its journal's identity) is as before.

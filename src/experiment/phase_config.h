@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bp/denoise.h"
+#include "experiment/changes.h"
 #include "noise/channel.h"
 #include "noise/schedule.h"
 
@@ -42,6 +44,9 @@ struct PhaseConfig {
   int64_t samples = 2000;            // clean samples per grammar seed and noise point
   int trajectories = 1;              // forward–backward trajectories per clean sample
   uint64_t seed = 0;                 // seed of samples, noise and posterior draws
+  Precision precision = Precision::float32;  // [run] precision: "float" (batch path) or "double" (reference path)
+  int change_window = kDefaultChangeWindow;  // [changes] window: R of changes.csv's susceptibility_window
+  int64_t information_samples = 50;          // [information] samples: the first K clean samples give information.csv
   // [report] theory: print the theories' critical noise beside the measured crossings
   // (density evolution takes a few seconds); changes no result and no file.
   bool report_theory = false;
@@ -69,6 +74,12 @@ std::vector<PhaseConfig> load_phase_grid(const std::string& path);
 nlohmann::json phase_config_to_json(const PhaseConfig& config);
 // Checks the whole config (grammar bounds at every L, noise range, memory).
 void validate(const PhaseConfig& config, const std::string& source);
+
+// The clean samples per grammar whose first trajectory's x_t gives the
+// information measures: min(samples, information_samples).
+inline int64_t information_sample_count(const PhaseConfig& config) {
+  return config.samples < config.information_samples ? config.samples : config.information_samples;
+}
 
 // Bytes the experiment at depth L holds while it runs.
 struct PhaseMemory {

@@ -157,7 +157,7 @@ bool plot_phase(const PhaseConfig& config, const PhaseResults& results, const st
     script.text += block.text;
     return block;
   };
-  Plots class_plots, level_plots, conditional_plots, susceptibility_plots;
+  Plots class_plots, level_plots, conditional_plots, susceptibility_plots, information_plots, speciation_plots;
   for (size_t k = 0; k < done_depths.size(); ++k) {
     const int L = done_depths[k];
     auto rows_of = [L](int level) { return [L, level](const PhaseRow& r) { return r.L == L && r.level == level; }; };
@@ -173,6 +173,17 @@ bool plot_phase(const PhaseConfig& config, const PhaseResults& results, const st
               add_block(fmt::format("kept_L{}", L),
                         [&](const PhaseRow& r) { return rows_of(L)(r) ? r.kept.agreement : std::nullopt; }),
               series_style(k, true), depth + ", class kept");
+    // Speciation: two posterior draws share the class (solid) beside one draw keeping it (dashed).
+    add_curve(speciation_plots, fmt::format("same_class_L{}", L),
+              add_block(fmt::format("same_class_L{}", L),
+                        [&](const PhaseRow& r) {
+                          return rows_of(0)(r) ? std::optional(r.information.same_symbol) : std::nullopt;
+                        }),
+              series_style(k), depth + ": two draws share it");
+    add_curve(speciation_plots, fmt::format("class_again_L{}", L),
+              add_block(fmt::format("class_again_L{}", L),
+                        [&](const PhaseRow& r) { return rows_of(0)(r) ? std::optional(r.agreement) : std::nullopt; }),
+              series_style(k, true), depth + ": a draw keeps it");
     add_curve(susceptibility_plots, fmt::format("chi_L{}", L),
               add_block(fmt::format("chi_L{}", L),
                         [&](const PhaseRow& r) { return rows_of(L)(r) ? r.changes.susceptibility : std::nullopt; }),
@@ -186,6 +197,22 @@ bool plot_phase(const PhaseConfig& config, const PhaseResults& results, const st
                         }),
               series_style(static_cast<size_t>(level)),
               fmt::format("level {}{}", level, level == 0 ? " (class)" : level == largest_L ? " (tokens)" : ""));
+  // I(z_ℓ; x_t)/H(z_ℓ) at every level of the largest L (undefined where H(z_ℓ) = 0: one class).
+  for (int level = 0; level <= largest_L; ++level)
+    add_curve(information_plots, fmt::format("information_{}", level),
+              add_block(fmt::format("information_{}", level),
+                        [&](const PhaseRow& r) -> std::optional<Estimate> {
+                          if (r.L != largest_L || r.level != level || !(r.information.prior_entropy > 0))
+                            return std::nullopt;
+                          const double h = r.information.prior_entropy;
+                          return Estimate{r.information.mutual_information.mean / h,
+                                          r.information.mutual_information.standard_error / h};
+                        }),
+              series_style(static_cast<size_t>(level)),
+              fmt::format("level {}{}", level,
+                          level == 0           ? " (class)"
+                          : level == largest_L ? " (tokens)"
+                                               : ""));
   const std::string class_marker = marker_commands(marker, low, high, class_plots);
   add_line(class_plots, fmt::format("{}", 1.0 / config.n_classes), fmt::format("chance 1/classes = {:.3g}", 1.0 / config.n_classes));
   add_line(conditional_plots, fmt::format("{}", 1.0 / config.v), fmt::format("chance 1/v = {:.3g}", 1.0 / config.v));
@@ -202,6 +229,14 @@ bool plot_phase(const PhaseConfig& config, const PhaseResults& results, const st
              figure_commands("token agreement A_L given the class outcome", "[0:1.02]",
                              "New class, old details: " + title, conditional_plots, "",
                              "no trajectory measured a class outcome", low, high));
+  add_figure(script, "information",
+             figure_commands("I(z_ℓ; x_t) / H(z_ℓ)", "[0:1.02]",
+                             fmt::format("Information per level at L = {}: {}", largest_L, title), information_plots,
+                             "", "no level has prior entropy (one class, one symbol)", low, high));
+  const std::string speciation_marker = marker_commands(marker, low, high, speciation_plots);
+  add_figure(script, "speciation",
+             figure_commands("probability of the class", "[0:1.02]", "Speciation: " + title, speciation_plots,
+                             speciation_marker, "", low, high));
   add_figure(script, "token_susceptibility",
              figure_commands("token susceptibility χ_L", "[0:*]", "Correlated token changes: " + title,
                              susceptibility_plots, susceptibility_marker, undefined_susceptibility(config), low, high));

@@ -17,8 +17,13 @@ const char* const kPhaseCsvHeader =
     HDIFF_PHASE_KEY_COLUMNS "agreement,agreement_se,posterior_mass,posterior_mass_se,samples,grammars";
 const char* const kConditionalCsvHeader =
     HDIFF_PHASE_KEY_COLUMNS "class,fraction,agreement,agreement_se,samples,grammars";
-const char* const kChangesCsvHeader =
-    HDIFF_PHASE_KEY_COLUMNS "changed_fraction,susceptibility,susceptibility_se,samples,grammars";
+const char* const kChangesCsvHeader = HDIFF_PHASE_KEY_COLUMNS
+    "changed_fraction,susceptibility,susceptibility_se,samples,grammars,"
+    "susceptibility_raw,susceptibility_raw_se,susceptibility_window,susceptibility_window_se,window";
+const char* const kInformationCsvHeader = HDIFF_PHASE_KEY_COLUMNS
+    "prior_entropy,entropy,entropy_se,mutual_information,mutual_information_se,"
+    "information_fraction,cross_entropy,cross_entropy_se,same_class_probability,same_class_probability_se,samples,"
+    "grammars";
 const char* const kCorrelationsCsvHeader =
     HDIFF_PHASE_KEY_COLUMNS "lca_level,correlation,correlation_se,samples,grammars";
 #undef HDIFF_PHASE_KEY_COLUMNS
@@ -66,8 +71,24 @@ std::string changes_csv(const PhaseConfig& config, const PhaseResults& results) 
   std::string out = std::string(kChangesCsvHeader) + "\n";
   for (const auto& row : results.rows)
     if (row.level >= 1)
-      out += key(config, row) + fmt::format("{},{},{},{}\n", number(row.changes.changed_fraction),
-                                            fields(row.changes.susceptibility), row.samples, row.grammars);
+      out += key(config, row) + fmt::format("{},{},{},{},{},{},{}\n", number(row.changes.changed_fraction),
+                                            fields(row.changes.susceptibility), row.samples, row.grammars,
+                                            fields(row.changes.susceptibility_raw),
+                                            fields(row.changes.susceptibility_window), config.change_window);
+  return out;
+}
+
+std::string information_csv(const PhaseConfig& config, const PhaseResults& results) {
+  std::string out = std::string(kInformationCsvHeader) + "\n";
+  for (const auto& row : results.rows) {
+    const InformationSummary& info = row.information;
+    // I/H(z): empty where the prior has no entropy (one class: nothing to learn).
+    const std::string fraction =
+        info.prior_entropy > 0 ? number(info.mutual_information.mean / info.prior_entropy) : "";
+    out += key(config, row) + fmt::format("{},{},{},{},{},{},{},{}\n", number(info.prior_entropy), fields(info.entropy),
+                                          fields(info.mutual_information), fraction, fields(info.cross_entropy),
+                                          fields(info.same_symbol), row.information_samples, row.grammars);
+  }
   return out;
 }
 
@@ -204,8 +225,10 @@ void write_phase_outputs(const std::vector<PhaseConfig>& grid, const std::vector
                          const PhaseRunFacts& facts, OutputDir& out) {
   using Table = std::string (*)(const PhaseConfig&, const PhaseResults&);
   for (const auto& [name, table] : {std::pair<const char*, Table>{"results.csv", phase_csv},
-                                    {"conditional.csv", conditional_csv}, {"changes.csv", changes_csv},
-                                    {"correlations.csv", correlations_csv}}) {
+                                    {"conditional.csv", conditional_csv},
+                                    {"changes.csv", changes_csv},
+                                    {"correlations.csv", correlations_csv},
+                                    {"information.csv", information_csv}}) {
     std::string csv = table(grid[0], results[0]);
     // The rows of the other points: all their lines but the header.
     for (size_t g = 1; g < grid.size(); ++g) {

@@ -1,7 +1,7 @@
 #pragma once
 // What `hdiff phase` writes (docs/phase.md): the tidy results.csv,
-// conditional.csv, changes.csv and correlations.csv, run.json, the figures and
-// the stdout summary.
+// conditional.csv, changes.csv, correlations.csv and information.csv, run.json,
+// the figures and the stdout summary.
 
 #include <cstdint>
 #include <string>
@@ -14,11 +14,12 @@
 
 namespace hdiff {
 
-// The headers of results.csv, conditional.csv, changes.csv and correlations.csv.
+// The headers of results.csv, conditional.csv, changes.csv, correlations.csv and information.csv.
 extern const char* const kPhaseCsvHeader;
 extern const char* const kConditionalCsvHeader;
 extern const char* const kChangesCsvHeader;
 extern const char* const kCorrelationsCsvHeader;
+extern const char* const kInformationCsvHeader;
 
 // results.csv as text: one row per (L, noise, level), in that order.
 std::string phase_csv(const PhaseConfig& config, const PhaseResults& results);
@@ -28,6 +29,8 @@ std::string conditional_csv(const PhaseConfig& config, const PhaseResults& resul
 std::string changes_csv(const PhaseConfig& config, const PhaseResults& results);
 // correlations.csv: one row per (L, noise, level, lowest-common-ancestor level k < level).
 std::string correlations_csv(const PhaseConfig& config, const PhaseResults& results);
+// information.csv: one row per (L, noise, level), in results.csv's order.
+std::string information_csv(const PhaseConfig& config, const PhaseResults& results);
 
 // Where the token-level susceptibility of one depth is largest.
 struct SusceptibilityPeak {
@@ -61,8 +64,10 @@ std::string class_agreement_table(const PhaseConfig& config, const PhaseResults&
 // One stdout line per depth: where the token susceptibility peaks, and its height.
 std::string susceptibility_summary(const PhaseConfig& config, const PhaseResults& results);
 
-// Draws class_agreement, level_agreement, conditional_agreement and
-// token_susceptibility (.png, .svg and .pdf, in the shared figure style) and
+// Draws class_agreement, level_agreement, conditional_agreement,
+// token_susceptibility, information (I(z_ℓ; x_t)/H(z_ℓ) per level at the
+// largest L) and speciation (Σ_y p(y | x_t)² beside the class agreement, per
+// L) (.png, .svg and .pdf, in the shared figure style) and
 // figures.gp into `out`. A figure whose every value is undefined (χ_L with no
 // varying change) is drawn as a frame with a note saying why. Returns false when
 // skipped (no rows, gnuplot missing or interrupted); throws Error (FileError
@@ -88,7 +93,7 @@ struct PhaseRunFacts {
 };
 
 // Writes everything `hdiff phase` leaves in its output folder (staged in `out`):
-// the four CSV tables (the rows of each grid point in grid order), run.json, and,
+// the five CSV tables (the rows of each grid point in grid order), run.json, and,
 // unless interrupted, the figures (a grid of one grammar at the top of the
 // folder, else one folder per grammar, phase_grid_folder). run.json has the same
 // shape for one grammar as for a grid: a `grid` array with each point's `folder`

@@ -28,6 +28,12 @@ void put_values(std::string& out, const std::vector<double>& values) {
   out.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(double));
 }
 
+// The layout of an encoded unit, first in every payload: a journal of an
+// earlier layout is refused by name, never misread. Format 2 added the
+// information measures and the windowed change terms. (Format 1 had no tag:
+// its first word was the count N·(L+1) ≥ 2 of agreements, never this value.)
+constexpr uint64_t kMeasuresFormat = 0x48444946'4d450002;  // "HDIFME" 2
+
 // Reads what put_* wrote, checking every length against what is left.
 struct Reader {
   const std::string& bytes;
@@ -108,6 +114,14 @@ void check_unit_values(const UnitMeasures& m, const PhaseConfig& config, int L, 
   const double per_cluster = reduced ? N : 1.0;  // samples summed into one entry
   check_range(m.agreement, 0, per_cluster, "agreement");
   check_range(m.mass, 0, per_cluster, "posterior mass");
+  // Entropies of a node's symbol lie in [0, log n_ℓ]; the cross-entropy in
+  // [0, −log 1e-300] (node_information's floor); Σ p² in [0, 1].
+  const double largest_entropy = std::log(static_cast<double>(std::max(config.v, config.n_classes)));
+  const double information_cluster = reduced ? static_cast<double>(information_sample_count(config)) : 1.0;
+  check_range(m.entropy, 0, information_cluster * largest_entropy, "posterior entropy");
+  check_range(m.cross_entropy, 0, information_cluster * -std::log(1e-300), "cross-entropy");
+  check_range(m.same_symbol, 0, information_cluster, "same-symbol probability");
+  check_range(m.prior_entropy, 0, largest_entropy, "prior entropy");
   const size_t clusters = m.kept[0].count.size();
   for (int level = 0; level <= L; ++level) {
     const auto& kept = m.kept[static_cast<size_t>(level)];
@@ -134,6 +148,9 @@ void check_unit_values(const UnitMeasures& m, const PhaseConfig& config, int L, 
         impossible(fmt::format("the change covariance {} exceeds {} × the variance {}", terms.total[k], positions,
                                terms.diagonal[k]));
     for (const auto& values : terms.by_lca) check_range(values, -2, 2, "change correlation");
+    // Σ_{|r| ≤ R} C(r) with |C(r)| ≤ 2 (as C(k)), R = min(window, n − 1).
+    const double reach = std::min(static_cast<double>(config.change_window), positions - 1);
+    check_range(terms.window, -2 * (2 * reach + 1), 2 * (2 * reach + 1), "windowed change covariance");
   }
 }
 
@@ -170,8 +187,13 @@ bool run_units_side_by_side(const std::vector<PhaseConfig>& grid, size_t units, 
 
 std::string encode_unit_measures(const UnitMeasures& measures) {
   std::string out;
+  put_count(out, kMeasuresFormat);
   put_values(out, measures.agreement);
   put_values(out, measures.mass);
+  put_values(out, measures.entropy);
+  put_values(out, measures.cross_entropy);
+  put_values(out, measures.same_symbol);
+  put_values(out, measures.prior_entropy);
   put_count(out, measures.kept.size());
   for (const auto* outcomes : {&measures.kept, &measures.changed})
     for (const auto& sums : *outcomes) {
@@ -183,6 +205,7 @@ std::string encode_unit_measures(const UnitMeasures& measures) {
     out.append(reinterpret_cast<const char*>(&terms.changed_fraction), sizeof(double));
     put_values(out, terms.total);
     put_values(out, terms.diagonal);
+    put_values(out, terms.window);
     put_count(out, terms.by_lca.size());
     for (const auto& values : terms.by_lca) put_values(out, values);
   }
@@ -203,23 +226,28 @@ UnitMeasures reduce_unit_measures(const UnitMeasures& measures, int64_t samples,
     return values.empty() ? 0 : sum_of(values) / static_cast<double>(values.size());
   };
   UnitMeasures reduced;
-  for (int level = 0; level < levels; ++level) {
-    double agreement = 0, mass = 0;
-    for (int64_t n = 0; n < samples; ++n) {
-      agreement += measures.agreement[static_cast<size_t>(n * levels + level)];
-      mass += measures.mass[static_cast<size_t>(n * levels + level)];
+  for (const auto member : {&UnitMeasures::agreement, &UnitMeasures::mass, &UnitMeasures::entropy,
+                            &UnitMeasures::cross_entropy, &UnitMeasures::same_symbol}) {
+    // The information measures have their own count of samples (information_sample_count).
+    const auto count = static_cast<int64_t>((measures.*member).size()) / levels;
+    HDIFF_CHECK(count <= samples);
+    for (int level = 0; level < levels; ++level) {
+      double sum = 0;
+      for (int64_t n = 0; n < count; ++n) sum += (measures.*member)[static_cast<size_t>(n * levels + level)];
+      (reduced.*member).push_back(sum);
     }
-    reduced.agreement.push_back(agreement);
-    reduced.mass.push_back(mass);
   }
+  reduced.prior_entropy = measures.prior_entropy;
   for (const auto& [from, to] : {std::pair{&measures.kept, &reduced.kept}, std::pair{&measures.changed, &reduced.changed}})
     for (const auto& sums : *from) to->push_back({{sum_of(sums.count)}, {sum_of(sums.agreement_sum)}});
   for (const auto& terms : measures.changes) {
     ChangeTerms one;
+    one.positions = terms.positions;
     one.changed_fraction = terms.changed_fraction;
     if (!terms.total.empty()) {
       one.total = {mean_of(terms.total)};
       one.diagonal = {mean_of(terms.diagonal)};
+      one.window = {mean_of(terms.window)};
     }
     for (const auto& values : terms.by_lca) one.by_lca.push_back(one.total.empty() ? std::vector<double>{} : std::vector{mean_of(values)});
     reduced.changes.push_back(std::move(one));
@@ -228,16 +256,22 @@ UnitMeasures reduce_unit_measures(const UnitMeasures& measures, int64_t samples,
 }
 
 std::vector<PhaseRow> summarise_reduced(int L, size_t noise_index, const std::vector<UnitMeasures>& per_grammar,
-                                        int64_t samples, int trajectories) {
+                                        int64_t samples, int trajectories, int64_t information_samples) {
   HDIFF_CHECK(per_grammar.size() > 1);
   std::vector<PhaseRow> rows;
   for (int level = 0; level <= L; ++level) {
-    std::vector<double> agreement, mass;
+    LevelColumns columns;
     for (const auto& unit : per_grammar) {
-      agreement.push_back(unit.agreement[static_cast<size_t>(level)] / static_cast<double>(samples));
-      mass.push_back(unit.mass[static_cast<size_t>(level)] / static_cast<double>(samples));
+      const auto mean = [&](const std::vector<double>& sums, int64_t count) {
+        return sums[static_cast<size_t>(level)] / static_cast<double>(count);
+      };
+      columns.agreement.push_back(mean(unit.agreement, samples));
+      columns.mass.push_back(mean(unit.mass, samples));
+      columns.entropy.push_back(mean(unit.entropy, information_samples));
+      columns.cross_entropy.push_back(mean(unit.cross_entropy, information_samples));
+      columns.same_symbol.push_back(mean(unit.same_symbol, information_samples));
     }
-    rows.push_back(level_row(L, noise_index, level, per_grammar, std::move(agreement), std::move(mass), samples, trajectories));
+    rows.push_back(level_row(L, noise_index, level, per_grammar, columns, samples, trajectories, information_samples));
   }
   return rows;
 }
@@ -247,9 +281,20 @@ UnitMeasures decode_unit_measures(const std::string& bytes, const PhaseConfig& c
   const bool reduced = travels_reduced(config);
   const auto samples = reduced ? uint64_t{1} : static_cast<uint64_t>(config.samples);
   Reader in{bytes};
+  const uint64_t format = in.count();
+  if (format != kMeasuresFormat)
+    fail(
+        "a phase unit's result is not in this hdiff's format {} (an older hdiff's journal, or damaged); finish the "
+        "run with the hdiff that made it, or delete the journal to start over",
+        kMeasuresFormat & 0xffff);
   UnitMeasures measures;
   measures.agreement = in.values(samples * levels);
   measures.mass = in.values(samples * levels);
+  const auto information_samples = reduced ? uint64_t{1} : static_cast<uint64_t>(information_sample_count(config));
+  measures.entropy = in.values(information_samples * levels);
+  measures.cross_entropy = in.values(information_samples * levels);
+  measures.same_symbol = in.values(information_samples * levels);
+  measures.prior_entropy = in.values(levels);
   if (in.count() != levels) fail("a phase unit's result has the wrong number of levels");
   for (auto* outcomes : {&measures.kept, &measures.changed})
     for (uint64_t level = 0; level < levels; ++level) {
@@ -265,6 +310,8 @@ UnitMeasures decode_unit_measures(const std::string& bytes, const PhaseConfig& c
     terms.total = in.values();
     if (reduced && terms.total.size() > 1) fail("a phase unit's result has an impossible size");
     terms.diagonal = in.values(terms.total.size());
+    terms.window = in.values(terms.total.size());
+    terms.positions = std::pow(static_cast<double>(config.s), static_cast<double>(level));
     const uint64_t pairs = in.count();
     if (pairs != level) fail("a phase unit's result has an impossible size");
     for (uint64_t k = 0; k < pairs; ++k) terms.by_lca.push_back(in.values(terms.total.size()));
@@ -290,7 +337,12 @@ std::string run_phase_unit_result(const PhaseConfig& config, const PhaseUnit& un
 std::string phase_run_identity(const std::vector<PhaseConfig>& grid) {
   nlohmann::json configs = nlohmann::json::array();
   for (const auto& config : grid) configs.push_back(phase_config_to_json(config));
-  return nlohmann::json{{"command", "phase"}, {"hdiff_version", version()}, {"git_commit", git_commit()}, {"grid", configs}}
+  // The measures' format too: a journal of units in another layout belongs to another run.
+  return nlohmann::json{{"command", "phase"},
+                        {"hdiff_version", version()},
+                        {"git_commit", git_commit()},
+                        {"measures_format", kMeasuresFormat & 0xffff},
+                        {"grid", configs}}
       .dump();
 }
 
@@ -314,9 +366,10 @@ void PhaseCollector::add(int64_t unit, UnitMeasures measures) {
   arrived[where.seed_index] = 1;
   for (int8_t seen : arrived)
     if (!seen) return;
-  rows_[first] = travels_reduced(config)
-                     ? summarise_reduced(where.L, where.noise_index, slots, config.samples, config.trajectories)
-                     : summarise(where.L, where.noise_index, slots, config.samples, config.trajectories);
+  rows_[first] = travels_reduced(config) ? summarise_reduced(where.L, where.noise_index, slots, config.samples,
+                                                             config.trajectories, information_sample_count(config))
+                                         : summarise(where.L, where.noise_index, slots, config.samples,
+                                                     config.trajectories, information_sample_count(config));
   // The control measures the tokens alone (markov/markov_unit.h): its placeholder levels leave no row.
   if (config.kind == DataKind::markov) std::erase_if(rows_[first], [&](const PhaseRow& row) { return row.level != where.L; });
   waiting_.erase(first);

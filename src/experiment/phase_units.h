@@ -41,13 +41,14 @@ bool run_units_side_by_side(const std::vector<PhaseConfig>& grid, size_t units, 
 // over its samples (the standard errors are over grammars): the unit reduced
 // to them, L² numbers instead of N·L². The sums are taken in sample order from
 // zero, as summarise takes them, so the rows are bit for bit the same.
-// Reduced: agreement and mass hold one sum per level; the outcome sums and the
-// change terms one entry (the mean over clusters; none when there were none).
+// Reduced: agreement, mass and the information measures hold one sum per level
+// (the latter over their own K samples); the outcome sums and the change terms
+// one entry (the mean over clusters; none when there were none).
 UnitMeasures reduce_unit_measures(const UnitMeasures& measures, int64_t samples, int L);
 
 // summarise() for reduced units of several grammars: the same rows.
 std::vector<PhaseRow> summarise_reduced(int L, size_t noise_index, const std::vector<UnitMeasures>& per_grammar,
-                                        int64_t samples, int trajectories);
+                                        int64_t samples, int trajectories, int64_t information_samples);
 
 // What a unit of `config` sends: reduced when the config has several grammar seeds.
 bool travels_reduced(const PhaseConfig& config);

@@ -1,6 +1,7 @@
 #include "markov/markov_unit.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "common/error.h"
 #include "common/parallel.h"
@@ -37,6 +38,9 @@ UnitMeasures run_markov_unit(const PhaseConfig& config, int L, uint64_t grammar_
   const int64_t items = N * T;
   std::vector<double> item_agreement(static_cast<size_t>(items)), item_mass(static_cast<size_t>(items));
   std::vector<uint8_t> changed(static_cast<size_t>(items * d));
+  // information.csv at the token level, from the first K samples' first trajectory (as phase.cpp).
+  const int64_t K = information_sample_count(config);
+  std::vector<double> item_entropy(static_cast<size_t>(K)), item_cross(item_entropy.size()), item_same(item_entropy.size());
   parallel_for_with_state(
       items,
       [&] {
@@ -77,6 +81,20 @@ UnitMeasures run_markov_unit(const PhaseConfig& config, int L, uint64_t grammar_
           mass += work.posterior.marginals[static_cast<size_t>(i) * v + truth];
         }
         item_agreement[static_cast<size_t>(j)] = static_cast<double>(same) / static_cast<double>(d);
+        if (j % T == 0 && n < K) {
+          double entropy = 0, cross = 0, same_symbol = 0;
+          for (int64_t i = 0; i < d; ++i) {
+            const double* p = work.posterior.marginals.data() + static_cast<size_t>(i) * v;
+            for (size_t a = 0; a < v; ++a) {
+              if (p[a] > 0) entropy -= p[a] * std::log(p[a]);
+              same_symbol += p[a] * p[a];
+            }
+            cross -= std::log(std::max(p[work.clean[static_cast<size_t>(i)]], 1e-300));
+          }
+          item_entropy[static_cast<size_t>(n)] = entropy / static_cast<double>(d);
+          item_cross[static_cast<size_t>(n)] = cross / static_cast<double>(d);
+          item_same[static_cast<size_t>(n)] = same_symbol / static_cast<double>(d);
+        }
         item_mass[static_cast<size_t>(j)] = mass / static_cast<double>(d);
       });
   UnitMeasures measures;
@@ -99,18 +117,32 @@ UnitMeasures run_markov_unit(const PhaseConfig& config, int L, uint64_t grammar_
       token_kept.agreement_sum[static_cast<size_t>(n)] += item_agreement[j];
     }
   }
+  // Information: the token level measured, the placeholder levels certain (entropy 0, same symbol 1).
+  measures.entropy.assign(static_cast<size_t>(K * levels), 0.0);
+  measures.cross_entropy.assign(measures.entropy.size(), 0.0);
+  measures.same_symbol.assign(measures.entropy.size(), 1.0);
+  for (int64_t n = 0; n < K; ++n) {
+    measures.entropy[token(n)] = item_entropy[static_cast<size_t>(n)];
+    measures.cross_entropy[token(n)] = item_cross[static_cast<size_t>(n)];
+    measures.same_symbol[token(n)] = item_same[static_cast<size_t>(n)];
+  }
+  measures.prior_entropy.assign(static_cast<size_t>(levels), 0.0);
+  for (double p : chain.stationary)
+    if (p > 0) measures.prior_entropy[static_cast<size_t>(L)] -= p * std::log(p);
   // The placeholder levels: the sizes change_terms gives, every term zero.
   const bool covariance = !(T == 1 && N < 2);
   measures.changes.resize(static_cast<size_t>(levels));
   for (int level = 0; level < L; ++level) {
     ChangeTerms& terms = measures.changes[static_cast<size_t>(level)];
+    terms.positions = static_cast<double>(nodes_at_level(params, level));
     if (covariance) {
       terms.total = per_sample(0);
       terms.diagonal = per_sample(0);
+      terms.window = per_sample(0);
     }
     terms.by_lca.assign(static_cast<size_t>(level), covariance ? per_sample(0) : std::vector<double>{});
   }
-  measures.changes[static_cast<size_t>(L)] = change_terms(changed, N, T, config.s, L);
+  measures.changes[static_cast<size_t>(L)] = change_terms(changed, N, T, config.s, L, config.change_window);
   return measures;
 }
 

@@ -11,6 +11,8 @@
 #include "common/error.h"
 #include "common/parallel.h"
 #include "grammar/sampling.h"
+#include "support/enumeration.h"
+#include "support/helpers.h"
 
 namespace hdiff {
 namespace {
@@ -73,6 +75,72 @@ TEST(Denoise, MarginalsAndEvidenceEqualTheDoublePath) {
       }
     }
   }
+}
+
+// --precision double: the reference path's marginals and log-evidence equal
+// enumeration to 1e-12 on every channel, for any thread count, with posterior
+// draws and MAP strings from the same streams.
+TEST(Denoise, DoublePrecisionEqualsEnumeration) {
+  const Grammar grammar = make_random_grammar({4, 3, 2, 2, 2, 7});
+  const auto& p = grammar.params;
+  const int64_t d = sequence_length(p);
+  const int64_t count = 19;
+  for (const NoiseSpec& noise : {NoiseSpec{Channel::uniform, 0.4}, NoiseSpec{Channel::mask, 0.6},
+                                 NoiseSpec{Channel::soft, 0.7}, NoiseSpec{Channel::gaussian, 0.2}}) {
+    DenoiseRequest request;
+    request.noise = noise;
+    request.precision = Precision::float64;
+    request.posterior_samples = 2;
+    request.map = true;
+    request.seed = 3;
+    std::vector<uint32_t> tokens;
+    std::vector<double> values;
+    Observations observations{count, {}, {}};
+    if (noise.channel == Channel::gaussian) {
+      const auto batch = sample_batch(grammar, 3, 0, count);
+      values.resize(static_cast<size_t>(count * d * p.v));
+      for (int64_t n = 0; n < count; ++n) {
+        RandomStream random(4, RandomDomain::noise, static_cast<uint64_t>(n));
+        corrupt_gaussian(noise, p.v, batch.tree(n).subspan(static_cast<size_t>(level_offset(p, p.L))), random,
+                         {values.data() + n * d * p.v, static_cast<size_t>(d * p.v)});
+      }
+      observations.values = values;
+    } else {
+      tokens = noisy_tokens(grammar, noise, count);
+      observations.tokens = tokens;
+    }
+    set_thread_count(1);
+    const DenoiseResult result = denoise(grammar, observations, request);
+    set_thread_count(2);
+    const DenoiseResult two = denoise(grammar, observations, request);
+    set_thread_count(0);
+    EXPECT_EQ(result.marginals, two.marginals);
+    EXPECT_EQ(result.log_evidence, two.log_evidence);
+    EXPECT_EQ(result.posterior_tokens, two.posterior_tokens);
+    EXPECT_EQ(result.map_tokens, two.map_tokens);
+    std::vector<double> leaves(static_cast<size_t>(d * p.v));
+    for (int64_t n = 0; n < count; ++n) {
+      const double log_scale = observation_likelihoods(noise, p.v, observations, n, d, leaves);
+      const auto exact = testing::enumerate_posterior(
+          grammar, [&](int64_t i, uint32_t a) { return std::log(leaves[static_cast<size_t>(i * p.v + a)]); });
+      EXPECT_NEAR(result.log_evidence[static_cast<size_t>(n)], exact.log_evidence + log_scale, 1e-12)
+          << channel_name(noise.channel) << " observation " << n;
+      for (int level = 0; level <= p.L; ++level) {
+        const int64_t size = nodes_at_level(p, level) * symbols_at_level(p, level);
+        for (int64_t k = 0; k < size; ++k)
+          ASSERT_NEAR(result.marginals[static_cast<size_t>(level)][static_cast<size_t>(n * size + k)],
+                      exact.marginals[static_cast<size_t>(level)][static_cast<size_t>(k)], 1e-12)
+              << channel_name(noise.channel) << " observation " << n << " level " << level << " value " << k;
+      }
+      for (int k = 0; k < 2; ++k)
+        EXPECT_TRUE(parse(grammar, std::span<const uint32_t>(result.posterior_tokens)
+                                       .subspan(static_cast<size_t>((n * 2 + k) * d), static_cast<size_t>(d)))
+                        .valid);
+    }
+  }
+  EXPECT_EQ(parse_precision("double"), Precision::float64);
+  EXPECT_EQ(parse_precision("float"), Precision::float32);
+  EXPECT_NE(testing::error_of([] { parse_precision("half"); }).find("unknown precision 'half'"), std::string::npos);
 }
 
 TEST(Denoise, PosteriorSamplesAreGrammaticalAndKeepUnmaskedTokens) {

@@ -100,6 +100,37 @@ TEST_F(CoreCommands, DenoiseSoftReadsTheCleanStringThroughTheEpsilonProcess) {
   }
 }
 
+// --precision double: the reference path, exactly 1 at ε = 0 (the float path is
+// 1 only to about 1e-7), and the same arrays as the float path to its 1e-5.
+TEST_F(CoreCommands, DenoisePrecisionDoubleIsExact) {
+  ASSERT_EQ(
+      run_hdiff("denoise --grammar g.json --tokens samples/tokens.npy --channel soft --noise 0 --precision double "
+                "--out exact",
+                folder)
+          .exit_code,
+      0);
+  const auto classes = npy_to_u32(read_npy(folder / "samples/latents_0.npy"), "classes", 2);
+  const auto certain = doubles(read_npy(folder / "exact/marginals_0.npy"));
+  for (int n = 0; n < 7; ++n)
+    EXPECT_NEAR(certain[static_cast<size_t>(n * 3 + classes[static_cast<size_t>(n)])], 1.0, 1e-15) << n;
+  for (const char* precision : {"float", "double"})
+    ASSERT_EQ(run_hdiff(std::string("denoise --grammar g.json --tokens samples/tokens.npy --noise 0.4 --precision ") +
+                            precision + " --out " + precision,
+                        folder)
+                  .exit_code,
+              0);
+  for (int level = 0; level <= 3; ++level) {
+    const std::string name = "/marginals_" + std::to_string(level) + ".npy";
+    const auto single = doubles(read_npy(folder / ("float" + name))),
+               exact = doubles(read_npy(folder / ("double" + name)));
+    ASSERT_EQ(single.size(), exact.size());
+    for (size_t k = 0; k < exact.size(); ++k)
+      EXPECT_NEAR(single[k], exact[k], 1e-5 * exact[k] + 1e-30) << level << " " << k;
+  }
+  expect_failure("denoise --grammar g.json --out d --tokens samples/tokens.npy --noise 0.1 --precision half",
+                 "unknown precision 'half'");
+}
+
 TEST_F(CoreCommands, BadGrammarRequestsFailCleanly) {
   expect_failure("grammar --v 1 --out x.json", "v = 1 is too small");
   expect_failure("grammar --v 3 --m 5 --classes 2 --out x.json", "exceed the v^s");

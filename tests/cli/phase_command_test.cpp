@@ -34,7 +34,7 @@ TEST(PhaseCommand, WritesResultsRunRecordAndFiguresIdenticallyForAnyThreadCount)
     ASSERT_EQ(one.exit_code, 0) << one.err;
     const auto two = run_hdiff(fmt::format("phase --config {}.toml --out {}2 --threads 2", name, name), folder);
     ASSERT_EQ(two.exit_code, 0) << two.err;
-    for (const char* file : {"results.csv", "conditional.csv", "changes.csv", "correlations.csv"})
+    for (const char* file : {"results.csv", "conditional.csv", "changes.csv", "correlations.csv", "information.csv"})
       EXPECT_EQ(read_text(folder / (name + std::string("1")) / file), read_text(folder / (name + std::string("2")) / file))
           << name << " " << file;
     EXPECT_NE(one.out.find("class agreement A_0"), std::string::npos);
@@ -54,7 +54,14 @@ TEST(PhaseCommand, WritesResultsRunRecordAndFiguresIdenticallyForAnyThreadCount)
   const std::string changes = read_text(folder / "c1/changes.csv");
   EXPECT_EQ(changes.substr(0, changes.find('\n')), kChangesCsvHeader);
   EXPECT_EQ(lines(changes), 1 + 3 * 2 + 3 * 3);
-  EXPECT_NE(changes.find("\n8,8,2,2,2,uniform,,,0,1,0,,,300,2\n"), std::string::npos) << "nothing varies at noise 0";
+  // Nothing varies at noise 0: χ is undefined, the raw and windowed sums are 0 (R = 10).
+  EXPECT_NE(changes.find("\n8,8,2,2,2,uniform,,,0,1,0,,,300,2,0,0,0,0,10\n"), std::string::npos) << changes;
+  const std::string information = read_text(folder / "c1/information.csv");
+  EXPECT_EQ(information.substr(0, information.find('\n')), kInformationCsvHeader);
+  EXPECT_EQ(lines(information), 1 + 3 * 3 + 3 * 4);
+  // The class's prior entropy is log 8, first after the key columns.
+  EXPECT_NE(information.find(fmt::format("\n8,8,2,2,2,uniform,,,0,0,{},", std::log(8.0))), std::string::npos)
+      << information;
   const std::string correlations = read_text(folder / "c1/correlations.csv");
   EXPECT_EQ(correlations.substr(0, correlations.find('\n')), kCorrelationsCsvHeader);
   EXPECT_EQ(lines(correlations), 1 + 3 * (1 + 2) + 3 * (1 + 2 + 3));
@@ -64,7 +71,8 @@ TEST(PhaseCommand, WritesResultsRunRecordAndFiguresIdenticallyForAnyThreadCount)
   EXPECT_TRUE(record.contains("git_commit"));
   EXPECT_TRUE(record.contains("wall_seconds"));
   if (testing::gnuplot_installed())
-    for (const char* figure : {"class_agreement", "level_agreement", "conditional_agreement", "token_susceptibility"})
+    for (const char* figure : {"class_agreement", "level_agreement", "conditional_agreement", "token_susceptibility",
+                               "information", "speciation"})
       for (const char* extension : {".png", ".svg", ".pdf"})
         EXPECT_GT(std::filesystem::file_size(folder / "c1" / (figure + std::string(extension))), 1000u) << figure;
   std::filesystem::remove_all(folder);

@@ -71,6 +71,39 @@ TEST(Changes, FactorialBlocksOverSamplesGiveTheBlockSize) {
   }
 }
 
+// The raw and windowed χ of the factorial design in σ units (4·C^δ): with c =
+// P/(P−1), C^σ_ij = c inside a block of b consecutive positions and 0 across
+// blocks, so (1/n)·Σ_ij C^σ_ij = b·c, and C^σ(r) = c·(n/b)·(b − r)/(n − r) for r < b.
+TEST(Changes, RawAndWindowedSusceptibilitiesOfTheFactorialBlocks) {
+  const size_t n = 8;
+  for (size_t block : {1, 2, 4, 8})
+    for (int window : {1, 2, 10}) {
+      const auto pattern = factorial_blocks(n, block);
+      const auto samples = static_cast<int64_t>(pattern.size() / n);
+      const double c = static_cast<double>(samples) / static_cast<double>(samples - 1);
+      const ChangeTerms terms = change_terms(pattern, samples, 1, 2, 3, window);
+      for (const ChangeSummary& summary : {combine_changes({&terms}), combine_changes({&terms, &terms})}) {
+        ASSERT_TRUE(summary.susceptibility_raw && summary.susceptibility_window);
+        EXPECT_NEAR(summary.susceptibility_raw->mean, static_cast<double>(block) * c, 1e-12) << "block " << block;
+        double expected = 0;
+        for (int r = -window; r <= window; ++r) {
+          const auto distance = static_cast<size_t>(std::abs(r));
+          if (distance >= n || distance >= block) continue;
+          expected += c * static_cast<double>(n / block * (block - distance)) / static_cast<double>(n - distance);
+        }
+        EXPECT_NEAR(summary.susceptibility_window->mean, expected, 1e-12) << "block " << block << " window " << window;
+      }
+    }
+  // Nothing varies: both are 0, defined (the ratio χ is not).
+  const std::vector<uint8_t> unchanged(4 * 8, 0);
+  const ChangeTerms still = change_terms(unchanged, 4, 1, 2, 3);
+  const ChangeSummary summary = combine_changes({&still});
+  EXPECT_FALSE(summary.susceptibility);
+  ASSERT_TRUE(summary.susceptibility_raw && summary.susceptibility_window);
+  EXPECT_EQ(summary.susceptibility_raw->mean, 0);
+  EXPECT_EQ(summary.susceptibility_window->mean, 0);
+}
+
 TEST(Changes, TernaryBlocksUseTheirOwnPairCounts) {
   // s = 3, level 2 (n = 9), blocks of 3 = the three level-1 subtrees, 8 patterns.
   const auto pattern = factorial_blocks(9, 3);

@@ -76,6 +76,37 @@ TEST(PhaseConfig, ReportSectionIsOptionalAndChecked) {
       << error_of("report = 3\n" + kValid);
 }
 
+// [run] precision, [changes] window and [information] samples: optional, checked, in run.json.
+TEST(PhaseConfig, PrecisionWindowAndInformationSamples) {
+  const PhaseConfig plain = parse_phase_config(kValid, "c.toml");
+  EXPECT_EQ(plain.precision, Precision::float32);
+  EXPECT_EQ(plain.change_window, 10);
+  EXPECT_EQ(plain.information_samples, 50);
+  EXPECT_EQ(information_sample_count(plain), 10) << "at most the run's samples";
+  const PhaseConfig set = parse_phase_config(replace(kValid, "seed = 1\n", "seed = 1\nprecision = \"double\"\n") +
+                                                 "[changes]\nwindow = 3\n[information]\nsamples = 4\n",
+                                             "c.toml");
+  EXPECT_EQ(set.precision, Precision::float64);
+  EXPECT_EQ(set.change_window, 3);
+  EXPECT_EQ(information_sample_count(set), 4);
+  const auto json = phase_config_to_json(set);
+  EXPECT_EQ(json.at("run").at("precision"), "double");
+  EXPECT_EQ(json.at("changes").at("window"), 3);
+  EXPECT_EQ(json.at("information").at("samples"), 4);
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {replace(kValid, "seed = 1\n", "seed = 1\nprecision = \"half\"\n"),
+       "c.toml:14: run.precision: unknown precision 'half'"},
+      {replace(kValid, "seed = 1\n", "seed = 1\nprecision = 2\n"), "c.toml:14: run.precision must be a string"},
+      {kValid + "[changes]\nwindow = 0\n", "c.toml:15: changes.window = 0 is out of range"},
+      {kValid + "[changes]\nwindow = 1.5\n", "changes.window must be an integer"},
+      {kValid + "[changes]\nreach = 2\n", "unknown key 'changes.reach'"},
+      {kValid + "[information]\nsamples = 0\n", "information.samples = 0 is out of range"},
+      {kValid + "[information]\nlevels = 2\n", "unknown key 'information.levels'"},
+  };
+  for (const auto& [text, expected] : bad)
+    EXPECT_NE(error_of(text).find(expected), std::string::npos) << error_of(text);
+}
+
 TEST(PhaseConfig, ParsesValuesAndSchedules) {
   const auto config = parse_phase_config(kValid, "c.toml");
   EXPECT_EQ(config.grammar_seeds, (std::vector<uint64_t>{0, 1}));

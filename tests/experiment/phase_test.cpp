@@ -107,28 +107,65 @@ TEST(Phase, SoftClassCurvesOfDepthsFourAndEightCrossNearTheMeanFieldThreshold) {
   }
 }
 
-// 9 units: two threads run them side by side, three share each unit's batches.
-TEST(Phase, CsvIsIdenticalForAnyThreadCount) {
-  for (const Channel channel : {Channel::uniform, Channel::soft}) {
-    auto config = small_config(channel, {0.1, 0.35, 0.6});
-    config.samples = 200;
+// The double path measures the same x_t as the float path: posterior masses and
+// information to float32's 1e-5, and the same class outcome almost everywhere.
+TEST(Phase, DoublePrecisionMeasuresTheSameObservations) {
+  for (const Channel channel : {Channel::uniform, Channel::soft, Channel::gaussian}) {
+    PhaseConfig config = small_config(channel, {channel == Channel::gaussian ? 0.3 : 0.5});
+    config.samples = 100;
     config.trajectories = 2;
-    auto tables = [&](int threads) {
-      set_thread_count(threads);
-      const auto results = run_phase(config);
-      return std::vector<std::string>{phase_csv(config, results), conditional_csv(config, results),
-                                      changes_csv(config, results), correlations_csv(config, results)};
-    };
-    const auto ones = tables(1);
-    const auto twos = tables(2);
-    const auto threes = tables(3);
-    set_thread_count(0);
-    EXPECT_EQ(ones, twos) << channel_name(channel);
-    EXPECT_EQ(ones, threes) << channel_name(channel);
-    const std::string& one = ones[0];
-    EXPECT_EQ(one.substr(0, one.find('\n')), kPhaseCsvHeader);
-    EXPECT_EQ(std::count(one.begin(), one.end(), '\n'), 1 + 3 * 4);
+    config.information_samples = 100;
+    const UnitMeasures single = run_phase_unit(config, 3, 0, 0);
+    config.precision = Precision::float64;
+    const UnitMeasures exact = run_phase_unit(config, 3, 0, 0);
+    ASSERT_EQ(single.mass.size(), exact.mass.size());
+    for (size_t k = 0; k < exact.mass.size(); ++k) {
+      EXPECT_NEAR(single.mass[k], exact.mass[k], 1e-5) << channel_name(channel) << " " << k;
+      EXPECT_NEAR(single.entropy[k], exact.entropy[k], 2e-5) << channel_name(channel) << " " << k;
+      EXPECT_NEAR(single.same_symbol[k], exact.same_symbol[k], 1e-5) << channel_name(channel) << " " << k;
+    }
+    double same = 0;
+    for (size_t k = 0; k < exact.agreement.size(); ++k) same += single.agreement[k] == exact.agreement[k];
+    EXPECT_GT(same, 0.95 * static_cast<double>(exact.agreement.size())) << channel_name(channel);
   }
+}
+
+// 9 units: two threads run them side by side, three share each unit's batches.
+// Every table, information.csv and the windowed and raw χ included, on both
+// precisions; the information of 40 samples (3 batches, not a multiple of 16).
+TEST(Phase, CsvIsIdenticalForAnyThreadCount) {
+  for (const Precision precision : {Precision::float32, Precision::float64})
+    for (const Channel channel : {Channel::uniform, Channel::soft}) {
+      auto config = small_config(channel, {0.1, 0.35, 0.6});
+      config.samples = 200;
+      config.trajectories = 2;
+      config.precision = precision;
+      config.information_samples = 40;
+      auto tables = [&](int threads) {
+        set_thread_count(threads);
+        const auto results = run_phase(config);
+        return std::vector<std::string>{phase_csv(config, results), conditional_csv(config, results),
+                                        changes_csv(config, results), correlations_csv(config, results),
+                                        information_csv(config, results)};
+      };
+      const auto ones = tables(1);
+      const auto twos = tables(2);
+      const auto threes = tables(3);
+      set_thread_count(0);
+      const std::string what = std::string(channel_name(channel)) + " " + precision_name(precision);
+      EXPECT_EQ(ones, twos) << what;
+      EXPECT_EQ(ones, threes) << what;
+      EXPECT_NE(
+          ones[2].find(",susceptibility_raw,susceptibility_raw_se,susceptibility_window,susceptibility_window_se"),
+          std::string::npos);
+      EXPECT_EQ(std::count(ones[4].begin(), ones[4].end(), '\n'), 1 + 3 * 4) << what;
+      const std::string information_rows = ones[4].substr(ones[4].find('\n'));
+      for (const char* undefined : {"nan", "inf"})
+        EXPECT_EQ(information_rows.find(undefined), std::string::npos) << what;
+      const std::string& one = ones[0];
+      EXPECT_EQ(one.substr(0, one.find('\n')), kPhaseCsvHeader);
+      EXPECT_EQ(std::count(one.begin(), one.end(), '\n'), 1 + 3 * 4);
+    }
 }
 
 // The exact class-outcome fractions and conditional agreements of one noise point,

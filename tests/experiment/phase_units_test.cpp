@@ -39,7 +39,7 @@ PhaseConfig small(Channel channel, int trajectories, std::vector<uint64_t> seeds
 std::string tables(const PhaseConfig& config, const std::vector<PhaseRow>& rows) {
   PhaseResults results{rows, false};
   return phase_csv(config, results) + conditional_csv(config, results) + changes_csv(config, results) +
-         correlations_csv(config, results);
+         correlations_csv(config, results) + information_csv(config, results);
 }
 
 TEST(PhaseUnits, ListInRunOrderWithCostsGrowingWithTheTree) {
@@ -81,10 +81,15 @@ TEST(PhaseUnits, ReducedUnitsGiveTheRowsOfTheFullOnesBitForBit) {
             reduced.push_back(reduce_unit_measures(full.back(), config.samples, L));
             travelled.push_back(decode_unit_measures(encode_unit_measures(reduced.back()), config, L));
           }
-          const std::string expected = tables(config, summarise(L, k, full, config.samples, trajectories));
-          EXPECT_EQ(tables(config, summarise_reduced(L, k, reduced, config.samples, trajectories)), expected)
+          const std::string expected =
+              tables(config, summarise(L, k, full, config.samples, trajectories, information_sample_count(config)));
+          EXPECT_EQ(tables(config, summarise_reduced(L, k, reduced, config.samples, trajectories,
+                                                     information_sample_count(config))),
+                    expected)
               << channel_name(channel) << " T=" << trajectories << " L=" << L << " noise " << k;
-          EXPECT_EQ(tables(config, summarise_reduced(L, k, travelled, config.samples, trajectories)), expected);
+          EXPECT_EQ(tables(config, summarise_reduced(L, k, travelled, config.samples, trajectories,
+                                                     information_sample_count(config))),
+                    expected);
           // The reduced form is independent of the number of samples.
           EXPECT_LT(encode_unit_measures(reduced[0]).size(), encode_unit_measures(full[0]).size() / 10);
         }
@@ -97,8 +102,8 @@ TEST(PhaseUnits, FullMeasuresTravelExactlyAndDamageIsAnError) {
   const UnitMeasures measures = run_phase_unit(config, 4, 3, 1);
   const std::string bytes = encode_unit_measures(measures);
   const UnitMeasures back = decode_unit_measures(bytes, config, 4);
-  EXPECT_EQ(tables(config, summarise(4, 1, {back}, config.samples, 2)),
-            tables(config, summarise(4, 1, {measures}, config.samples, 2)));
+  EXPECT_EQ(tables(config, summarise(4, 1, {back}, config.samples, 2, information_sample_count(config))),
+            tables(config, summarise(4, 1, {measures}, config.samples, 2, information_sample_count(config))));
   EXPECT_EQ(encode_unit_measures(back), bytes);
   EXPECT_NE(error_of([&] { decode_unit_measures(bytes.substr(0, bytes.size() / 2), config, 4); }).find("phase unit"),
             std::string::npos);
@@ -106,15 +111,27 @@ TEST(PhaseUnits, FullMeasuresTravelExactlyAndDamageIsAnError) {
   EXPECT_NE(error_of([&] { decode_unit_measures(bytes, config, 3); }).find("phase unit"), std::string::npos)
       << "a unit of another depth";
   std::string huge = bytes;
-  huge[0] = '\xff';  // the first length
+  huge[8] = '\xff';  // the first length, after the format tag
   EXPECT_NE(error_of([&] { decode_unit_measures(huge, config, 4); }).find("impossible size"), std::string::npos);
   // A record whose CRC was recomputed after an edit (found in review: NaN and inf reached results.csv).
   for (const double forged : {std::nan(""), HUGE_VAL, -HUGE_VAL, 1e300}) {
     std::string edited = bytes;
-    std::memcpy(edited.data() + 8, &forged, sizeof forged);  // the first agreement value
+    std::memcpy(edited.data() + 16, &forged, sizeof forged);  // the first agreement value
     EXPECT_NE(error_of([&] { decode_unit_measures(edited, config, 4); }).find("where a measure belongs"), std::string::npos)
         << forged;
   }
+}
+
+// A unit written by an hdiff before the information measures (format 1: no
+// tag, the agreements' length first) is refused by name, never misread.
+TEST(PhaseUnits, UnitsOfTheEarlierFormatAreRefusedByName) {
+  const PhaseConfig config = small(Channel::uniform, 2, {3});
+  const std::string bytes = encode_unit_measures(run_phase_unit(config, 2, 3, 1));
+  const std::string earlier = bytes.substr(8);  // format 1 began with the agreements
+  EXPECT_NE(error_of([&] { decode_unit_measures(earlier, config, 2); }).find("not in this hdiff's format 2"),
+            std::string::npos);
+  // And the run's identity names the format, so a journal of format-1 units belongs to another run.
+  EXPECT_NE(phase_run_identity({config}).find("\"measures_format\":2"), std::string::npos);
 }
 
 // Values no unit can produce, in records whose CRC is right (issue 25): they
@@ -137,7 +154,7 @@ TEST(PhaseUnits, ValuesNoUnitCanProduceAreRefused) {
         [](UnitMeasures& m) { m.kept[0].count[0] = 1e30; },
         [](UnitMeasures& m) { m.kept[2].count[0] += 0.5; },
         [](UnitMeasures& m) { m.changed[1].count[0] += 1; },  // kept + changed is not the trajectories
-        [](UnitMeasures& m) {  // the class outcome differs between levels
+        [](UnitMeasures& m) {                                 // the class outcome differs between levels
           m.kept[1].count[0] += 1;
           m.changed[1].count[0] -= 1;
         },
@@ -150,6 +167,14 @@ TEST(PhaseUnits, ValuesNoUnitCanProduceAreRefused) {
         [](UnitMeasures& m) { m.changes[2].total[0] = 1e20; },
         [](UnitMeasures& m) { m.changes[2].by_lca[0][0] = 3; },
         [](UnitMeasures& m) { m.changes[2].by_lca.pop_back(); },  // summaries index every grammar's C(k)
+        [](UnitMeasures& m) { m.entropy[0] = -0.1; },
+        [](UnitMeasures& m) { m.entropy[1] = 1e6; },  // above log v (× the samples when reduced)
+        [](UnitMeasures& m) { m.same_symbol[2] = 1e6; },
+        [](UnitMeasures& m) { m.cross_entropy[0] = -1; },
+        [](UnitMeasures& m) { m.prior_entropy[1] = 9; },  // above log 8
+        [](UnitMeasures& m) { m.prior_entropy.pop_back(); },
+        [](UnitMeasures& m) { m.changes[2].window[0] = 1e3; },  // beyond 2·(2R + 1)
+        [](UnitMeasures& m) { m.changes[2].window.pop_back(); },
         [](UnitMeasures& m) {  // no change terms where a covariance exists
           m.changes[2].total.clear();
           m.changes[2].diagonal.clear();
@@ -179,7 +204,8 @@ TEST(PhaseUnits, UnitsWithoutChangeTermsTravel) {
       ASSERT_TRUE(reduced.back().changes.back().total.empty());
       travelled.push_back(decode_unit_measures(encode_unit_measures(reduced.back()), config, L));
     }
-    EXPECT_EQ(tables(config, summarise_reduced(L, 1, travelled, 1, 1)), tables(config, summarise_reduced(L, 1, reduced, 1, 1)));
+    EXPECT_EQ(tables(config, summarise_reduced(L, 1, travelled, 1, 1, 1)),
+              tables(config, summarise_reduced(L, 1, reduced, 1, 1, 1)));
   }
 }
 

@@ -39,6 +39,25 @@ def test_bit_identical_to_the_cli(tmp_path, grammar, grammar_file, channel):
     assert result.posterior.shape == (257, 3, 8) and result.map.shape == (257, 8)
 
 
+@pytest.mark.parametrize("channel", ["uniform", "gaussian"])
+def test_precision_double_is_the_cli_double_path(tmp_path, grammar, grammar_file, channel):
+    clean = grammar.sample(40, seed=5).tokens
+    observed = hdiff.corrupt(grammar, clean, channel, NOISE[channel], seed=6)
+    out = cli_denoise(tmp_path, grammar_file, observed, channel, NOISE[channel],
+                      ["--posterior-samples", 2, "--map", "--precision", "double"])
+    exact = hdiff.denoise(grammar, observed, channel, NOISE[channel], posterior_samples=2, map=True,
+                          precision="double")
+    fast = hdiff.denoise(grammar, observed, channel, NOISE[channel])
+    for level, marginal in enumerate(exact.marginals):
+        assert marginal.tobytes() == np.load(out / f"marginals_{level}.npy").tobytes()
+        np.testing.assert_allclose(fast.marginals[level], marginal, rtol=1e-5, atol=1e-30)
+    assert exact.log_evidence.tobytes() == np.load(out / "log_evidence.npy").tobytes()
+    np.testing.assert_array_equal(exact.posterior, np.load(out / "posterior_tokens.npy"))
+    np.testing.assert_array_equal(exact.map, np.load(out / "map_tokens.npy"))
+    with pytest.raises(ValueError, match="unknown precision 'half'"):
+        hdiff.denoise(grammar, observed, channel, NOISE[channel], precision="half")
+
+
 def test_other_dtypes_and_layouts_give_the_same_numbers(grammar):
     clean = grammar.sample(64, seed=2).tokens
     observed = hdiff.corrupt(grammar, clean, "uniform", 0.2, seed=3)

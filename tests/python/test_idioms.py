@@ -21,7 +21,7 @@ def test_every_table_is_a_data_frame_with_the_csv_columns(tmp_path, phase_run):
     (tmp_path / "c.toml").write_text(CONFIG_TOML)
     run_cli("phase", "--config", tmp_path / "c.toml", "--out", tmp_path / "out")
     frames = phase_run.to_pandas()
-    assert frames._fields == ("results", "conditional", "changes", "correlations")
+    assert frames._fields == ("results", "conditional", "changes", "correlations", "information")
     for name in frames._fields:
         table = getattr(phase_run, name)
         # Every field as the text the file holds ("" stays "", not NaN).

@@ -54,7 +54,7 @@ def test_phase_equals_hdiff_phase(tmp_path):
     run_cli("phase", "--config", tmp_path / "c.toml", "--out", tmp_path / "out", "--threads", 2)
     for result in (hdiff.phase(CONFIG, threads=1), hdiff.phase(tmp_path / "c.toml")):
         assert isinstance(result, hdiff.PhaseResult)
-        for table in ("results", "conditional", "changes", "correlations"):
+        for table in ("results", "conditional", "changes", "correlations", "information"):
             header = (tmp_path / "out" / f"{table}.csv").read_text().splitlines()[0].split(",")
             assert list(getattr(result, table)) == header
             assert_same_columns(getattr(result, table), read_csv(tmp_path / "out" / f"{table}.csv"))
