@@ -14,7 +14,7 @@
 #include "common/version.h"
 #include "experiment/phase_config.h"
 #include "grammar/grammar.h"
-#include "markov/markov_unit.h"
+#include "experiment/markov_unit.h"
 
 namespace hdiff {
 namespace {
@@ -370,7 +370,7 @@ void PhaseCollector::add(int64_t unit, UnitMeasures measures) {
                                                              config.trajectories, information_sample_count(config))
                                          : summarise(where.L, where.noise_index, slots, config.samples,
                                                      config.trajectories, information_sample_count(config));
-  // The control measures the tokens alone (markov/markov_unit.h): its placeholder levels leave no row.
+  // The control measures the tokens alone (experiment/markov_unit.h): its placeholder levels leave no row.
   if (config.kind == DataKind::markov) std::erase_if(rows_[first], [&](const PhaseRow& row) { return row.level != where.L; });
   waiting_.erase(first);
   arrived_.erase(first);

@@ -3,7 +3,7 @@
 # Checks that no include arrow in src/ runs back up: a file in folder F may
 # include headers of F itself and of the folders F builds on (the table below,
 # closed transitively), nothing else. The table is the real dependency DAG of
-# src/ (issue 27): the core (common, grammar, noise, bp, theory, experiment)
+# src/ (issue 27): the core (common, grammar, noise, bp, theory, markov, experiment, denoiser)
 # does not know about the cluster, the image side or the command line; cluster
 # sits on common only; image/checkpoint and image/io are plain C++; libtorch
 # (the LibTorch pieces every network shares: conversions, device, state-dict
@@ -22,7 +22,9 @@ set(HDIFF_LAYERS
   "noise:common"
   "bp:grammar,noise"
   "theory:grammar,noise"
-  "experiment:bp,theory"
+  "markov:grammar,noise"
+  "experiment:bp,theory,markov"
+  "denoiser:experiment"
   "cluster:common"
   "image/checkpoint:common"
   "image/io:common"
@@ -31,9 +33,9 @@ set(HDIFF_LAYERS
   "image/diffusion:image/models,noise"
   "image/probe:image/diffusion"
   "image/experiment:image/probe"
-  "cli:experiment,cluster,image/experiment")
+  "cli:experiment,denoiser,cluster,image/experiment")
 # Folders compiled into build/hdiff or the fuzzers, which never link LibTorch.
-set(HDIFF_NO_TORCH common grammar noise bp theory experiment cluster image/checkpoint image/io)
+set(HDIFF_NO_TORCH common grammar noise bp theory markov experiment denoiser cluster image/checkpoint image/io)
 
 if(NOT SOURCE_DIR)
   message(FATAL_ERROR "give -DSOURCE_DIR=<the src folder>")

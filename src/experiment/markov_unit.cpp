@@ -1,4 +1,4 @@
-#include "markov/markov_unit.h"
+#include "experiment/markov_unit.h"
 
 #include <algorithm>
 #include <cmath>

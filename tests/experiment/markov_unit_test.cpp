@@ -13,7 +13,7 @@
 #include "experiment/phase.h"
 #include "experiment/phase_config.h"
 #include "experiment/phase_units.h"
-#include "markov/markov_unit.h"
+#include "experiment/markov_unit.h"
 
 namespace hdiff {
 namespace {
