@@ -89,7 +89,9 @@ void require_finite(const std::string& table, const char* name) {
     if (!field.empty()) {
       char* after = nullptr;
       const double value = std::strtod(field.c_str(), &after);
-      if (after != field.c_str() && !std::isfinite(value)) {
+      // Only a field that is a number as a whole: a column name such as
+      // information_fraction starts with "inf", which strtod reads as infinity.
+      if (after == field.c_str() + field.size() && !std::isfinite(value)) {
         std::fprintf(stderr, "%s holds the number '%s' from an accepted payload\n", name, field.c_str());
         std::abort();
       }

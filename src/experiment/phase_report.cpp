@@ -82,9 +82,10 @@ std::string information_csv(const PhaseConfig& config, const PhaseResults& resul
   std::string out = std::string(kInformationCsvHeader) + "\n";
   for (const auto& row : results.rows) {
     const InformationSummary& info = row.information;
-    // I/H(z): empty where the prior has no entropy (one class: nothing to learn).
-    const std::string fraction =
-        info.prior_entropy > 0 ? number(info.mutual_information.mean / info.prior_entropy) : "";
+    // I/H(z): empty where the prior has no entropy (one class: nothing to learn),
+    // and where a forged journal's tiny prior entropy would make it overflow.
+    const double ratio = info.prior_entropy > 0 ? info.mutual_information.mean / info.prior_entropy : 0.0;
+    const std::string fraction = info.prior_entropy > 0 && std::isfinite(ratio) ? number(ratio) : "";
     out += key(config, row) + fmt::format("{},{},{},{},{},{},{},{}\n", number(info.prior_entropy), fields(info.entropy),
                                           fields(info.mutual_information), fraction, fields(info.cross_entropy),
                                           fields(info.same_symbol), row.information_samples, row.grammars);
