@@ -28,9 +28,16 @@ struct UniformSchedule {
   std::vector<double> betas;       // β_1..β_T (index k−1)
   std::vector<double> alpha_bars;  // ᾱ_0 = 1 .. ᾱ_T
 };
+// The linear schedule's last β is 0.02·1000/T, a probability only for T ≥ 20.
+inline constexpr int kMinUniformSteps = 20;
+inline constexpr int kMaxUniformSteps = 100000;
+// The schedule of T steps; T outside [kMinUniformSteps, kMaxUniformSteps] is an Error.
 UniformSchedule uniform_schedule(int steps);
-// The step k whose ε_k = 1 − ᾱ_k is closest to `noise` (ties: the smaller k).
+// The step k ∈ [0, T] whose ε_k = 1 − ᾱ_k is closest to `noise` (ties: the
+// smaller k; k = 0 is the clean string, ε_0 = 0). Noise outside [0, 1] is an Error.
 int uniform_step_at(const UniformSchedule& schedule, double noise);
+// ε_k = 1 − ᾱ_k, k ∈ [0, T].
+double uniform_noise_at(const UniformSchedule& schedule, int k);
 
 // p_θ(x_{k−1} = c | x_k = o) = Σ_a q(c | o, a)·p(a) for one token, where
 // q(c | o, a) ∝ [(1−β_k)[o = c] + β_k/v]·[ᾱ_{k−1}[c = a] + (1−ᾱ_{k−1})/v]
@@ -43,7 +50,8 @@ void uniform_reverse_step(const UniformSchedule& schedule, int k, int v, uint32_
 
 // A string parsed bottom-up: symbols[ℓ][i] for every level 0..L and valid[ℓ][i]
 // = 1 when node i of level ℓ exists, i.e. its whole subtree parses (the leaves
-// are always valid; an invalid node's symbol is undefined).
+// are always valid; an invalid node's symbol is undefined: UINT32_MAX today).
+// Tokens outside [0, v) or a length other than d are an Error.
 struct ParsedTree {
   std::vector<std::vector<uint32_t>> symbols;
   std::vector<std::vector<uint8_t>> valid;
@@ -63,8 +71,12 @@ struct LossRow {
 };
 // "Noised token": under mask a masked position, under uniform every position.
 // Standard errors over strings (each string's mean over its noised tokens; a
-// string without noised tokens is left out). `clean` holds count × d tokens;
-// string n at noise index j is noised from the stream (seed, noise, n, j).
+// string without noised tokens is left out; a level where no string has one
+// gives zeros with noised_tokens = 0). `clean` holds count × d tokens;
+// string n at noise index j is noised from the stream (seed, noise, n, j), and
+// the denoiser sees that level ε as the string's noise. A denoiser that gives
+// probability 0 to a token BP deems possible makes kl (and loss_net when it is
+// the clean token) +infinity, mean and standard error both.
 std::vector<LossRow> compare_losses(const Grammar& grammar, const TokenDenoiser& denoiser, Channel channel,
                                     std::span<const double> noise, std::span<const uint32_t> clean, uint64_t seed);
 
@@ -89,6 +101,10 @@ SampleQuality sample_quality(const Grammar& grammar, std::span<const uint32_t> g
 
 // ---- forward–backward with the denoiser beside BP --------------------------
 
+// The most strings handed to a denoiser in one call: 4096, fewer when d·v is
+// large, so that one call's N × d × v doubles stay under 128 MiB.
+int64_t denoiser_batch_strings(int64_t d, int v);
+
 struct DenoiserPhaseConfig {
   Channel channel = Channel::mask;  // mask or uniform
   std::vector<double> noise;        // levels ε (uniform: snapped to the schedule's steps)
@@ -112,7 +128,14 @@ struct DenoiserPhaseRow {
 // masked position at a time, drawing its token from the denoiser's row, at the
 // noise level (masked positions)/d. Uniform: the ancestral chain from the step
 // of the noise level down to 0. BP: one exact posterior draw per trajectory.
-// `on_progress` (may be empty) gets the trajectories finished so far.
+// `on_progress` (may be empty) gets the trajectories finished so far, after each
+// noise level. Streams: clean sample n is sample_tree(grammar, seed, n); item
+// (n, t) at noise index j is noised from (seed, noise, n, j | t << 32), its net
+// chain draws from (seed, experiment, n, the same) and BP's from the posterior
+// domain; the config is checked (validate below) before any work.
+// Checks channel, noise levels, sizes, uniform_steps and the memory the run
+// needs against `params`; Error naming the bad value.
+void validate(const DenoiserPhaseConfig& config, const GrammarParams& params);
 std::vector<DenoiserPhaseRow> denoiser_phase(const Grammar& grammar, const TokenDenoiser& denoiser,
                                              const DenoiserPhaseConfig& config,
                                              const std::function<void(int64_t)>& on_progress = {});
