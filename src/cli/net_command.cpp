@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "common/error.h"
 #include "common/toml_input.h"
 #include "nets/trainer.h"
 

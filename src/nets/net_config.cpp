@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "common/toml_input.h"
+#include "denoiser/measure.h"
 
 namespace hdiff::nets {
 
@@ -170,7 +171,7 @@ void apply(const toml::table& root, const std::string& source, NetConfig& c) {
   std::string kind = channel_name(c.process);
   process.choice("kind", kind, {"mask", "uniform"});
   c.process = parse_channel(kind);
-  process.integer("steps", c.uniform_steps, 2, 100000);
+  process.integer("steps", c.uniform_steps, kMinUniformSteps, kMaxUniformSteps);
   const Section model(root, "model", {"architecture", "width", "blocks", "layers", "heads", "time_embedding"}, source);
   model.choice("architecture", c.architecture, {"unet", "transformer"});
   model.integer("width", c.width, 1, 1 << 14);
@@ -211,10 +212,26 @@ NetConfig parse_net_config(std::string_view text, const std::string& source) {
   }
   if (config.architecture == "transformer" && config.width % config.heads != 0)
     fail("{}: model.width = {} must be a multiple of model.heads = {}", source, config.width, config.heads);
+  try {
+    validate(measure_config(config), config.grammar);
+  } catch (const Error& e) {
+    fail("{}: [measure] {}", source, e.what());
+  }
   if (config.loss_samples > config.test_samples)
     fail("{}: measure.loss_samples = {} exceeds data.test_samples = {}; the loss tables use held-out strings", source,
          config.loss_samples, config.test_samples);
   return config;
+}
+
+DenoiserPhaseConfig measure_config(const NetConfig& config) {
+  DenoiserPhaseConfig phase;
+  phase.channel = config.process;
+  phase.noise = config.noise;
+  phase.samples = config.phase_samples;
+  phase.trajectories = config.trajectories;
+  phase.uniform_steps = config.uniform_steps;
+  phase.seed = config.measure_seed;
+  return phase;
 }
 
 NetConfig load_net_config(const std::string& path) { return parse_net_config(read_toml_text(path, "config"), path); }

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "denoiser/measure.h"
 #include "grammar/grammar.h"
 #include "noise/channel.h"
 
@@ -51,6 +52,8 @@ extern const char* const kDefaultNetConfig;
 
 // The default config overridden by the keys of `text`; `source` names it in errors.
 NetConfig parse_net_config(std::string_view text, const std::string& source);
+// The forward-backward experiment's config of [measure] (checked by parse_net_config).
+DenoiserPhaseConfig measure_config(const NetConfig& config);
 // parse_net_config of the file `path` (read through toml_input.h).
 NetConfig load_net_config(const std::string& path);
 

@@ -5,23 +5,12 @@
 #include <optional>
 
 #include "common/gnuplot.h"
+#include "denoiser/tables.h"
 
 namespace hdiff::nets {
 namespace {
 
 std::string number(double x) { return fmt::format("{:.6g}", x); }
-std::string optional_number(const std::optional<Estimate>& e) { return e ? number(e->mean) : ""; }
-std::string optional_se(const std::optional<Estimate>& e) { return e ? number(e->standard_error) : ""; }
-
-std::string loss_columns(const LossRow& r) {
-  return fmt::format("{},{},{},{},{},{},{},{},{},{}", number(r.loss_net.mean), number(r.loss_net.standard_error),
-                     number(r.loss_bayes.mean), number(r.loss_bayes.standard_error), number(r.kl.mean),
-                     number(r.kl.standard_error), number(r.top_agreement.mean),
-                     number(r.top_agreement.standard_error), number(r.loss_net.mean - r.loss_bayes.mean),
-                     r.noised_tokens);
-}
-constexpr const char* kLossHeader =
-    "loss_net,loss_net_se,loss_bayes,loss_bayes_se,kl,kl_se,top_agreement,top_agreement_se,excess,noised_tokens";
 
 // A gnuplot datablock $name of the given lines ("x y [err]").
 std::string datablock(const std::string& name, const std::string& lines) {
@@ -46,48 +35,34 @@ std::string samples_csv(const std::vector<CheckpointMeasures>& checkpoints) {
   return text;
 }
 
-std::string train_loss_csv(const std::vector<CheckpointMeasures>& checkpoints) {
-  std::string text = fmt::format("step,split,noise,{}\n", kLossHeader);
+std::string train_loss_csv(Channel channel, const std::vector<CheckpointMeasures>& checkpoints) {
+  // The columns of denoiser/tables.h's loss table, after the step and the split.
+  std::string text;
+  const auto append = [&](int64_t step, const char* split, const std::vector<LossRow>& rows) {
+    const std::string table = hdiff::loss_csv(channel, rows);
+    const size_t header_end = table.find('\n');
+    if (text.empty()) text = "step,split," + table.substr(0, header_end + 1);
+    size_t at = header_end + 1;
+    while (at < table.size()) {
+      const size_t end = table.find('\n', at);
+      text += fmt::format("{},{},{}", step, split, table.substr(at, end - at + 1));
+      at = end + 1;
+    }
+  };
   for (const auto& c : checkpoints) {
-    for (const auto& r : c.train) text += fmt::format("{},train,{},{}\n", c.step, number(r.noise), loss_columns(r));
-    for (const auto& r : c.test) text += fmt::format("{},test,{},{}\n", c.step, number(r.noise), loss_columns(r));
+    append(c.step, "train", c.train);
+    append(c.step, "test", c.test);
   }
-  return text;
-}
-
-std::string loss_csv(const std::vector<LossRow>& rows) {
-  std::string text = fmt::format("noise,{}\n", kLossHeader);
-  for (const auto& r : rows) text += fmt::format("{},{}\n", number(r.noise), loss_columns(r));
-  return text;
-}
-
-std::string comparison_csv(const std::vector<DenoiserPhaseRow>& rows) {
-  std::string text =
-      "noise,level,agreement_net,agreement_net_se,agreement_bp,agreement_bp_se,difference,validity_net,"
-      "kept_fraction_net,kept_agreement_net,changed_fraction_net,changed_agreement_net,"
-      "kept_fraction_bp,kept_agreement_bp,changed_fraction_bp,changed_agreement_bp,chi_net,chi_net_se,chi_bp,"
-      "chi_bp_se\n";
-  for (const auto& r : rows)
-    text += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", number(r.noise), r.level,
-                        number(r.agreement_net.mean), number(r.agreement_net.standard_error),
-                        number(r.agreement_bp.mean), number(r.agreement_bp.standard_error),
-                        number(r.agreement_net.mean - r.agreement_bp.mean), number(r.validity_net),
-                        number(r.kept_net.fraction), optional_number(r.kept_net.agreement),
-                        number(r.changed_net.fraction), optional_number(r.changed_net.agreement),
-                        number(r.kept_bp.fraction), optional_number(r.kept_bp.agreement),
-                        number(r.changed_bp.fraction), optional_number(r.changed_bp.agreement),
-                        optional_number(r.changes_net.susceptibility), optional_se(r.changes_net.susceptibility),
-                        optional_number(r.changes_bp.susceptibility), optional_se(r.changes_bp.susceptibility));
-  return text;
+  return text.empty() ? "step,split\n" : text;
 }
 
 void write_net_report(const NetConfig& config, const std::vector<CheckpointMeasures>& checkpoints,
                       const FinalMeasures& final_measures, OutputDir& out) {
   out.write("validity.csv", validity_csv(checkpoints));
   out.write("samples.csv", samples_csv(checkpoints));
-  out.write("train_loss.csv", train_loss_csv(checkpoints));
-  out.write("loss.csv", loss_csv(final_measures.loss));
-  out.write("comparison.csv", comparison_csv(final_measures.phase));
+  out.write("train_loss.csv", train_loss_csv(config.process, checkpoints));
+  out.write("loss.csv", hdiff::loss_csv(config.process, final_measures.loss));
+  out.write("comparison.csv", denoiser_phase_csv(config.process, final_measures.phase));
 
   const int L = config.grammar.L;
   FigureScript script{"# hdiff net train figures: run `gnuplot figures.gp` in this folder to redraw them\n" +

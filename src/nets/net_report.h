@@ -28,12 +28,12 @@ struct FinalMeasures {
 
 // CSV texts (header line first). Column contracts (checked from outside):
 // validity.csv step,level,validity; loss.csv noise,loss_net,loss_net_se,
-// loss_bayes,loss_bayes_se; comparison.csv noise,level,agreement_net,agreement_bp.
+// loss_bayes,loss_bayes_se; comparison.csv noise,level,agreement_net,agreement_bp
+// (loss.csv and comparison.csv are denoiser/tables.h's tables; train_loss.csv is
+// its loss table per checkpoint with the columns step,split first).
 std::string validity_csv(const std::vector<CheckpointMeasures>& checkpoints);
 std::string samples_csv(const std::vector<CheckpointMeasures>& checkpoints);
-std::string train_loss_csv(const std::vector<CheckpointMeasures>& checkpoints);
-std::string loss_csv(const std::vector<LossRow>& rows);
-std::string comparison_csv(const std::vector<DenoiserPhaseRow>& rows);
+std::string train_loss_csv(Channel channel, const std::vector<CheckpointMeasures>& checkpoints);
 
 // Writes the CSVs and the figures (validity per level against step, loss
 // against the Bayes floor against noise, agreement net vs BP per level) into `out`.

@@ -148,13 +148,7 @@ bool measure(const NetConfig& c, const Grammar& grammar, TokenNetwork& net, cons
   }
   // The last checkpoint is the final model (every run ends with one).
   final_measures.loss = measures.empty() ? std::vector<LossRow>{} : measures.back().test;
-  DenoiserPhaseConfig phase;
-  phase.channel = c.process;
-  phase.noise = c.noise;
-  phase.samples = c.phase_samples;
-  phase.trajectories = c.trajectories;
-  phase.uniform_steps = c.uniform_steps;
-  phase.seed = c.measure_seed;
+  const DenoiserPhaseConfig phase = measure_config(c);
   ProgressBar bar(phase.samples * phase.trajectories * static_cast<int64_t>(phase.noise.size()),
                   "hdiff net train: forward-backward");
   int64_t reported = 0;
