@@ -8,7 +8,7 @@ import numpy as np
 # field (an undefined estimate, a missing time) reading as NaN.
 _TEXT_COLUMNS = {"channel", "schedule", "class"}
 _INTEGER_COLUMNS = {"v", "n_classes", "m", "s", "L", "level", "samples", "grammars", "lca_level", "population",
-                    "replicas", "depth"}
+                    "replicas", "depth", "noised_tokens"}
 
 
 class Table(dict):

@@ -30,6 +30,8 @@ void register_grammar(py::module_& module);
 void register_denoise(py::module_& module);
 // Registers the phase experiment and the theory functions.
 void register_experiment(py::module_& module);
+// Registers the measurements of a user's denoiser against exact BP (denoiser_bindings.cpp).
+void register_denoiser(py::module_& module);
 
 // A NumPy array viewing `values` without a copy: a capsule owns the moved vector
 // and is the array's base, so the array outlives whatever returned it.

@@ -21,4 +21,5 @@ PYBIND11_MODULE(_hdiff, module) {
   hdiff::python::register_grammar(module);
   hdiff::python::register_denoise(module);
   hdiff::python::register_experiment(module);
+  hdiff::python::register_denoiser(module);
 }

@@ -41,7 +41,9 @@ struct NoisyTokens {
 using TokenDenoiser = std::function<void(const NoisyTokens& batch, std::span<double> log_probabilities)>;
 
 // Exact BP as a TokenDenoiser for `grammar` (the oracle): the token marginals of
-// denoise() at each string's own noise level. An impossible observation is an Error.
+// denoise() at each string's own noise level (BP's float32 batch path, each row
+// renormalised in double; under mask an unmasked row is exactly its token). It
+// holds its own copy of the grammar. An impossible observation is an Error.
 TokenDenoiser bp_token_denoiser(const Grammar& grammar);
 
 }  // namespace hdiff

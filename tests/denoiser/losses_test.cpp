@@ -4,9 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
+#include "common/parallel.h"
 #include "denoiser/measure.h"
 #include "denoiser/tables.h"
 #include "grammar/sampling.h"
@@ -129,6 +131,20 @@ TEST(CompareLosses, FullyMaskedFloorIsThePriorTokenEntropy) {
   EXPECT_NEAR(rows[0].loss_bayes.mean, expected_loss, 1e-6 * expected_loss);
   // ...whose expectation over strings is the marginals' entropy.
   EXPECT_NEAR(rows[0].loss_bayes.mean, entropy, 4 * rows[0].loss_bayes.standard_error);
+}
+
+TEST(CompareLosses, RowsDoNotDependOnThreads) {
+  const Grammar grammar = make_random_grammar(kParams);
+  const auto clean = clean_strings(grammar, 300, 6);
+  const std::vector<double> noise = {0.3, 0.7};
+  for (Channel channel : {Channel::mask, Channel::uniform}) {
+    set_thread_count(1);
+    const std::string one = loss_csv(channel, compare_losses(grammar, uniform_rows(), channel, noise, clean, 8));
+    set_thread_count(2);
+    const std::string two = loss_csv(channel, compare_losses(grammar, uniform_rows(), channel, noise, clean, 8));
+    EXPECT_EQ(one, two);
+    EXPECT_EQ(std::count(one.begin(), one.end(), '\n'), 3);
+  }
 }
 
 TEST(CompareLosses, BadInputsAreRefused) {
