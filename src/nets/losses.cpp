@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "nets/networks.h"
+
 namespace hdiff::nets {
 namespace {
 
@@ -11,6 +13,15 @@ using at::Tensor;
 // −log p(x₀) per token [B, d] from log-probabilities [B, d, v].
 Tensor cross_entropy(const Tensor& log_p, const Tensor& clean) {
   return -log_p.gather(-1, clean.unsqueeze(-1)).squeeze(-1);
+}
+
+at::Tensor long_tensor(const std::vector<int64_t>& values, std::vector<int64_t> shape) {
+  return torch::from_blob(const_cast<int64_t*>(values.data()), shape, torch::kLong).clone();
+}
+
+at::Tensor float_tensor(const std::vector<float>& values) {
+  return torch::from_blob(const_cast<float*>(values.data()), {static_cast<int64_t>(values.size())}, torch::kFloat)
+      .clone();
 }
 
 }  // namespace
@@ -49,6 +60,22 @@ Tensor uniform_loss(const Tensor& logits, const Tensor& clean, const Tensor& obs
   const Tensor first = (k == 1).reshape({-1, 1}).expand_as(kl);
   const Tensor term = torch::where(first, ce, kl);
   return term.mean() + ce_weight * ce.mean();
+}
+
+at::Tensor batch_loss(TokenNetwork& net, const NetConfig& config, const TrainingBatch& batch,
+                      const UniformSchedule& schedule) {
+  const at::Tensor clean = long_tensor(batch.clean, {batch.rows, batch.length});
+  const at::Tensor noisy = long_tensor(batch.noisy, {batch.rows, batch.length});
+  const at::Tensor noise = float_tensor(batch.noise);
+  const at::Tensor logits = net.forward(noisy, noise);
+  if (config.process == Channel::mask) return masked_loss(logits, clean, noisy == config.grammar.v, noise);
+  std::vector<float> beta, alpha_bar_before;
+  for (const int64_t k : batch.step) {
+    beta.push_back(static_cast<float>(schedule.betas[static_cast<size_t>(k - 1)]));
+    alpha_bar_before.push_back(static_cast<float>(schedule.alpha_bars[static_cast<size_t>(k - 1)]));
+  }
+  return uniform_loss(logits, clean, noisy, long_tensor(batch.step, {batch.rows}), float_tensor(beta),
+                      float_tensor(alpha_bar_before), config.ce_weight);
 }
 
 }  // namespace hdiff::nets

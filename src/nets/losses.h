@@ -4,6 +4,9 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "denoiser/measure.h"
+#include "nets/training_batch.h"
+
 namespace hdiff::nets {
 
 // Masked diffusion, MDLM's continuous-time ELBO with α_t = 1 − t: for logits
@@ -30,5 +33,12 @@ at::Tensor uniform_reverse_distribution(const at::Tensor& p0, const at::Tensor& 
 at::Tensor uniform_loss(const at::Tensor& logits, const at::Tensor& clean, const at::Tensor& observed,
                         const at::Tensor& k, const at::Tensor& beta, const at::Tensor& alpha_bar_before,
                         double ce_weight);
+
+struct TokenNetwork;
+
+// The loss of one training batch of `config`'s process: masked_loss or
+// uniform_loss of the network's logits (β_k and ᾱ_{k−1} from `schedule`).
+at::Tensor batch_loss(TokenNetwork& network, const NetConfig& config, const TrainingBatch& batch,
+                      const UniformSchedule& schedule);
 
 }  // namespace hdiff::nets

@@ -42,7 +42,7 @@ heads = 4             # attention heads (transformer)
 time_embedding = true
 
 [train]
-steps = 4000
+steps = 8000
 time_budget_seconds = 0   # 0: no budget; else stop when spent (results then depend on timing)
 batch = 128
 learning_rate = 0.001

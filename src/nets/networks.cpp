@@ -45,22 +45,45 @@ struct NoiseEmbeddingImpl : nn::Module {
 };
 TORCH_MODULE(NoiseEmbedding);
 
+// One level of the down path: blocks, then the merge of s neighbours.
+struct DownLevelImpl : nn::Module {
+  DownLevelImpl(int64_t width, int64_t s, int count)
+      : blocks(register_module("blocks", residual_blocks(width, count))),
+        merge(register_module("merge", nn::Linear(s * width, width))),
+        norm(register_module("norm", nn::LayerNorm(nn::LayerNormOptions({width})))) {}
+  nn::Sequential blocks;
+  nn::Linear merge;
+  nn::LayerNorm norm;
+};
+TORCH_MODULE(DownLevel);
+
+// One level of the up path: the split into s children, then blocks.
+struct UpLevelImpl : nn::Module {
+  UpLevelImpl(int64_t width, int64_t s, int count)
+      : split(register_module("split", nn::Linear(width, s * width))),
+        norm(register_module("norm", nn::LayerNorm(nn::LayerNormOptions({width})))),
+        blocks(register_module("blocks", residual_blocks(width, count))) {}
+  nn::Linear split;
+  nn::LayerNorm norm;
+  nn::Sequential blocks;
+};
+TORCH_MODULE(UpLevel);
+
 struct TreeUnet : TokenNetwork {
   explicit TreeUnet(const NetConfig& config)
       : process_(config.process), v_(config.grammar.v), s_(config.grammar.s), L_(config.grammar.L),
         width_(config.width) {
     embed_ = register_module("embed", nn::Linear(input_width(config), width_));
     if (config.time_embedding) noise_ = register_module("noise", NoiseEmbedding(width_));
+    nn::ModuleList down, up;
     for (int l = 0; l < L_; ++l) {
-      const std::string down = "down." + std::to_string(l) + ".";
-      down_blocks_.push_back(register_module(down + "blocks", residual_blocks(width_, config.blocks)));
-      merge_.push_back(register_module(down + "merge", nn::Linear(s_ * width_, width_)));
-      merge_norm_.push_back(register_module(down + "norm", nn::LayerNorm(nn::LayerNormOptions({width_}))));
-      const std::string up = "up." + std::to_string(l) + ".";
-      split_.push_back(register_module(up + "split", nn::Linear(width_, s_ * width_)));
-      split_norm_.push_back(register_module(up + "norm", nn::LayerNorm(nn::LayerNormOptions({width_}))));
-      up_blocks_.push_back(register_module(up + "blocks", residual_blocks(width_, config.blocks)));
+      down_.push_back(DownLevel(width_, s_, config.blocks));
+      down->push_back(down_.back());
+      up_.push_back(UpLevel(width_, s_, config.blocks));
+      up->push_back(up_.back());
     }
+    register_module("down", down);
+    register_module("up", up);
     middle_ = register_module("middle", residual_blocks(width_, config.blocks));
     out_ = register_module("out", nn::Linear(width_, v_));
   }
@@ -74,17 +97,19 @@ struct TreeUnet : TokenNetwork {
     std::vector<Tensor> skips;
     // down.l works on level L − l (its n = s^(L−l) nodes) and merges them into level L − l − 1.
     for (int l = 0; l < L_; ++l) {
-      h = run_blocks(down_blocks_[l], h);
+      DownLevelImpl& level = *down_[static_cast<size_t>(l)];
+      h = run_blocks(level.blocks, h);
       skips.push_back(h);
       n /= s_;
-      h = with_noise(F::gelu(merge_norm_[l](merge_[l](h.reshape({batch, n, s_ * width_})))));
+      h = with_noise(F::gelu(level.norm(level.merge(h.reshape({batch, n, s_ * width_})))));
     }
     h = run_blocks(middle_, h);
     for (int l = L_ - 1; l >= 0; --l) {
+      UpLevelImpl& level = *up_[static_cast<size_t>(l)];
       n *= s_;
-      h = split_[l](h).reshape({batch, n, width_});
-      h = with_noise(F::gelu(split_norm_[l](h + skips[l])));
-      h = run_blocks(up_blocks_[l], h);
+      h = level.split(h).reshape({batch, n, width_});
+      h = with_noise(F::gelu(level.norm(h + skips[static_cast<size_t>(l)])));
+      h = run_blocks(level.blocks, h);
     }
     return out_(h);
   }
@@ -94,9 +119,8 @@ struct TreeUnet : TokenNetwork {
   int64_t width_;
   nn::Linear embed_{nullptr}, out_{nullptr};
   NoiseEmbedding noise_{nullptr};
-  std::vector<nn::Sequential> down_blocks_, up_blocks_;
-  std::vector<nn::Linear> merge_, split_;
-  std::vector<nn::LayerNorm> merge_norm_, split_norm_;
+  std::vector<DownLevel> down_;
+  std::vector<UpLevel> up_;
   nn::Sequential middle_{nullptr};
 };
 

@@ -51,32 +51,6 @@ std::vector<uint32_t> draw_strings(const Grammar& grammar, uint64_t seed, int64_
   return tokens;
 }
 
-at::Tensor long_tensor(const std::vector<int64_t>& values, std::vector<int64_t> shape) {
-  return torch::from_blob(const_cast<int64_t*>(values.data()), shape, torch::kLong).clone();
-}
-
-at::Tensor float_tensor(const std::vector<float>& values) {
-  return torch::from_blob(const_cast<float*>(values.data()), {static_cast<int64_t>(values.size())}, torch::kFloat)
-      .clone();
-}
-
-// The loss of one training batch.
-at::Tensor batch_loss(TokenNetwork& net, const NetConfig& config, const TrainingBatch& batch,
-                      const UniformSchedule& schedule) {
-  const at::Tensor clean = long_tensor(batch.clean, {batch.rows, batch.length});
-  const at::Tensor noisy = long_tensor(batch.noisy, {batch.rows, batch.length});
-  const at::Tensor noise = float_tensor(batch.noise);
-  const at::Tensor logits = net.forward(noisy, noise);
-  if (config.process == Channel::mask) return masked_loss(logits, clean, noisy == config.grammar.v, noise);
-  std::vector<float> beta, alpha_bar_before;
-  for (const int64_t k : batch.step) {
-    beta.push_back(static_cast<float>(schedule.betas[static_cast<size_t>(k - 1)]));
-    alpha_bar_before.push_back(static_cast<float>(schedule.alpha_bars[static_cast<size_t>(k - 1)]));
-  }
-  return uniform_loss(logits, clean, noisy, long_tensor(batch.step, {batch.rows}), float_tensor(beta),
-                      float_tensor(alpha_bar_before), config.ce_weight);
-}
-
 bool all_finite(TokenNetwork& net) {
   torch::NoGradGuard no_grad;
   for (const auto& p : net.parameters())

@@ -86,9 +86,9 @@ TEST(NetTrainCli, RefusesACheckpointOfAnotherGrammarArchitectureProcessOrADamage
   write_config(folder, "arch.toml", tiny_config(16, "architecture = \"transformer\""));
   write_config(folder, "process.toml", tiny_config(16, "architecture = \"unet\"", "3", "kind = \"uniform\"\nsteps = 20"));
   const auto before = read_text(folder / "run" / "model.safetensors");
-  expect_refused(folder / "run", "net train --config ../grammar.toml --out . --resume", {"another grammar", "step-"});
-  expect_refused(folder / "run", "net train --config ../arch.toml --out . --resume", {"another architecture"});
-  expect_refused(folder / "run", "net train --config ../process.toml --out . --resume", {"another process"});
+  expect_refused(folder, "net train --config grammar.toml --out run --resume", {"another grammar", "step-"});
+  expect_refused(folder, "net train --config arch.toml --out run --resume", {"another architecture"});
+  expect_refused(folder, "net train --config process.toml --out run --resume", {"another process"});
   EXPECT_EQ(read_text(folder / "run" / "model.safetensors"), before);
   // Without --resume a folder holding checkpoints is refused, naming both ways on.
   expect_refused(folder, "net train --config c.toml --out run", {"--resume", "--force"});
@@ -133,9 +133,9 @@ TEST(NetTrainCli, ConfigErrorsAreOneLine) {
 TEST(NetTrainCli, CtrlCKeepsACheckpointAndResumeFinishes) {
   const auto folder = fresh_folder("net_train_interrupt");
   write_config(folder, "c.toml", tiny_config(200000));
-  // SIGINT after 4 s, as Ctrl-C sends it (timeout passes on hdiff's exit status).
+  // SIGINT after 8 s, as Ctrl-C sends it (timeout passes on hdiff's exit status).
   hdiff::testing::RunOptions options;
-  options.prefix = "timeout --preserve-status -s INT 4 ";
+  options.prefix = "timeout --preserve-status -s INT 8 ";
   const auto result = run_hdiff("net train --config c.toml --out run --threads 1", folder, options);
   EXPECT_EQ(result.exit_code, 130) << result.err;
   EXPECT_NE(result.err.find("--resume"), std::string::npos) << result.err;
