@@ -45,3 +45,5 @@ BENCHMARK(BM_TrainStep)->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->MinT
 
 }  // namespace
 }  // namespace hdiff::nets
+
+BENCHMARK_MAIN();

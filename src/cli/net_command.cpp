@@ -20,7 +20,7 @@ struct NetTrainOptions {
   std::string config;
   std::string preset;
   std::string out = "hdiff-net";
-  int threads = 0;
+  int threads = 1;
   bool resume = false;
   bool force = false;
 };
@@ -37,7 +37,7 @@ void run_train(const NetTrainOptions& options) {
     job.config_text = nets::kDefaultNetConfig;
     job.config = nets::parse_net_config(job.config_text, "default config");
   }
-  if (options.threads < 0) fail("--threads {} must be 0 (the default) or a positive count", options.threads);
+  if (options.threads < 0) fail("--threads {} must be 0 (every core) or a positive count", options.threads);
   job.out = options.out;
   job.resume = options.resume;
   job.force = options.force;
@@ -88,7 +88,8 @@ void add_train(CLI::App& net) {
   }, "print the embedded default config and exit");
   cmd->add_option("--out", options->out, "output folder")->capture_default_str();
   cmd->add_option("--threads", options->threads,
-                  "LibTorch threads; 0: all cores when OpenMP threads wait passively (hdiff's default), else 1")
+                  "LibTorch threads (0: every core); weights are byte-identical for one thread count. One is the "
+                  "default: the default network's steps are too small to gain from two (docs/networks.md)")
       ->capture_default_str();
   cmd->add_flag("--resume", options->resume, "continue the training run in --out from its last checkpoint");
   add_force_flag(*cmd, options->force);

@@ -13,7 +13,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <set>
-#include <strings.h>
 
 #include "common/error.h"
 #include "common/output.h"
@@ -62,6 +61,9 @@ bool all_finite(TokenNetwork& net) {
   fail("the {} became NaN at step {}; the last good checkpoint is {}; lower train.learning_rate", what, step,
        last_good.empty() ? std::string("none (none was written yet)") : last_good);
 }
+
+// No status line before this many seconds of training.
+constexpr double kQuietSeconds = 2.0;
 
 // A line beside the progress bar: on a terminal it first clears the bar's line.
 void print_status(const std::string& line) {
@@ -136,13 +138,7 @@ bool measure(const NetConfig& c, const Grammar& grammar, TokenNetwork& net, cons
 
 }  // namespace
 
-int training_threads(int requested) {
-  if (requested > 0) return requested;
-  const char* policy = std::getenv("OMP_WAIT_POLICY");
-  // Debian's LibTorch lets idle OpenMP threads spin: on a shared machine two
-  // spinning threads run slower than one (common/omp_wait_policy.h).
-  return policy != nullptr && strcasecmp(policy, "passive") == 0 ? at::get_num_threads() : 1;
-}
+int training_threads(int requested) { return requested > 0 ? requested : at::get_num_threads(); }
 
 TrainOutcome run_net_train(const TrainJob& job) {
   const NetConfig& c = job.config;
@@ -220,7 +216,9 @@ TrainOutcome run_net_train(const TrainJob& job) {
       if (save_at.count(step) || stop || outcome.time_budget_hit) {
         save(step);
         const double elapsed = seconds_since(train_start);
-        print_status(fmt::format("hdiff net train: step {}/{}, loss {:.4f} (mean of the last {} steps), {:.1f} "
+        // Quiet in the first seconds, as ProgressBar is: a short run prints nothing.
+        if (elapsed >= kQuietSeconds)
+          print_status(fmt::format("hdiff net train: step {}/{}, loss {:.4f} (mean of the last {} steps), {:.1f} "
                                  "steps/s",
                                  step, c.steps, loss_sum / static_cast<double>(loss_count), loss_count,
                                  static_cast<double>(step - outcome.first_step) / std::max(elapsed, 1e-9)));

@@ -33,7 +33,7 @@ struct TrainJob {
   std::filesystem::path out;
   bool resume = false;
   bool force = false;
-  int threads = 0;  // 0: LibTorch's default when OpenMP threads wait passively, else 1
+  int threads = 1;  // 0: LibTorch's default (every core)
 };
 
 struct TrainOutcome {
@@ -49,7 +49,7 @@ struct TrainOutcome {
 
 TrainOutcome run_net_train(const TrainJob& job);
 
-// The thread count a job runs with (see TrainJob::threads).
+// The thread count a job runs with: `requested`, or LibTorch's default for 0.
 int training_threads(int requested);
 
 }  // namespace hdiff::nets

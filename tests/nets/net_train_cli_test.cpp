@@ -18,8 +18,7 @@ using hdiff::testing::run_hdiff;
 
 namespace {
 
-// A config of a few seconds; `extra` is appended (later keys of a section
-// must then come in a new table header of the same name, so it replaces whole values only).
+// A config of a few seconds.
 std::string tiny_config(int steps, const std::string& model = "architecture = \"unet\"", const std::string& grammar_seed = "3",
                         const std::string& process = "kind = \"mask\"", const std::string& lr = "0.003") {
   return "[grammar]\nv = 4\nclasses = 4\nm = 2\ns = 2\nL = 2\nseed = " + grammar_seed +
@@ -144,4 +143,22 @@ TEST(NetTrainCli, CtrlCKeepsACheckpointAndResumeFinishes) {
     any = any || entry.path().extension() == ".safetensors";
   EXPECT_TRUE(any);
   EXPECT_FALSE(fs::exists(folder / "run" / "model.safetensors"));
+}
+
+TEST(NetTrainCli, ATimeBudgetStopsEarlyAndIsRecorded) {
+  const auto folder = fresh_folder("net_train_budget");
+  std::string text = tiny_config(1000000);
+  text.insert(text.find("batch = 16"), "time_budget_seconds = 0.5\n");
+  write_config(folder, "c.toml", text);
+  const auto result = run_hdiff("net train --config c.toml --out run --threads 1", folder);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("the time budget ended it"), std::string::npos) << result.out;
+  const std::string record = read_text(folder / "run" / "run.json");
+  EXPECT_NE(record.find("\"time_budget_hit\": true"), std::string::npos) << record;
+  // --force starts again: the old checkpoints go, the new run's come.
+  write_config(folder, "short.toml", tiny_config(5));
+  ASSERT_EQ(run_hdiff("net train --config short.toml --out run --threads 1 --force", folder).exit_code, 0);
+  int checkpoints = 0;
+  for ([[maybe_unused]] const auto& entry : fs::directory_iterator(folder / "run" / "checkpoints")) ++checkpoints;
+  EXPECT_EQ(checkpoints, 4);  // 1, 2, 3 (rounded log spacing) and 5
 }
