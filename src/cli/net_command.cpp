@@ -1,4 +1,4 @@
-// `hdiff net train`: a discrete diffusion model trained on RHM strings and
+// `hdiff net train` and `hdiff net sweep`: a discrete diffusion model trained on RHM strings and
 // measured against exact BP (docs/networks.md). Lives in hdiff-torch.
 
 #include <CLI/CLI.hpp>
@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "common/error.h"
 #include "common/toml_input.h"
+#include "nets/net_sweep.h"
 #include "nets/trainer.h"
 
 namespace hdiff::cli {
@@ -96,12 +97,59 @@ void add_train(CLI::App& net) {
   cmd->callback([options] { run_train(*options); });
 }
 
+struct NetSweepOptions {
+  std::string config;
+  std::string out = "hdiff-net-sweep";
+  int threads = 1;
+  bool resume = false;
+  bool force = false;
+};
+
+void add_sweep(CLI::App& net) {
+  auto options = std::make_shared<NetSweepOptions>();
+  auto* cmd = net.add_subcommand(
+      "sweep",
+      "Sample complexity: one `hdiff net train` run per (P, seed) of [sweep] samples and seeds, into\n"
+      "DIR/P<P>-seed<S>, then sweep_validity.csv, sweep_loss.csv, sweep_agreement.csv and figures against P,\n"
+      "and the P from which each level is learned (docs/networks.md). --resume continues every point from\n"
+      "its last checkpoint (finished points are only measured again).");
+  cmd->add_option("--config", options->config, "sweep config (TOML): [sweep] plus any training keys")
+      ->check(CLI::ExistingFile);
+  cmd->add_flag_callback("--print-default-config", [] {
+    fmt::print("{}", nets::kDefaultNetSweepConfig);
+    std::exit(0);
+  }, "print the embedded default sweep config and exit");
+  cmd->add_option("--out", options->out, "output folder")->capture_default_str();
+  cmd->add_option("--threads", options->threads, "LibTorch threads (0: every core)")->capture_default_str();
+  cmd->add_flag("--resume", options->resume, "continue the sweep in --out");
+  add_force_flag(*cmd, options->force);
+  cmd->callback([options] {
+    nets::SweepJob job;
+    job.config_text = options->config.empty() ? nets::kDefaultNetSweepConfig : read_toml_text(options->config, "config");
+    job.config = nets::parse_net_sweep(job.config_text, options->config.empty() ? "default sweep config" : options->config);
+    if (options->threads < 0) fail("--threads {} must be 0 (every core) or a positive count", options->threads);
+    job.out = options->out;
+    job.resume = options->resume;
+    job.force = options->force;
+    job.threads = options->threads;
+    const nets::SweepOutcome outcome = nets::run_net_sweep(job);
+    if (outcome.interrupted) {
+      fmt::print(stderr, "hdiff: interrupted: {} points of the sweep are finished in {}; the same command with "
+                         "--resume continues\n", outcome.points_done, job.out.string());
+      std::fflush(stdout);
+      std::exit(130);
+    }
+    fmt::print("{}wrote {} points to {}\n", outcome.summary, outcome.points_done, job.out.string());
+  });
+}
+
 }  // namespace
 
 void add_net_command(CLI::App& app) {
   auto* net = app.add_subcommand("net", "Trained denoisers on RHM data against exact BP (docs/networks.md)");
   net->require_subcommand(1);
   add_train(*net);
+  add_sweep(*net);
 }
 
 }  // namespace hdiff::cli

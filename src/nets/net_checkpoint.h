@@ -15,22 +15,13 @@
 #include <vector>
 
 #include "image/checkpoint/safetensors_writer.h"
+#include "nets/checkpoint_files.h"
 #include "nets/networks.h"
 
 namespace hdiff::nets {
 
-// The metadata key of each identity a checkpoint must share with the config.
+// The "format" entry of every checkpoint's metadata.
 inline constexpr const char* kFormat = "hdiff net checkpoint 1";
-
-// "step-0000128.safetensors".
-std::string checkpoint_name(int64_t step);
-
-struct CheckpointFile {
-  std::filesystem::path path;
-  int64_t step = 0;
-};
-// The checkpoint files of `folder` by increasing step (other files are ignored).
-std::vector<CheckpointFile> list_checkpoints(const std::filesystem::path& folder);
 
 // The metadata of a checkpoint (or of model.safetensors) of `config` at `step`;
 // `config_text` is the TOML the run was given, kept for the record.

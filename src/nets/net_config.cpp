@@ -154,8 +154,10 @@ class Section {
   const toml::table* table_ = nullptr;
 };
 
-void apply(const toml::table& root, const std::string& source, NetConfig& c) {
-  reject_unknown(root, "", {"grammar", "data", "process", "model", "train", "measure"}, source);
+void apply(const toml::table& root, const std::string& source, NetConfig& c, bool sweep = false) {
+  std::set<std::string> sections = {"grammar", "data", "process", "model", "train", "measure"};
+  if (sweep) sections.insert("sweep");
+  reject_unknown(root, "", sections, source);
   const Section grammar(root, "grammar", {"v", "classes", "m", "s", "L", "seed"}, source);
   grammar.integer("v", c.grammar.v, 2, 1 << 16);
   grammar.integer("classes", c.grammar.n_classes, 1, 1 << 16);
@@ -201,10 +203,12 @@ void apply(const toml::table& root, const std::string& source, NetConfig& c) {
 
 }  // namespace
 
-NetConfig parse_net_config(std::string_view text, const std::string& source) {
+namespace {
+
+NetConfig checked_config(const toml::table& root, const std::string& source, bool sweep) {
   NetConfig config;
   apply(parse_toml_input(kDefaultNetConfig, "default config"), "default config", config);
-  apply(parse_toml_input(text, source), source, config);
+  apply(root, source, config, sweep);
   try {
     validate(config.grammar);
   } catch (const Error& e) {
@@ -220,6 +224,55 @@ NetConfig parse_net_config(std::string_view text, const std::string& source) {
   if (config.loss_samples > config.test_samples)
     fail("{}: measure.loss_samples = {} exceeds data.test_samples = {}; the loss tables use held-out strings", source,
          config.loss_samples, config.test_samples);
+  return config;
+}
+
+}  // namespace
+
+NetConfig parse_net_config(std::string_view text, const std::string& source) {
+  return checked_config(parse_toml_input(text, source), source, false);
+}
+
+const char* const kDefaultNetSweepConfig = R"(# hdiff net sweep: one model per (P, seed), every other key as in the default
+# training config (hdiff net train --print-default-config), which any section
+# here may override. About 3 minutes per model on 2 cores.
+[sweep]
+samples = [256, 1024, 4096, 16384]   # P
+seeds = [0]                          # each seed sets data.seed and train.seed
+)";
+
+NetSweepConfig parse_net_sweep(std::string_view text, const std::string& source) {
+  const toml::table root = parse_toml_input(text, source);
+  NetSweepConfig sweep;
+  sweep.base = checked_config(root, source, true);
+  const toml::table defaults = parse_toml_input(kDefaultNetSweepConfig, "default sweep config");
+  for (const toml::table* table : {&defaults, &root}) {
+    const Section section(*table, "sweep", {"samples", "seeds"}, source);
+    std::vector<double> samples, seeds;
+    section.numbers("samples", samples, 1, 4294967296.0);
+    section.numbers("seeds", seeds, 0, 9007199254740992.0);
+    if (!samples.empty()) sweep.samples.clear();
+    for (double p : samples) {
+      if (p != std::floor(p)) fail("{}: sweep.samples must list whole numbers", source);
+      sweep.samples.push_back(static_cast<int64_t>(p));
+    }
+    if (!seeds.empty()) sweep.seeds.clear();
+    for (double seed : seeds) {
+      if (seed != std::floor(seed)) fail("{}: sweep.seeds must list whole numbers", source);
+      sweep.seeds.push_back(static_cast<uint64_t>(seed));
+    }
+  }
+  if (std::set<int64_t>(sweep.samples.begin(), sweep.samples.end()).size() != sweep.samples.size() ||
+      std::set<uint64_t>(sweep.seeds.begin(), sweep.seeds.end()).size() != sweep.seeds.size())
+    fail("{}: sweep.samples and sweep.seeds must not list a value twice", source);
+  return sweep;
+}
+
+NetConfig sweep_point(const NetSweepConfig& sweep, int64_t samples, uint64_t seed) {
+  NetConfig config = sweep.base;
+  config.samples = samples;
+  config.data_seed = seed;
+  config.train_seed = seed;
   return config;
 }
 

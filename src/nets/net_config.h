@@ -57,6 +57,19 @@ DenoiserPhaseConfig measure_config(const NetConfig& config);
 // parse_net_config of the file `path` (read through toml_input.h).
 NetConfig load_net_config(const std::string& path);
 
+// `hdiff net sweep`: a training config plus [sweep] samples = [P, …] and
+// seeds = [S, …]; one model per (P, S).
+struct NetSweepConfig {
+  NetConfig base;
+  std::vector<int64_t> samples;
+  std::vector<uint64_t> seeds;
+};
+extern const char* const kDefaultNetSweepConfig;
+// The default sweep overridden by `text` (its training keys over the default training config).
+NetSweepConfig parse_net_sweep(std::string_view text, const std::string& source);
+// The training config of point (P, S): data.samples = P, data.seed = train.seed = S.
+NetConfig sweep_point(const NetSweepConfig& sweep, int64_t samples, uint64_t seed);
+
 // A named config.
 struct NetPreset {
   const char* name;

@@ -249,6 +249,9 @@ TrainOutcome run_net_train(const TrainJob& job) {
   out.write("model.safetensors", checkpoint_bytes(*net, nullptr, checkpoint_metadata(c, outcome.step, job.config_text)));
   write_net_report(c, measures, final_measures, out);
   outcome.summary = net_summary(measures, final_measures);
+  if (!measures.empty()) outcome.samples = measures.back().samples;
+  outcome.loss = final_measures.loss;
+  outcome.phase = final_measures.phase;
   out.write("run.json", run_record(job, outcome).dump(2) + "\n");
   out.commit();
   return outcome;

@@ -23,6 +23,9 @@
 #include <filesystem>
 #include <string>
 
+#include <vector>
+
+#include "denoiser/measure.h"
 #include "nets/net_config.h"
 
 namespace hdiff::nets {
@@ -45,6 +48,10 @@ struct TrainOutcome {
   int threads = 1;
   int64_t parameters = 0;
   std::string summary;         // the measurements' summary for the terminal
+  // The final model's measures (empty when interrupted).
+  SampleQuality samples;                 // samples from pure noise
+  std::vector<LossRow> loss;             // loss.csv
+  std::vector<DenoiserPhaseRow> phase;   // comparison.csv
 };
 
 TrainOutcome run_net_train(const TrainJob& job);

@@ -129,7 +129,7 @@ TEST(NetTrainCli, ConfigErrorsAreOneLine) {
   EXPECT_NE(run_hdiff("net train --list-presets", folder).out.find("pnas2025"), std::string::npos);
 }
 
-TEST(NetTrainCli, CtrlCKeepsACheckpointAndResumeFinishes) {
+TEST(NetTrainCli, CtrlCKeepsACheckpointAndWritesNoResults) {
   const auto folder = fresh_folder("net_train_interrupt");
   write_config(folder, "c.toml", tiny_config(200000));
   // SIGINT after 8 s, as Ctrl-C sends it (timeout passes on hdiff's exit status).
@@ -161,4 +161,25 @@ TEST(NetTrainCli, ATimeBudgetStopsEarlyAndIsRecorded) {
   int checkpoints = 0;
   for ([[maybe_unused]] const auto& entry : fs::directory_iterator(folder / "run" / "checkpoints")) ++checkpoints;
   EXPECT_EQ(checkpoints, 4);  // 1, 2, 3 (rounded log spacing) and 5
+}
+
+TEST(NetSweepCli, TrainsOnePointPerSamplesAndSeedAndResumes) {
+  const auto folder = fresh_folder("net_sweep");
+  write_config(folder, "s.toml", tiny_config(10) + "[sweep]\nsamples = [16, 64]\nseeds = [0, 1]\n");
+  const auto first = run_hdiff("net sweep --config s.toml --out sweep", folder);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_NE(first.out.find("level 0 valid at"), std::string::npos) << first.out;
+  for (const char* point : {"P16-seed0", "P16-seed1", "P64-seed0", "P64-seed1"})
+    EXPECT_TRUE(fs::exists(folder / "sweep" / point / "model.safetensors")) << point;
+  const std::string validity = read_text(folder / "sweep" / "sweep_validity.csv");
+  EXPECT_EQ(first_line(validity), "samples,seed,step,level,validity,valid,copied,valid_new");
+  EXPECT_NE(validity.find("\n64,1,10,1,"), std::string::npos) << validity;
+  EXPECT_TRUE(fs::exists(folder / "sweep" / "sweep_validity.png"));
+  // A second run without --resume is refused; with it, the same tables (every point is finished).
+  expect_refused(folder, "net sweep --config s.toml --out sweep", {"--resume"});
+  ASSERT_EQ(run_hdiff("net sweep --config s.toml --out sweep --resume", folder).exit_code, 0);
+  EXPECT_EQ(read_text(folder / "sweep" / "sweep_validity.csv"), validity);
+  // A point's seed sets both the data and the training seed.
+  EXPECT_NE(read_text(folder / "sweep" / "P16-seed0" / "model.safetensors"),
+            read_text(folder / "sweep" / "P16-seed1" / "model.safetensors"));
 }
