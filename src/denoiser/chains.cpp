@@ -9,6 +9,12 @@
 #include "common/parallel.h"
 
 namespace hdiff {
+namespace {
+
+// Token-symbol pairs of one reverse step below which it runs on one thread.
+constexpr int64_t kParallelWork = int64_t{1} << 20;
+
+}  // namespace
 
 int64_t denoiser_batch_strings(int64_t d, int v) {
   constexpr int64_t kMaxStrings = 4096;
@@ -103,7 +109,8 @@ void unmask_chain(const TokenDenoiser& denoiser, const GrammarParams& params, st
         noise[b] = static_cast<double>(std::count(source, source + d, mask)) / static_cast<double>(d);
       }
       call_denoiser(denoiser, Channel::mask, params, batch_tokens, noise, log_probabilities);
-      parallel_for(static_cast<int64_t>(size), [&](int64_t b) {
+      // O(d + v) per string: a parallel region would cost more than it saves.
+      for (int64_t b = 0; b < static_cast<int64_t>(size); ++b) {
         const int64_t n = active[first + static_cast<size_t>(b)];
         const std::span<uint32_t> string = tokens.subspan(static_cast<size_t>(n * d), static_cast<size_t>(d));
         auto& random = randoms[static_cast<size_t>(n)];
@@ -114,7 +121,7 @@ void unmask_chain(const TokenDenoiser& denoiser, const GrammarParams& params, st
           if (string[position] == mask && pick-- == 0) break;
         const std::span<const double> row(log_probabilities.data() + (static_cast<size_t>(b * d) + position) * v, v);
         string[position] = draw_from_log_row(row, random);
-      });
+      }
     }
   }
 }
@@ -134,9 +141,8 @@ void ancestral_chain(const TokenDenoiser& denoiser, const GrammarParams& params,
       log_probabilities.resize(static_cast<size_t>(size * d) * v);
       const auto batch_tokens = tokens.subspan(static_cast<size_t>(first * d), static_cast<size_t>(size * d));
       call_denoiser(denoiser, Channel::uniform, params, batch_tokens, noise, log_probabilities);
-      parallel_for_with_state(
-          size, [&] { return std::vector<double>(v); },
-          [&](std::vector<double>& step, int64_t b) {
+      // Threads only for enough work (O(d·v) per string) to pay for a parallel region.
+      const auto reverse_string = [&](std::vector<double>& step, int64_t b) {
             auto& random = randoms[static_cast<size_t>(first + b)];
             for (int64_t i = 0; i < d; ++i) {
               uint32_t& token = batch_tokens[static_cast<size_t>(b * d + i)];
@@ -154,7 +160,13 @@ void ancestral_chain(const TokenDenoiser& denoiser, const GrammarParams& params,
               }
               token = drawn;
             }
-          });
+          };
+      if (size * d * static_cast<int64_t>(v) >= kParallelWork) {
+        parallel_for_with_state(size, [&] { return std::vector<double>(v); }, reverse_string);
+      } else {
+        std::vector<double> step(v);
+        for (int64_t b = 0; b < size; ++b) reverse_string(step, b);
+      }
     }
   }
 }
