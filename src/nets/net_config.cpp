@@ -8,6 +8,7 @@
 #include <set>
 
 #include "common/error.h"
+#include "common/random.h"
 #include "common/toml_input.h"
 #include "denoiser/measure.h"
 
@@ -276,6 +277,10 @@ NetConfig sweep_point(const NetSweepConfig& sweep, int64_t samples, uint64_t see
   return config;
 }
 
+namespace {
+constexpr uint64_t kMeasureSeedSalt = 0x6d65'6173'7572'6500ULL;
+}  // namespace
+
 DenoiserPhaseConfig measure_config(const NetConfig& config) {
   DenoiserPhaseConfig phase;
   phase.channel = config.process;
@@ -283,7 +288,10 @@ DenoiserPhaseConfig measure_config(const NetConfig& config) {
   phase.samples = config.phase_samples;
   phase.trajectories = config.trajectories;
   phase.uniform_steps = config.uniform_steps;
-  phase.seed = config.measure_seed;
+  // Its clean samples are sample_tree(grammar, seed, n) for n = 0, 1, …: with
+  // the data's seed they would be the training strings themselves. A seed of
+  // its own keeps them fresh.
+  phase.seed = mix64(config.measure_seed ^ kMeasureSeedSalt);
   return phase;
 }
 

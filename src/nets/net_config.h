@@ -52,7 +52,9 @@ extern const char* const kDefaultNetConfig;
 
 // The default config overridden by the keys of `text`; `source` names it in errors.
 NetConfig parse_net_config(std::string_view text, const std::string& source);
-// The forward-backward experiment's config of [measure] (checked by parse_net_config).
+// The forward-backward experiment's config of [measure] (checked by
+// parse_net_config). Its seed is derived from measure.seed so that its clean
+// samples are never the training strings (those of data.seed).
 DenoiserPhaseConfig measure_config(const NetConfig& config);
 // parse_net_config of the file `path` (read through toml_input.h).
 NetConfig load_net_config(const std::string& path);

@@ -56,3 +56,13 @@ TEST(NetConfig, CheckpointStepsAreLogSpacedAndEndAtTheLastStep) {
   EXPECT_EQ(checkpoint_steps(5, 10), (std::vector<int64_t>{1, 2, 3, 4, 5}));
   EXPECT_EQ(checkpoint_steps(37, 1), (std::vector<int64_t>{37}));
 }
+
+TEST(NetConfig, TheForwardBackwardSamplesAreNotTheTrainingStrings) {
+  // Training strings are sample_tree(grammar, data.seed, n < P); the experiment's
+  // clean samples are sample_tree(grammar, its seed, n): the seeds must differ.
+  NetConfig c = parse_net_config("[data]\nseed = 5\n[measure]\nseed = 5\n", "x");
+  EXPECT_NE(measure_config(c).seed, c.data_seed);
+  c = parse_net_config("", "x");
+  EXPECT_NE(measure_config(c).seed, c.data_seed);
+  EXPECT_NE(measure_config(c).seed, measure_config(parse_net_config("[measure]\nseed = 1\n", "x")).seed);
+}
