@@ -30,10 +30,11 @@ set(HDIFF_LAYERS
   "image/io:common"
   "libtorch:image/checkpoint,cluster"
   "image/models:libtorch,image/io"
+  "nets:libtorch,denoiser"
   "image/diffusion:image/models,noise"
   "image/probe:image/diffusion"
   "image/experiment:image/probe"
-  "cli:experiment,denoiser,cluster,image/experiment")
+  "cli:experiment,denoiser,cluster,image/experiment,nets")
 # Folders compiled into build/hdiff or the fuzzers, which never link LibTorch.
 set(HDIFF_NO_TORCH common grammar noise bp theory markov experiment denoiser cluster image/checkpoint image/io)
 
