@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "common/error.h"
 #include "common/toml_input.h"
+#include "cluster/cluster.h"
 #include "nets/net_sweep.h"
 #include "nets/trainer.h"
 
@@ -111,8 +112,8 @@ void add_sweep(CLI::App& net) {
       "sweep",
       "Sample complexity: one `hdiff net train` run per (P, seed) of [sweep] samples and seeds, into\n"
       "DIR/P<P>-seed<S>, then sweep_validity.csv, sweep_loss.csv, sweep_agreement.csv and figures against P,\n"
-      "and the P from which each level is learned (docs/networks.md). --resume continues every point from\n"
-      "its last checkpoint (finished points are only measured again).");
+      "and the P from which each level is learned (docs/networks.md). The points are shared across MPI ranks\n"
+      "and journalled: --resume continues an interrupted sweep, each unfinished point from its last checkpoint.");
   cmd->add_option("--config", options->config, "sweep config (TOML): [sweep] plus any training keys")
       ->check(CLI::ExistingFile);
   cmd->add_flag_callback("--print-default-config", [] {
@@ -132,13 +133,8 @@ void add_sweep(CLI::App& net) {
     job.resume = options->resume;
     job.force = options->force;
     job.threads = options->threads;
-    const nets::SweepOutcome outcome = nets::run_net_sweep(job);
-    if (outcome.interrupted) {
-      fmt::print(stderr, "hdiff: interrupted: {} points of the sweep are finished in {}; the same command with "
-                         "--resume continues\n", outcome.points_done, job.out.string());
-      std::fflush(stdout);
-      std::exit(130);
-    }
+    const nets::SweepOutcome outcome = nets::run_net_sweep(job);  // Ctrl-C: exits 130 there, finished points kept
+    if (!cluster::is_root()) return;
     fmt::print("{}wrote {} points to {}\n", outcome.summary, outcome.points_done, job.out.string());
   });
 }

@@ -3,8 +3,13 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+#include <limits>
 #include <map>
+#include <optional>
 
+#include "cluster/cluster.h"
+#include "cluster/unit_job.h"
 #include "common/error.h"
 #include "common/gnuplot.h"
 #include "common/output.h"
@@ -160,49 +165,147 @@ std::string summary(const NetSweepConfig& config, const std::vector<PointResult>
 
 std::string sweep_point_name(int64_t samples, uint64_t seed) { return fmt::format("P{}-seed{}", samples, seed); }
 
-SweepOutcome run_net_sweep(const SweepJob& job) {
-  if (!job.resume && !job.force)
-    for (const int64_t samples : job.config.samples)
-      for (const uint64_t seed : job.config.seeds)
-        if (fs::exists(job.out / sweep_point_name(samples, seed)))
-          fail("{} holds the points of an earlier sweep; add --resume to continue it, or --force to start again",
-               job.out.string());
-  OutputDir out(job.out, job.resume || job.force ? Existing::replace : Existing::refuse, "hdiff net sweep");
-  fs::create_directories(job.out);
-  std::vector<PointResult> points;
-  SweepOutcome outcome;
-  for (const int64_t samples : job.config.samples)
-    for (const uint64_t seed : job.config.seeds) {
-      TrainJob train;
-      train.config = sweep_point(job.config, samples, seed);
-      train.config_text = fmt::format("# hdiff net sweep point P = {}, seed = {}\n{}", samples, seed, job.config_text);
-      train.out = job.out / sweep_point_name(samples, seed);
-      const bool started = !list_checkpoints(train.out / "checkpoints").empty();
-      train.resume = job.resume && started;
-      // A point folder without checkpoints holds nothing worth keeping; --force restarts every point.
-      train.force = job.force || (job.resume && !started);
-      train.threads = job.threads;
-      PointResult point{samples, seed, run_net_train(train)};
-      if (point.outcome.interrupted) {
-        outcome.interrupted = true;
-        return outcome;
-      }
-      points.push_back(std::move(point));
-      ++outcome.points_done;
-    }
-  out.write("sweep_validity.csv", validity_table(points));
-  out.write("sweep_loss.csv", loss_table(points));
-  out.write("sweep_agreement.csv", agreement_table(points));
-  write_figures(job.config, points, out);
+std::string encode_point(const TrainOutcome& outcome) {
   nlohmann::json record;
-  record["command"] = "hdiff net sweep";
-  record["hdiff_version"] = version();
-  record["git_commit"] = git_commit();
-  record["points"] = outcome.points_done;
-  record["config"] = job.config_text;
-  out.write("run.json", record.dump(2) + "\n");
-  out.commit();
-  outcome.summary = summary(job.config, points);
+  record["step"] = outcome.step;
+  record["validity"] = outcome.samples.validity;
+  record["valid"] = outcome.samples.valid;
+  record["copied"] = outcome.samples.copied;
+  record["valid_new"] = outcome.samples.valid_new;
+  for (const auto& r : outcome.loss)
+    record["loss"].push_back({r.noise, r.loss_net.mean, r.loss_bayes.mean, r.kl.mean});
+  for (const auto& r : outcome.phase)
+    record["phase"].push_back({r.noise, r.level, r.agreement_net.mean, r.agreement_bp.mean});
+  return record.dump();
+}
+
+TrainOutcome decode_point(const std::string& bytes, const NetConfig& config) {
+  // A journal record is checked like any input: a forged or damaged one is an Error, never a wrong table.
+  const auto bad = [&](const std::string& what) -> TrainOutcome {
+    fail("a sweep point's record in the journal is damaged ({}); delete the sweep's unfinished folder to start over",
+         what);
+  };
+  const nlohmann::json record = nlohmann::json::parse(bytes, nullptr, false);
+  if (!record.is_object()) return bad("not a JSON object");
+  const auto fraction = [&](const nlohmann::json& x) {
+    if (!x.is_number() || !(x.get<double>() >= 0 && x.get<double>() <= 1)) bad("a fraction outside [0, 1]");
+    return x.get<double>();
+  };
+  const auto finite = [&](const nlohmann::json& x) {
+    // Losses and KL may be +infinity (a network certain of a wrong token), which JSON writes as null.
+    if (x.is_null()) return std::numeric_limits<double>::infinity();
+    if (!x.is_number() || !std::isfinite(x.get<double>())) bad("a number that is not one");
+    return x.get<double>();
+  };
+  TrainOutcome outcome;
+  if (!record.contains("step") || !record["step"].is_number_integer() || record["step"].get<int64_t>() < 0 ||
+      record["step"].get<int64_t>() > config.steps)
+    return bad("the step");
+  outcome.step = record["step"].get<int64_t>();
+  if (!record.contains("validity") || !record["validity"].is_array() ||
+      record["validity"].size() != static_cast<size_t>(config.grammar.L))
+    return bad("the validity per level");
+  for (const auto& x : record["validity"]) outcome.samples.validity.push_back(fraction(x));
+  for (const char* key : {"valid", "copied", "valid_new"})
+    if (!record.contains(key)) return bad(key);
+  outcome.samples.valid = fraction(record["valid"]);
+  outcome.samples.copied = fraction(record["copied"]);
+  outcome.samples.valid_new = fraction(record["valid_new"]);
+  const auto rows = [&](const char* key, size_t count) -> const nlohmann::json& {
+    if (!record.contains(key) || !record[key].is_array() || record[key].size() != count) bad(key);
+    for (const auto& row : record[key])
+      if (!row.is_array() || row.size() != 4) bad(key);
+    return record[key];
+  };
+  for (const auto& row : rows("loss", config.noise.size()))
+    outcome.loss.push_back({fraction(row[0]), {finite(row[1]), 0}, {finite(row[2]), 0}, {finite(row[3]), 0}, {}, 0});
+  for (const auto& row : rows("phase", config.noise.size() * static_cast<size_t>(config.grammar.L + 1))) {
+    DenoiserPhaseRow r;
+    r.noise = fraction(row[0]);
+    if (!row[1].is_number_integer() || row[1].get<int>() < 0 || row[1].get<int>() > config.grammar.L) bad("a level");
+    r.level = row[1].get<int>();
+    r.agreement_net.mean = fraction(row[2]);
+    r.agreement_bp.mean = fraction(row[3]);
+    outcome.phase.push_back(r);
+  }
+  return outcome;
+}
+
+SweepOutcome run_net_sweep(const SweepJob& job) {
+  std::optional<OutputDir> out;
+  cluster::agree([&] { open_unit_output(out, job.out, job.resume, job.force, "hdiff net sweep"); });
+  std::vector<PointResult> points;
+  for (const int64_t samples : job.config.samples)
+    for (const uint64_t seed : job.config.seeds) points.push_back({samples, seed, {}});
+  // Every point trains in its own folder inside the sweep's unfinished folder
+  // (beside the journal), so an interrupted point resumes from its checkpoints
+  // on whichever rank gets it; a finished point's folder moves into DIR at the
+  // commit. Ranks on several machines need DIR on a file system they all see.
+  const fs::path points_dir = staging_folder(job.out) / "points";
+  UnitJob unit_job;
+  unit_job.plan.command = "hdiff net sweep";
+  unit_job.plan.out = job.out;
+  unit_job.plan.identity = fmt::format("hdiff net sweep {}\n{}", version(), job.config_text);
+  unit_job.plan.resume = job.resume;
+  for (const auto& point : points) unit_job.plan.costs.push_back(static_cast<double>(point.samples));
+  unit_job.progress.assign(points.size(), 1);
+  unit_job.progress_label = "hdiff net sweep";
+  unit_job.commit_finished_on_ctrl_c = true;
+  std::vector<uint8_t> done(points.size(), 0);
+  unit_job.run_unit = [&](int64_t index) {
+    const PointResult& point = points[static_cast<size_t>(index)];
+    TrainJob train;
+    train.config = sweep_point(job.config, point.samples, point.seed);
+    train.config_text = fmt::format("# hdiff net sweep point P = {}, seed = {}\n{}", point.samples, point.seed,
+                                    job.config_text);
+    fs::create_directories(points_dir);
+    train.out = points_dir / sweep_point_name(point.samples, point.seed);
+    const bool started = !list_checkpoints(train.out / "checkpoints").empty();
+    train.resume = started;
+    // A point folder without checkpoints holds nothing worth keeping.
+    train.force = !started;
+    train.threads = job.threads;
+    const TrainOutcome outcome = run_net_train(train);
+    return outcome.interrupted ? std::string() : encode_point(outcome);  // an interrupted unit is discarded
+  };
+  unit_job.take_result = [&](int64_t index, const std::string& bytes) {
+    PointResult& point = points[static_cast<size_t>(index)];
+    point.outcome = decode_point(bytes, sweep_point(job.config, point.samples, point.seed));
+    done[static_cast<size_t>(index)] = 1;
+  };
+  SweepOutcome outcome;
+  unit_job.write = [&](OutputDir& dir, const UnitRunOutcome& run) {
+    std::vector<PointResult> finished;
+    for (size_t k = 0; k < points.size(); ++k)
+      if (done[k]) finished.push_back(points[k]);
+    outcome.points_done = static_cast<int64_t>(finished.size());
+    outcome.interrupted = run.interrupted;
+    for (const auto& point : finished) {
+      // Journalled points of an earlier run moved into DIR at its commit already.
+      const fs::path from = points_dir / sweep_point_name(point.samples, point.seed);
+      if (fs::exists(from)) fs::rename(from, dir.staged(sweep_point_name(point.samples, point.seed)));
+    }
+    dir.write("sweep_validity.csv", validity_table(finished));
+    dir.write("sweep_loss.csv", loss_table(finished));
+    dir.write("sweep_agreement.csv", agreement_table(finished));
+    if (!finished.empty()) write_figures(job.config, finished, dir);
+    nlohmann::json record;
+    record["command"] = "hdiff net sweep";
+    record["hdiff_version"] = version();
+    record["git_commit"] = git_commit();
+    record["points"] = outcome.points_done;
+    record["points_planned"] = points.size();
+    record["ranks"] = cluster::size();
+    record["config"] = job.config_text;
+    dir.write("run.json", record.dump(2) + "\n");
+    outcome.summary = summary(job.config, finished);
+  };
+  unit_job.report = [&](const OutputDir&, const UnitRunOutcome& run) {
+    if (run.interrupted)
+      fmt::print(stderr, "hdiff: interrupted: {} of {} points of the sweep are finished in {}; the same command with "
+                         "--resume continues\n", outcome.points_done, points.size(), job.out.string());
+  };
+  run_unit_job(unit_job, out);
   return outcome;
 }
 

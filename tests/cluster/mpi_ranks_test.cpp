@@ -218,6 +218,27 @@ TEST(MpiRanks, ImageExperimentIsByteIdenticalForOneTwoAndThreeRanks) {
   }
   std::filesystem::remove_all(folder);
 }
+
+// `hdiff net sweep` across ranks: every (P, seed) point is one unit; the tables
+// and each point's trained weights are those of one process.
+TEST(MpiRanks, NetSweepIsByteIdenticalForOneAndTwoRanks) {
+  const auto folder = fresh_folder("mpi-net-sweep");
+  std::ofstream(folder / "s.toml")
+      << "[grammar]\nv = 4\nclasses = 4\nm = 2\ns = 2\nL = 2\nseed = 3\n[data]\nsamples = 64\ntest_samples = 32\n"
+         "[model]\nwidth = 16\n[train]\nsteps = 8\nbatch = 16\ncheckpoints = 2\n[measure]\nnoise = [0.3, 0.7]\n"
+         "loss_samples = 16\nsamples = 16\ntrajectories = 1\ngenerated = 32\n[sweep]\nsamples = [16, 32, 64]\n"
+         "seeds = [0]\n";
+  const auto plain = run_hdiff("net sweep --config s.toml --out plain --threads 1", folder);
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  const auto result = run_ranks(2, "net sweep --config s.toml --out r2 --threads 1", folder);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  expect_same(folder / "plain", folder / "r2",
+              {"sweep_validity.csv", "sweep_loss.csv", "sweep_agreement.csv", "P16-seed0/model.safetensors",
+               "P32-seed0/model.safetensors", "P64-seed0/model.safetensors", "P64-seed0/validity.csv"});
+  EXPECT_EQ(nlohmann::json::parse(read_text(folder / "r2/run.json")).at("ranks"), 2);
+  EXPECT_FALSE(std::filesystem::exists(folder / ".r2.unfinished"));
+  std::filesystem::remove_all(folder);
+}
 #endif
 
 }  // namespace

@@ -175,9 +175,10 @@ TEST(NetSweepCli, TrainsOnePointPerSamplesAndSeedAndResumes) {
   EXPECT_EQ(first_line(validity), "samples,seed,step,level,validity,valid,copied,valid_new");
   EXPECT_NE(validity.find("\n64,1,10,1,"), std::string::npos) << validity;
   EXPECT_TRUE(fs::exists(folder / "sweep" / "sweep_validity.png"));
-  // A second run without --resume is refused; with it, the same tables (every point is finished).
-  expect_refused(folder, "net sweep --config s.toml --out sweep", {"--resume"});
-  ASSERT_EQ(run_hdiff("net sweep --config s.toml --out sweep --resume", folder).exit_code, 0);
+  EXPECT_FALSE(fs::exists(folder / ".sweep.unfinished"));  // the journal and the points' folders moved or went
+  // A second run is refused, and a finished sweep has nothing to resume.
+  expect_refused(folder, "net sweep --config s.toml --out sweep", {"--force"});
+  expect_refused(folder, "net sweep --config s.toml --out sweep --resume", {"nothing to resume"});
   EXPECT_EQ(read_text(folder / "sweep" / "sweep_validity.csv"), validity);
   // A point's seed sets both the data and the training seed.
   EXPECT_NE(read_text(folder / "sweep" / "P16-seed0" / "model.safetensors"),
