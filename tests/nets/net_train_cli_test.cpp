@@ -5,6 +5,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "cli/cli_support.h"
 #include "image/checkpoint/checkpoint.h"
@@ -56,6 +59,25 @@ TEST(NetTrainCli, WritesTheContractFilesAndSameSeedGivesSameBytes) {
   EXPECT_TRUE(fs::exists(folder / "a" / "checkpoints" / "step-0000003.safetensors"));
   // The final weights load through hdiff's own reader.
   EXPECT_FALSE(hdiff::ckpt::read_tensors(folder / "a" / "model.safetensors").empty());
+  // No trained loss below the Bayes-optimal floor: KL(BP || net) ≥ 0 in every row, and the
+  // excess cross-entropy is not negative beyond its noise (the same strings, so a few SEs).
+  {
+    std::istringstream rows(read_text(folder / "a" / "loss.csv"));
+    std::string line;
+    std::getline(rows, line);
+    int checked = 0;
+    while (std::getline(rows, line)) {
+      std::vector<double> v;
+      std::istringstream fields(line.substr(line.find(',') + 1));  // after the channel
+      for (std::string field; std::getline(fields, field, ',');) v.push_back(std::stod(field));
+      ASSERT_GE(v.size(), 9u) << line;
+      // noise, noised_tokens, loss_net, loss_net_se, loss_bayes, loss_bayes_se, excess_loss, kl, kl_se
+      EXPECT_GE(v[7], 0.0) << line;
+      EXPECT_GE(v[2] - v[4], -3 * (v[3] + v[5])) << line;
+      ++checked;
+    }
+    EXPECT_EQ(checked, 2);
+  }
   const auto b = run_hdiff("net train --config c.toml --out b --threads 1", folder);
   ASSERT_EQ(b.exit_code, 0) << b.err;
   EXPECT_EQ(read_text(folder / "a" / "model.safetensors"), read_text(folder / "b" / "model.safetensors"));
