@@ -66,7 +66,7 @@ struct LossRow {
   Estimate loss_net;       // cross-entropy −log p_θ(x₀_i | x_t) per noised token (nats)
   Estimate loss_bayes;     // the same with exact BP's marginals: the floor
   Estimate kl;             // KL(p_BP ‖ p_θ) per noised token (nats)
-  Estimate top_agreement;  // fraction of noised tokens where both most likely tokens agree
+  Estimate top_agreement;  // fraction of noised tokens where the denoiser's most likely token is one of BP's (ties within 1e-5)
   int64_t noised_tokens = 0;
 };
 // "Noised token": under mask a masked position, under uniform every position.

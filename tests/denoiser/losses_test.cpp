@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "common/parallel.h"
@@ -74,6 +75,30 @@ TEST(CompareLosses, AWrongDenoiserIsAboveTheFloor) {
       EXPECT_LT(row.top_agreement.mean, 1.0);
     }
   }
+}
+
+// BP's rows tie exactly where several productions stay equally likely; a
+// denoiser that breaks every tie towards the largest token is still always
+// on one of BP's most likely tokens, while the wrong rows are not.
+TEST(CompareLosses, TopAgreementCountsAnyOfBpsTiedTokens) {
+  const Grammar grammar = make_random_grammar(kParams);
+  const auto clean = clean_strings(grammar, 200, 5);
+  const TokenDenoiser bp = bp_token_denoiser(grammar);
+  const TokenDenoiser largest_on_ties = [&](const NoisyTokens& batch, std::span<double> out) {
+    bp(batch, out);
+    for (size_t k = 0; k < out.size(); ++k)
+      if (out[k] > -std::numeric_limits<double>::infinity()) out[k] += 1e-9 * static_cast<double>(k % batch.v);
+  };
+  const std::vector<double> noise = {0.2, 0.5};
+  int ties_seen = 0;
+  for (const auto& row : compare_losses(grammar, largest_on_ties, Channel::mask, noise, clean, 2)) {
+    EXPECT_EQ(row.top_agreement.mean, 1.0) << row.noise;
+    EXPECT_LT(row.kl.mean, 1e-6) << row.noise;
+    ++ties_seen;
+  }
+  EXPECT_EQ(ties_seen, 2);
+  for (const auto& row : compare_losses(grammar, uniform_rows(), Channel::mask, noise, clean, 2))
+    EXPECT_LT(row.top_agreement.mean, 0.9) << row.noise;
 }
 
 TEST(CompareLosses, ZeroProbabilityForAPossibleTokenIsAnInfiniteKl) {
