@@ -105,7 +105,10 @@ ConvNeXt ConvNeXt::from_state_dict(const std::map<std::string, at::Tensor>& stat
   layout.num_classes = state_dim(state, "classifier.2.weight", 0, source);
 
   const auto w0 = layout.widths[0];
-  net.stem_weight_ = targets.take("features.0.0.weight", {w0, 3, 4, 4});
+  // torchvision's stem takes RGB; a greyscale classifier's takes one channel (a
+  // shape load_state checks like every other: 1 or 3 only).
+  layout.in_channels = state_dim(state, "features.0.0.weight", 1, source) == 1 ? 1 : 3;
+  net.stem_weight_ = targets.take("features.0.0.weight", {w0, layout.in_channels, 4, 4});
   net.stem_bias_ = targets.take("features.0.0.bias", {w0});
   net.stem_norm_weight_ = targets.take("features.0.1.weight", {w0});
   net.stem_norm_bias_ = targets.take("features.0.1.bias", {w0});
@@ -159,8 +162,8 @@ ConvNeXt ConvNeXt::from_state_dict(const std::map<std::string, at::Tensor>& stat
 }
 
 at::Tensor ConvNeXt::forward(const at::Tensor& images, std::vector<at::Tensor>* probes) const {
-  if (images.dim() != 4 || images.size(1) != 3)
-    fail("ConvNeXt input must have shape (N, 3, H, W), got {}", shape_string(images.sizes()));
+  if (images.dim() != 4 || images.size(1) != layout_.in_channels)
+    fail("ConvNeXt input must have shape (N, {}, H, W), got {}", layout_.in_channels, shape_string(images.sizes()));
   c10::InferenceMode guard;
   if (probes) probes->clear();
   auto record = [&](const at::Tensor& t) {
@@ -204,10 +207,24 @@ void ConvNeXt::to_device(const std::string& device) {
     for (auto* t : {&d.norm_weight, &d.norm_bias, &d.conv_weight, &d.conv_bias}) move(*t);
 }
 
-ConvNeXt load_convnext(const std::filesystem::path& path) {
+void ConvNeXt::set_preprocess(const ClassifierPreprocess& preprocess, const std::string& source) {
+  preprocess.validate(source);
+  if (preprocess.channels != layout_.in_channels)
+    fail("{}: input.channels is {} but the classifier's stem takes {} channel(s)", source, preprocess.channels,
+         layout_.in_channels);
+  preprocess_ = preprocess;
+}
+
+ConvNeXt load_convnext(const std::filesystem::path& path, const std::filesystem::path& config) {
   std::map<std::string, at::Tensor> state;
   for (auto& [name, tensor] : ckpt::read_tensors(path)) state.emplace(name, to_torch(tensor));
-  return ConvNeXt::from_state_dict(state, path.string());
+  auto net = ConvNeXt::from_state_dict(state, path.string());
+  if (!config.empty())
+    net.set_preprocess(read_classifier_config(config), config.string());
+  else if (net.layout().in_channels != 3)
+    fail("{}: a greyscale classifier needs its config (the JSON beside it, e.g. classifier.json) to say how its "
+         "images are prepared", path.string());
+  return net;
 }
 
 std::string ConvNeXt::device() const { return stem_weight_.device().str(); }
