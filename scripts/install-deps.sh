@@ -43,6 +43,7 @@ test_packages=(
   python3-pandas                 # tests/python/test_idioms.py checks pandas.DataFrame(hdiff.phase(cfg).results)
   python3-pip python3-setuptools python3-venv  # `pip install --no-build-isolation .` (tests/python/pip_install.sh)
   python3-matplotlib             # matplotlib: examples/phase_transition.py (run by the tests)
+  python3-torch                  # PyTorch: bench/net_train_pytorch.py, the same network beside hdiff net train's C++ loop
 )
 # Not installed by either list: libopenblas0-openmp makes OpenBLAS the system BLAS
 # under LibTorch (1.28x on the ADM U-Net on CPU), but it switches the BLAS of every

@@ -19,6 +19,8 @@ void add_denoise_command(CLI::App& app);
 void add_phase_command(CLI::App& app);
 // `hdiff theory`: density-evolution predictions and the critical noise.
 void add_theory_command(CLI::App& app);
+// `hdiff net train`: trained denoisers on RHM data against exact BP (LibTorch; hdiff-torch only).
+void add_net_command(CLI::App& app);
 // `hdiff images ...`: the image diffusion pipeline (LibTorch; in hdiff-torch only, like every LibTorch command).
 void add_images_command(CLI::App& app);
 // `hdiff images stats|probe|experiment`: the classifier probe and the whole

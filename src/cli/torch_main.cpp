@@ -1,5 +1,5 @@
 // hdiff-torch: the commands that need LibTorch (cli/torch_handoff.h lists
-// them; today `images`). `hdiff COMMAND ARGS` for one of them runs hdiff-torch
+// them: `images` and `net`). `hdiff COMMAND ARGS` for one of them runs hdiff-torch
 // with the same arguments, so `hdiff-torch COMMAND ARGS` run directly means the
 // same as `hdiff COMMAND ARGS`.
 
@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   CLI::App app{hdiff::cli::kDescription};
   hdiff::cli::configure_app(app);
   hdiff::cli::add_images_command(app);
+  hdiff::cli::add_net_command(app);
   hdiff::cli::add_option_checks(app);
   return hdiff::cli::run_app(app, argc, argv);
 }

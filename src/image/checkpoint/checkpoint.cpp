@@ -271,6 +271,30 @@ Value read_checkpoint(const fs::path& path) {
   fail("{}: not a checkpoint (neither a PyTorch zip archive nor a .safetensors file)", path.string());
 }
 
+std::map<std::string, std::string> read_safetensors_metadata(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) fail("checkpoint '{}' does not exist or is not a file", path.string());
+  const std::string head = read_prefix(path, 16);
+  if (head.size() < 9 || head[8] != '{') fail("{}: not a .safetensors file", path.string());
+  read_safetensors(path);  // the whole file checked, as every reader of it would
+  const std::string content = read_input_file(path, "checkpoint", kMaxArrayFileBytes);
+  uint64_t header_size;
+  std::memcpy(&header_size, content.data(), 8);
+  const nlohmann::json header =
+      parse_json_input(std::string_view(content).substr(8, header_size), path.string() + " (safetensors header)",
+                       "the file is corrupted");
+  std::map<std::string, std::string> metadata;
+  const auto found = header.find("__metadata__");
+  if (found == header.end()) return metadata;
+  if (!found->is_object()) fail("{}: corrupted safetensors header: __metadata__ is not a map of strings", path.string());
+  for (auto it = found->begin(); it != found->end(); ++it) {
+    if (!it.value().is_string())
+      fail("{}: corrupted safetensors header: __metadata__ entry '{}' is not a string", path.string(), it.key());
+    metadata[it.key()] = it.value().get<std::string>();
+  }
+  return metadata;
+}
+
 TensorList read_tensors(const fs::path& path) {
   Value root = read_checkpoint(path);
   if (root.kind != Value::Kind::dict)

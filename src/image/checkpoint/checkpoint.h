@@ -75,6 +75,12 @@ struct Value {
 // bounds, unsupported dtype.
 Value read_checkpoint(const std::filesystem::path& path);
 
+// The "__metadata__" map of a .safetensors file (empty when it has none): the
+// header is read and checked as read_checkpoint checks it, tensors included, so
+// a damaged file is refused here too. Errors name the file: not a safetensors
+// file, metadata that is not a map of strings.
+std::map<std::string, std::string> read_safetensors_metadata(const std::filesystem::path& path);
+
 // Named tensors in file order.
 using TensorList = std::vector<std::pair<std::string, Tensor>>;
 

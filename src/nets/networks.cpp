@@ -1,0 +1,178 @@
+// The two networks. Every layer is a reshape or a Linear, LayerNorm, GELU or
+// attention: these are the fast paths of Debian's CPU LibTorch.
+
+#include "nets/networks.h"
+
+#include <torch/torch.h>
+
+#include "common/error.h"
+
+namespace hdiff::nets {
+namespace {
+
+namespace nn = torch::nn;
+namespace F = torch::nn::functional;
+using at::Tensor;
+
+int input_width(const NetConfig& config) { return config.process == Channel::mask ? config.grammar.v + 1 : config.grammar.v; }
+
+// x + W₂·GELU(W₁·LayerNorm(x)).
+struct ResidualMlpImpl : nn::Module {
+  explicit ResidualMlpImpl(int64_t width)
+      : norm(register_module("norm", nn::LayerNorm(nn::LayerNormOptions({width})))),
+        fc1(register_module("fc1", nn::Linear(width, width))),
+        fc2(register_module("fc2", nn::Linear(width, width))) {}
+  Tensor forward(const Tensor& x) { return x + fc2(F::gelu(fc1(norm(x)))); }
+  nn::LayerNorm norm;
+  nn::Linear fc1, fc2;
+};
+TORCH_MODULE(ResidualMlp);
+
+nn::Sequential residual_blocks(int64_t width, int count) {
+  nn::Sequential blocks;
+  for (int i = 0; i < count; ++i) blocks->push_back(ResidualMlp(width));
+  return blocks;
+}
+
+Tensor run_blocks(nn::Sequential& blocks, const Tensor& x) { return blocks->is_empty() ? x : blocks->forward(x); }
+
+// The noise level's embedding, Linear(1 → w), GELU, Linear(w → w); [B, 1, w].
+struct NoiseEmbeddingImpl : nn::Module {
+  explicit NoiseEmbeddingImpl(int64_t width)
+      : fc1(register_module("fc1", nn::Linear(1, width))), fc2(register_module("fc2", nn::Linear(width, width))) {}
+  Tensor forward(const Tensor& noise) { return fc2(F::gelu(fc1(noise.reshape({-1, 1})))).unsqueeze(1); }
+  nn::Linear fc1, fc2;
+};
+TORCH_MODULE(NoiseEmbedding);
+
+// One level of the down path: blocks, then the merge of s neighbours.
+struct DownLevelImpl : nn::Module {
+  DownLevelImpl(int64_t width, int64_t s, int count)
+      : blocks(register_module("blocks", residual_blocks(width, count))),
+        merge(register_module("merge", nn::Linear(s * width, width))),
+        norm(register_module("norm", nn::LayerNorm(nn::LayerNormOptions({width})))) {}
+  nn::Sequential blocks;
+  nn::Linear merge;
+  nn::LayerNorm norm;
+};
+TORCH_MODULE(DownLevel);
+
+// One level of the up path: the split into s children, then blocks.
+struct UpLevelImpl : nn::Module {
+  UpLevelImpl(int64_t width, int64_t s, int count)
+      : split(register_module("split", nn::Linear(width, s * width))),
+        norm(register_module("norm", nn::LayerNorm(nn::LayerNormOptions({width})))),
+        blocks(register_module("blocks", residual_blocks(width, count))) {}
+  nn::Linear split;
+  nn::LayerNorm norm;
+  nn::Sequential blocks;
+};
+TORCH_MODULE(UpLevel);
+
+struct TreeUnet : TokenNetwork {
+  explicit TreeUnet(const NetConfig& config)
+      : process_(config.process), v_(config.grammar.v), s_(config.grammar.s), L_(config.grammar.L),
+        width_(config.width) {
+    embed_ = register_module("embed", nn::Linear(input_width(config), width_));
+    if (config.time_embedding) noise_ = register_module("noise", NoiseEmbedding(width_));
+    nn::ModuleList down, up;
+    for (int l = 0; l < L_; ++l) {
+      down_.push_back(DownLevel(width_, s_, config.blocks));
+      down->push_back(down_.back());
+      up_.push_back(UpLevel(width_, s_, config.blocks));
+      up->push_back(up_.back());
+    }
+    register_module("down", down);
+    register_module("up", up);
+    middle_ = register_module("middle", residual_blocks(width_, config.blocks));
+    out_ = register_module("out", nn::Linear(width_, v_));
+  }
+
+  Tensor forward(const Tensor& tokens, const Tensor& noise) override {
+    const int64_t batch = tokens.size(0);
+    int64_t n = tokens.size(1);
+    const Tensor e = noise_ ? noise_->forward(noise) : Tensor();
+    const auto with_noise = [&](const Tensor& x) { return e.defined() ? x + e : x; };
+    Tensor h = with_noise(embed_(encode_tokens(tokens, noise, process_, v_)));
+    std::vector<Tensor> skips;
+    // down.l works on level L − l (its n = s^(L−l) nodes) and merges them into level L − l − 1.
+    for (int l = 0; l < L_; ++l) {
+      DownLevelImpl& level = *down_[static_cast<size_t>(l)];
+      h = run_blocks(level.blocks, h);
+      skips.push_back(h);
+      n /= s_;
+      h = with_noise(F::gelu(level.norm(level.merge(h.reshape({batch, n, s_ * width_})))));
+    }
+    h = run_blocks(middle_, h);
+    for (int l = L_ - 1; l >= 0; --l) {
+      UpLevelImpl& level = *up_[static_cast<size_t>(l)];
+      n *= s_;
+      h = level.split(h).reshape({batch, n, width_});
+      h = with_noise(F::gelu(level.norm(h + skips[static_cast<size_t>(l)])));
+      h = run_blocks(level.blocks, h);
+    }
+    return out_(h);
+  }
+
+  Channel process_;
+  int v_, s_, L_;
+  int64_t width_;
+  nn::Linear embed_{nullptr}, out_{nullptr};
+  NoiseEmbedding noise_{nullptr};
+  std::vector<DownLevel> down_;
+  std::vector<UpLevel> up_;
+  nn::Sequential middle_{nullptr};
+};
+
+struct Transformer : TokenNetwork {
+  explicit Transformer(const NetConfig& config) : process_(config.process), v_(config.grammar.v) {
+    const int64_t w = config.width;
+    embed_ = register_module("embed", nn::Linear(input_width(config), w));
+    positions_ = register_parameter("positions", torch::randn({sequence_length(config.grammar), w}) * 0.02);
+    if (config.time_embedding) noise_ = register_module("noise", NoiseEmbedding(w));
+    const auto layer = nn::TransformerEncoderLayerOptions(w, config.heads)
+                           .dim_feedforward(2 * w)
+                           .dropout(0.0)
+                           .activation(torch::kGELU);
+    encoder_ = register_module("encoder", nn::TransformerEncoder(nn::TransformerEncoderOptions(layer, config.layers)));
+    norm_ = register_module("norm", nn::LayerNorm(nn::LayerNormOptions({w})));
+    out_ = register_module("out", nn::Linear(w, v_));
+  }
+
+  Tensor forward(const Tensor& tokens, const Tensor& noise) override {
+    Tensor h = embed_(encode_tokens(tokens, noise, process_, v_)) + positions_.unsqueeze(0);
+    if (noise_) h = h + noise_->forward(noise);
+    h = encoder_->forward(h.transpose(0, 1)).transpose(0, 1);  // LibTorch 1.13: [sequence, batch, features]
+    return out_(norm_(h));
+  }
+
+  Channel process_;
+  int v_;
+  nn::Linear embed_{nullptr}, out_{nullptr};
+  Tensor positions_;
+  NoiseEmbedding noise_{nullptr};
+  nn::TransformerEncoder encoder_{nullptr};
+  nn::LayerNorm norm_{nullptr};
+};
+
+}  // namespace
+
+Tensor encode_tokens(const Tensor& tokens, const Tensor& noise, Channel process, int v) {
+  if (process == Channel::mask) return F::one_hot(tokens, v + 1).to(torch::kFloat);
+  const Tensor eps = noise.to(torch::kFloat).reshape({-1, 1, 1});
+  return F::one_hot(tokens, v).to(torch::kFloat) * (1 - eps) + eps / v;
+}
+
+std::shared_ptr<TokenNetwork> make_network(const NetConfig& config) {
+  if (config.architecture == "unet") return std::make_shared<TreeUnet>(config);
+  if (config.architecture == "transformer") return std::make_shared<Transformer>(config);
+  fail("unknown architecture '{}'; choose unet or transformer", config.architecture);
+}
+
+int64_t parameter_count(torch::nn::Module& network) {
+  int64_t count = 0;
+  for (const auto& p : network.parameters()) count += p.numel();
+  return count;
+}
+
+}  // namespace hdiff::nets
