@@ -47,6 +47,8 @@ void add_images_train_commands(CLI::App& images) {
   cmd->add_option("--test-limit", job->test_limit, "measure on the first N test images (0: all)")
       ->capture_default_str();
   cmd->add_option("--checkpoint-every", job->checkpoint_every, "steps between checkpoints")->capture_default_str();
+  cmd->add_option("--stop-at", job->stop_at, "stop after this step as Ctrl-C does (0: never); --resume continues")
+      ->capture_default_str();
   cmd->add_flag("--resume", job->resume, "continue from OUT/checkpoint.safetensors");
   add_force_flag(*cmd, job->force);
   cmd->callback([job] {

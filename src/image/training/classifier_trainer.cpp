@@ -188,6 +188,7 @@ void check_job(const ClassifierTrainJob& job) {
   if (job.patch < 1 || job.patch > 16) fail("the stem's patch must lie in [1, 16], got {}", job.patch);
   if (job.train_limit < 0 || job.test_limit < 0) fail("the image limits must not be negative");
   if (job.checkpoint_every < 1) fail("--checkpoint-every must be at least 1, got {}", job.checkpoint_every);
+  if (job.stop_at < 0) fail("--stop-at must not be negative, got {}", job.stop_at);
 }
 
 LabelledImages first(LabelledImages set, int64_t limit) {
@@ -275,7 +276,7 @@ ClassifierTrainOutcome run_train_classifier(const ClassifierTrainJob& job) {
       loss_sum += value;
       ++loss_count;
       bar.advance();
-      const bool stop = interrupted();
+      const bool stop = interrupted() || (job.stop_at > 0 && step >= job.stop_at);
       if (step % job.checkpoint_every == 0 || step == steps || stop) {
         save(step);
         outcome.last_loss = loss_sum / static_cast<double>(loss_count);

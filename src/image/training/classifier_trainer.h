@@ -43,6 +43,7 @@ struct ClassifierTrainJob {
   int64_t train_limit = 0;       // use the first N training images (0: all; for tests)
   int64_t test_limit = 0;        // measure on the first N test images (0: all)
   int64_t checkpoint_every = 200;  // steps between checkpoints
+  int64_t stop_at = 0;  // stop after this step as Ctrl-C does, keeping the checkpoint (0: never)
 };
 
 struct ClassifierTrainOutcome {
