@@ -166,6 +166,31 @@ def bad_crc(record):
     return record[:-4] + bytes([record[-4] ^ 1]) + record[-3:]
 
 
+def idx(dims, data):
+    """An IDX file of unsigned bytes (type 0x08), dimensions big-endian."""
+    return b"\x00\x00\x08" + bytes([len(dims)]) + b"".join(struct.pack(">I", d) for d in dims) + data
+
+
+def gzip_bytes(data):
+    """One gzip member (fixed mtime, so the seed does not change between runs)."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    return compressor.compress(data) + compressor.flush()
+
+
+def idx_seeds():
+    # fuzz_idx: byte 0 even, one IDX file follows; odd, bytes 1-2 split the rest
+    # into an image file and a label file, which are paired.
+    images = idx([3, 4, 5], bytes((i * 7) % 256 for i in range(60)))
+    labels = idx([3], bytes([2, 0, 9]))
+    put("idx", "images", b"\x00" + images)
+    put("idx", "images_gz", b"\x00" + gzip_bytes(images))
+    put("idx", "labels_gz", b"\x00" + gzip_bytes(labels))
+    put("idx", "four_dims", b"\x00" + idx([1, 2, 2, 2], bytes(8)))
+    put("idx", "pair", b"\x01" + struct.pack(">H", len(images)) + images + labels)
+    gz = gzip_bytes(images)
+    put("idx", "pair_gz", b"\x01" + struct.pack(">H", len(gz)) + gz + gzip_bytes(labels))
+
+
 def main():
     for name, data in PICKLES.items():
         put("pickle", name, data)
@@ -283,6 +308,7 @@ device = "cpu"
         struct.pack("<2d", 0.5, 0.25))
     put("journal_values", "raw_threshold", bytes([6, 1]) + struct.pack("<5d", 0.2, 0.1, 0.3, 0.8, 1.0) + b"\x00" +
         struct.pack("<Q", 0))
+    idx_seeds()
     colour, grey = jpegs()
     put("image", "colour.jpg", colour)
     put("image", "grey.jpg", grey)

@@ -26,6 +26,10 @@ void add_images_command(CLI::App& app);
 // `hdiff images stats|probe|experiment`: the classifier probe and the whole
 // image experiment; called by add_images_command on its `images` subcommand.
 void add_images_probe_commands(CLI::App& images);
+// `hdiff images fashion-mnist`: the Fashion-MNIST package's images as PNG folders.
+void add_images_data_commands(CLI::App& images);
+// `hdiff images train-classifier`: a small ConvNeXt trained on Fashion-MNIST.
+void add_images_train_commands(CLI::App& images);
 
 // Adds --force to `command`: a command refuses to replace another run's results
 // in its --out unless it is given (docs/security.md, "Output folders").

@@ -101,6 +101,8 @@ void add_images_command(CLI::App& app) {
   add_forward_backward(*images);
   add_bench(*images);
   add_images_probe_commands(*images);
+  add_images_data_commands(*images);
+  add_images_train_commands(*images);
 }
 
 }  // namespace hdiff::cli

@@ -24,6 +24,8 @@ void add_stats(CLI::App& images) {
       "stats", "Per-channel mean and variance of every ConvNeXt probe point over reference images");
   cmd->add_option("--classifier", job->classifier, "torchvision ConvNeXt state dict (.pth or .safetensors)")
       ->required();
+  cmd->add_option("--classifier-config", job->classifier_config,
+                  "the classifier's input pipeline (JSON: resize, crop, channels, mean, std); default: ImageNet's");
   cmd->add_option("--input", job->input, "folder of reference images (.png/.jpg, optionally one level of subfolders)")
       ->required();
   cmd->add_option("--out", job->out, "stats file to write (e.g. stats.bin)")->required();
@@ -45,6 +47,8 @@ void add_probe(CLI::App& images) {
       "probe", "Top-1 class and whitened activation similarity of start/generated image pairs");
   cmd->add_option("--classifier", job->classifier, "torchvision ConvNeXt state dict (.pth or .safetensors)")
       ->required();
+  cmd->add_option("--classifier-config", job->classifier_config,
+                  "the classifier's input pipeline (JSON: resize, crop, channels, mean, std); default: ImageNet's");
   cmd->add_option("--stats", job->stats, "stats file of this classifier (from `hdiff images stats`)")->required();
   cmd->add_option("--start", job->start, "folder of start images")->required();
   cmd->add_option("--generated", job->generated,

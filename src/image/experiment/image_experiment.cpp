@@ -105,7 +105,8 @@ bool run_image_experiment(const fs::path& config_file, const fs::path& out, cons
         reference_files.resize(static_cast<size_t>(c.reference_limit));
       for (const auto& file : reference_files) (void)read_image(file);
     }
-    probe_names = load_convnext(c.classifier).probe_names();
+    if (!c.classifier_config.empty()) require_file(c.classifier_config, "classifier config");
+    probe_names = load_convnext(c.classifier, c.classifier_config).probe_names();
     if (fs::exists(out) && !fs::is_directory(out)) fail("cannot write to {}: it exists and is not a folder", out.string());
     record = out / "experiment.toml";
     if (fs::exists(record) && read_text(record) != text)
@@ -153,12 +154,13 @@ bool run_image_experiment(const fs::path& config_file, const fs::path& out, cons
     const auto reference = c.reference.empty() ? out / "start" : c.reference;
     fmt::print(stderr, "hdiff: measuring whitening statistics on {}\n", reference.string());
     run_stats_job({c.classifier, reference, stats_file, c.classifier_batch,
-                   c.reference.empty() ? 0 : c.reference_limit, device});
+                   c.reference.empty() ? 0 : c.reference_limit, device, c.classifier_config});
   }
 
   fmt::print(stderr, "hdiff: probing with the classifier\n");
   OutputDir results(out, Existing::replace, "hdiff images experiment");  // the tables, figures and run record appear together
-  ProbeJob probe{c.classifier, stats_file, out / "start", out, {}, {}, K, c.classifier_batch, device};
+  ProbeJob probe{c.classifier, stats_file, out / "start", out, {}, {}, K, c.classifier_batch, device,
+                 c.classifier_config};
   const auto table = compute_probe_table(probe);
   if (table.ks != c.ks)
     fail("{} holds k folders other than run.k of {}; remove them or give another --out", out.string(), source);

@@ -98,8 +98,9 @@ ImageExperimentConfig parse_image_experiment_config(const std::string& text, con
          diffusion.where(*diffusion.get("precision")), c.precision);
   c.diffusion_batch = diffusion.integer("batch_size", 4, 1, 4096);
 
-  const Section classifier(root, "classifier", source, true, {"checkpoint", "batch_size"});
+  const Section classifier(root, "classifier", source, true, {"checkpoint", "batch_size", "config"});
   c.classifier = resolve(base, classifier.string("checkpoint", true));
+  c.classifier_config = resolve(base, classifier.string("config", false));
   c.classifier_batch = classifier.integer("batch_size", 16, 1, 4096);
 
   const Section images(root, "images", source, true, {"start", "reference", "reference_limit"});

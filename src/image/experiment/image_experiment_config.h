@@ -11,6 +11,7 @@
 //   [classifier]
 //   checkpoint = "convnext_base-6075fbad.pth"
 //   batch_size = 32
+//   # config = "classifier.json"  # its input pipeline (docs/images.md); default: ImageNet's
 //   [images]
 //   start = "start-images"        # forward-backward starts from these (flat or class subfolders)
 //   reference = "reference-images"  # whitening statistics; default: the start images
@@ -36,6 +37,7 @@ struct ImageExperimentConfig {
   int64_t diffusion_batch = 4;                 // images per U-Net call
   std::filesystem::path classifier;            // ConvNeXt state dict
   int64_t classifier_batch = 16;               // images per ConvNeXt call
+  std::filesystem::path classifier_config;     // its input pipeline (JSON); empty: ImageNet's
   std::filesystem::path start;                 // start image folder
   std::filesystem::path reference;             // reference image folder; empty: the start images
   int64_t reference_limit = 0;                 // at most this many reference images (0: all)

@@ -4,6 +4,9 @@
 #include <c10/core/InferenceMode.h>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <optional>
+
 #include "common/error.h"
 #include "image/checkpoint/checkpoint.h"
 #include "libtorch/torch_bridge.h"
@@ -54,8 +57,20 @@ at::Tensor layer_norm_2d(const at::Tensor& x, const at::Tensor& weight, const at
 // reference netlib one: about 20 times slower than oneDNN on ConvNeXt's layers.
 // LibTorch's switch for oneDNN (torch.backends.mkldnn.enabled) is honoured; the
 // tests turn it off to check the other path.
+thread_local bool reference_kernels = false;
+
+// While alive, the convolutions of this thread take the reference ATen path.
+struct ReferenceKernels {
+  bool before = reference_kernels;
+  ReferenceKernels() { reference_kernels = true; }
+  ~ReferenceKernels() { reference_kernels = before; }
+  ReferenceKernels(const ReferenceKernels&) = delete;
+  ReferenceKernels& operator=(const ReferenceKernels&) = delete;
+};
+
 bool use_onednn(const at::Tensor& x) {
-  return x.is_cpu() && x.scalar_type() == at::kFloat && at::hasMKLDNN() && at::globalContext().userEnabledMkldnn();
+  return !reference_kernels && x.is_cpu() && x.scalar_type() == at::kFloat && at::hasMKLDNN() &&
+         at::globalContext().userEnabledMkldnn();
 }
 
 at::Tensor conv(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, int64_t stride,
@@ -105,7 +120,13 @@ ConvNeXt ConvNeXt::from_state_dict(const std::map<std::string, at::Tensor>& stat
   layout.num_classes = state_dim(state, "classifier.2.weight", 0, source);
 
   const auto w0 = layout.widths[0];
-  net.stem_weight_ = targets.take("features.0.0.weight", {w0, 3, 4, 4});
+  // torchvision's stem takes RGB; a greyscale classifier's takes one channel (a
+  // shape load_state checks like every other: 1 or 3 only).
+  layout.in_channels = state_dim(state, "features.0.0.weight", 1, source) == 1 ? 1 : 3;
+  // The stem cuts the image into patch x patch squares; torchvision's are 4 x 4,
+  // a classifier of small images may take smaller ones (load_state checks the square).
+  layout.patch = std::clamp<int64_t>(state_dim(state, "features.0.0.weight", 2, source), 1, 16);
+  net.stem_weight_ = targets.take("features.0.0.weight", {w0, layout.in_channels, layout.patch, layout.patch});
   net.stem_bias_ = targets.take("features.0.0.bias", {w0});
   net.stem_norm_weight_ = targets.take("features.0.1.weight", {w0});
   net.stem_norm_bias_ = targets.take("features.0.1.bias", {w0});
@@ -158,16 +179,19 @@ ConvNeXt ConvNeXt::from_state_dict(const std::map<std::string, at::Tensor>& stat
   return net;
 }
 
-at::Tensor ConvNeXt::forward(const at::Tensor& images, std::vector<at::Tensor>* probes) const {
-  if (images.dim() != 4 || images.size(1) != 3)
-    fail("ConvNeXt input must have shape (N, 3, H, W), got {}", shape_string(images.sizes()));
-  c10::InferenceMode guard;
+at::Tensor ConvNeXt::forward(const at::Tensor& images, std::vector<at::Tensor>* probes, bool training) const {
+  if (images.dim() != 4 || images.size(1) != layout_.in_channels)
+    fail("ConvNeXt input must have shape (N, {}, H, W), got {}", layout_.in_channels, shape_string(images.sizes()));
+  c10::InferenceMode guard(!training);
+  // oneDNN's convolutions are for inference; training uses the reference kernels.
+  std::optional<ReferenceKernels> reference;
+  if (training) reference.emplace();
   if (probes) probes->clear();
   auto record = [&](const at::Tensor& t) {
     if (probes) probes->push_back(t);
   };
   auto x = images.to(stem_weight_.device(), at::kFloat).contiguous(at::MemoryFormat::ChannelsLast);
-  x = conv(x, stem_weight_, stem_bias_, 4, 0, 1);
+  x = conv(x, stem_weight_, stem_bias_, layout_.patch, 0, 1);
   x = layer_norm_2d(x, stem_norm_weight_, stem_norm_bias_);
   record(x);
   for (size_t stage = 0; stage < stages_.size(); ++stage) {
@@ -204,10 +228,95 @@ void ConvNeXt::to_device(const std::string& device) {
     for (auto* t : {&d.norm_weight, &d.norm_bias, &d.conv_weight, &d.conv_bias}) move(*t);
 }
 
-ConvNeXt load_convnext(const std::filesystem::path& path) {
+void ConvNeXt::set_preprocess(const ClassifierPreprocess& preprocess, const std::string& source) {
+  preprocess.validate(source);
+  if (preprocess.channels != layout_.in_channels)
+    fail("{}: input.channels is {} but the classifier's stem takes {} channel(s)", source, preprocess.channels,
+         layout_.in_channels);
+  preprocess_ = preprocess;
+}
+
+std::vector<std::pair<std::string, at::Tensor*>> ConvNeXt::named_tensors() {
+  std::vector<std::pair<std::string, at::Tensor*>> out{{"features.0.0.weight", &stem_weight_},
+                                                       {"features.0.0.bias", &stem_bias_},
+                                                       {"features.0.1.weight", &stem_norm_weight_},
+                                                       {"features.0.1.bias", &stem_norm_bias_}};
+  for (size_t stage = 0; stage < stages_.size(); ++stage) {
+    for (size_t j = 0; j < stages_[stage].size(); ++j) {
+      auto& b = stages_[stage][j];
+      const auto p = fmt::format("features.{}.{}.", 2 * stage + 1, j);
+      out.insert(out.end(), {{p + "block.0.weight", &b.dw_weight}, {p + "block.0.bias", &b.dw_bias},
+                             {p + "block.2.weight", &b.norm_weight}, {p + "block.2.bias", &b.norm_bias},
+                             {p + "block.3.weight", &b.fc1_weight}, {p + "block.3.bias", &b.fc1_bias},
+                             {p + "block.5.weight", &b.fc2_weight}, {p + "block.5.bias", &b.fc2_bias},
+                             {p + "layer_scale", &b.layer_scale}});
+    }
+    if (stage < downsamples_.size()) {
+      auto& d = downsamples_[stage];
+      const auto p = fmt::format("features.{}.", 2 * stage + 2);
+      out.insert(out.end(), {{p + "0.weight", &d.norm_weight}, {p + "0.bias", &d.norm_bias},
+                             {p + "1.weight", &d.conv_weight}, {p + "1.bias", &d.conv_bias}});
+    }
+  }
+  out.insert(out.end(), {{"classifier.0.weight", &head_norm_weight_}, {"classifier.0.bias", &head_norm_bias_},
+                         {"classifier.2.weight", &head_weight_}, {"classifier.2.bias", &head_bias_}});
+  return out;
+}
+
+std::map<std::string, at::Tensor> convnext_initial_state(const ConvNeXtLayout& layout, uint64_t seed) {
+  HDIFF_CHECK(!layout.widths.empty() && layout.widths.size() == layout.depths.size());
+  at::manual_seed(seed);
+  std::map<std::string, at::Tensor> state;
+  // torchvision: trunc_normal_(std=0.02) on every Conv2d and Linear weight (cut at ±2, i.e. ±100 std: a plain normal).
+  const auto weight = [&](const std::string& name, std::vector<int64_t> shape) {
+    state[name] = at::randn(shape, at::kFloat) * 0.02;
+  };
+  const auto fill = [&](const std::string& name, int64_t n, float value) { state[name] = at::full({n}, value); };
+  const auto w0 = layout.widths[0];
+  weight("features.0.0.weight", {w0, layout.in_channels, layout.patch, layout.patch});
+  fill("features.0.0.bias", w0, 0);
+  fill("features.0.1.weight", w0, 1);
+  fill("features.0.1.bias", w0, 0);
+  for (size_t stage = 0; stage < layout.widths.size(); ++stage) {
+    const auto c = layout.widths[stage];
+    for (int64_t j = 0; j < layout.depths[stage]; ++j) {
+      const auto p = fmt::format("features.{}.{}.", 2 * stage + 1, j);
+      weight(p + "block.0.weight", {c, 1, 7, 7});
+      fill(p + "block.0.bias", c, 0);
+      fill(p + "block.2.weight", c, 1);
+      fill(p + "block.2.bias", c, 0);
+      weight(p + "block.3.weight", {4 * c, c});
+      fill(p + "block.3.bias", 4 * c, 0);
+      weight(p + "block.5.weight", {c, 4 * c});
+      fill(p + "block.5.bias", c, 0);
+      state[p + "layer_scale"] = at::full({c, 1, 1}, 1e-6f);
+    }
+    if (stage + 1 < layout.widths.size()) {
+      const auto p = fmt::format("features.{}.", 2 * stage + 2);
+      fill(p + "0.weight", c, 1);
+      fill(p + "0.bias", c, 0);
+      weight(p + "1.weight", {layout.widths[stage + 1], c, 2, 2});
+      fill(p + "1.bias", layout.widths[stage + 1], 0);
+    }
+  }
+  const auto last = layout.widths.back();
+  fill("classifier.0.weight", last, 1);
+  fill("classifier.0.bias", last, 0);
+  weight("classifier.2.weight", {layout.num_classes, last});
+  fill("classifier.2.bias", layout.num_classes, 0);
+  return state;
+}
+
+ConvNeXt load_convnext(const std::filesystem::path& path, const std::filesystem::path& config) {
   std::map<std::string, at::Tensor> state;
   for (auto& [name, tensor] : ckpt::read_tensors(path)) state.emplace(name, to_torch(tensor));
-  return ConvNeXt::from_state_dict(state, path.string());
+  auto net = ConvNeXt::from_state_dict(state, path.string());
+  if (!config.empty())
+    net.set_preprocess(read_classifier_config(config), config.string());
+  else if (net.layout().in_channels != 3)
+    fail("{}: a greyscale classifier needs its config (the JSON beside it, e.g. classifier.json) to say how its "
+         "images are prepared", path.string());
+  return net;
 }
 
 std::string ConvNeXt::device() const { return stem_weight_.device().str(); }

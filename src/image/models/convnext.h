@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "image/models/classifier_input.h"
+
 namespace hdiff::image {
 
 // The shape of a ConvNeXt, read from its state dict (Base: widths 128, 256,
@@ -21,6 +23,8 @@ struct ConvNeXtLayout {
   std::vector<int64_t> widths;  // channels of each stage
   std::vector<int64_t> depths;  // blocks of each stage
   int64_t num_classes = 0;      // outputs of the head
+  int64_t in_channels = 3;      // image channels the stem takes (3 RGB, 1 grey)
+  int64_t patch = 4;            // the stem's square patches: kernel and stride (torchvision: 4)
 };
 
 // One CNBlock: depthwise 7x7 conv, LayerNorm, 4x MLP with GELU, layer scale, residual.
@@ -54,9 +58,22 @@ class ConvNeXt {
   // Channels of each probe point (the class count for the head).
   const std::vector<int64_t>& probe_channels() const { return probe_channels_; }
 
-  // Logits (N, classes) of preprocessed images (N, 3, H, W). If `probes` is not
+  // How images are prepared for this network (ImageNet's pipeline unless its
+  // config says otherwise; see load_convnext).
+  const ClassifierPreprocess& preprocess() const { return preprocess_; }
+  // Sets the pipeline; its channels must be the stem's (errors name `source`).
+  void set_preprocess(const ClassifierPreprocess& preprocess, const std::string& source);
+
+  // Logits (N, classes) of preprocessed images (N, in_channels, H, W). If `probes` is not
   // null it receives the output of every probe point, in probe_names() order.
-  at::Tensor forward(const at::Tensor& images, std::vector<at::Tensor>* probes = nullptr) const;
+  // With `training` the graph is recorded for autograd (no inference mode) and
+  // the reference ATen kernels run instead of oneDNN's.
+  at::Tensor forward(const at::Tensor& images, std::vector<at::Tensor>* probes = nullptr,
+                     bool training = false) const;
+
+  // Every weight under its torchvision name, in a fixed order (for training
+  // and for writing the state dict); the pointers live as long as the network.
+  std::vector<std::pair<std::string, at::Tensor*>> named_tensors();
 
   // Moves the weights to a device ("cpu", "cuda", "cuda:1").
   void to_device(const std::string& device);
@@ -65,6 +82,7 @@ class ConvNeXt {
 
  private:
   ConvNeXtLayout layout_;
+  ClassifierPreprocess preprocess_;
   at::Tensor stem_weight_, stem_bias_, stem_norm_weight_, stem_norm_bias_;
   std::vector<std::vector<ConvNeXtBlock>> stages_;
   std::vector<ConvNeXtDownsample> downsamples_;  // after every stage but the last
@@ -74,7 +92,14 @@ class ConvNeXt {
 };
 
 // Reads a torchvision ConvNeXt checkpoint (.pth state dict or .safetensors)
-// without executing anything and builds the network on the CPU.
-ConvNeXt load_convnext(const std::filesystem::path& path);
+// without executing anything and builds the network on the CPU. Its input
+// pipeline is read from `config` (read_classifier_config), or is ImageNet's
+// when `config` is empty.
+ConvNeXt load_convnext(const std::filesystem::path& path, const std::filesystem::path& config = {});
+
+// A freshly initialised state dict of `layout` as torchvision initialises
+// ConvNeXt (truncated normal weights of std 0.02, zero biases, unit LayerNorms,
+// layer scale 1e-6), drawn from LibTorch's CPU generator seeded with `seed`.
+std::map<std::string, at::Tensor> convnext_initial_state(const ConvNeXtLayout& layout, uint64_t seed);
 
 }  // namespace hdiff::image

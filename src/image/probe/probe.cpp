@@ -17,9 +17,11 @@ namespace {
 
 // Images [begin, end) read from disk and preprocessed, one at a time because
 // reference images may differ in size.
-at::Tensor load_batch(const std::vector<std::filesystem::path>& paths, size_t begin, size_t end) {
+at::Tensor load_batch(const ConvNeXt& net, const std::vector<std::filesystem::path>& paths, size_t begin,
+                      size_t end) {
   std::vector<at::Tensor> inputs;
-  for (size_t i = begin; i < end; ++i) inputs.push_back(classifier_input(image_tensor(read_image(paths[i]))));
+  for (size_t i = begin; i < end; ++i)
+    inputs.push_back(classifier_input(image_tensor(read_image(paths[i])), net.preprocess()));
   return at::cat(inputs, 0);
 }
 
@@ -74,7 +76,7 @@ ProbeStats measure_stats(const ConvNeXt& net, const std::vector<std::filesystem:
   for (size_t begin = 0; begin < images.size(); begin += static_cast<size_t>(batch_size)) {
     if (interrupted()) fail("interrupted; no statistics were written");
     const auto end = std::min(images.size(), begin + static_cast<size_t>(batch_size));
-    net.forward(load_batch(images, begin, end), &probes);
+    net.forward(load_batch(net, images, begin, end), &probes);
     for (size_t p = 0; p < probes.size(); ++p) moments[p].add(probes[p]);
     if (progress) progress(static_cast<int64_t>(end - begin));
   }
@@ -125,10 +127,10 @@ std::vector<std::vector<PairProbe>> probe_pairs(
   std::vector<at::Tensor> start_probes, gen_probes;
   for (size_t begin = 0; begin < start.size(); begin += static_cast<size_t>(batch_size)) {
     const auto end = std::min(start.size(), begin + static_cast<size_t>(batch_size));
-    const auto start_top1 = top1(net.forward(load_batch(start, begin, end), &start_probes));
+    const auto start_top1 = top1(net.forward(load_batch(net, start, begin, end), &start_probes));
     for (size_t s = 0; s < generated.size(); ++s) {
       if (interrupted()) fail("interrupted; no probe results were written");
-      const auto gen_top1 = top1(net.forward(load_batch(generated[s], begin, end), &gen_probes));
+      const auto gen_top1 = top1(net.forward(load_batch(net, generated[s], begin, end), &gen_probes));
       for (size_t i = begin; i < end; ++i) {
         auto& pair = result[s][i];
         pair.start_class = start_top1[i - begin];

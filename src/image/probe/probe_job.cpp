@@ -19,11 +19,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-ConvNeXt load_classifier(const fs::path& path, const std::string& device) {
+ConvNeXt load_classifier(const fs::path& path, const fs::path& config, const std::string& device) {
   if (!fs::is_regular_file(path))
     fail("classifier checkpoint {} does not exist; download torchvision's convnext_base-6075fbad.pth "
          "(see docs/images.md)", path.string());
-  auto net = load_convnext(path);
+  auto net = load_convnext(path, config);
   net.to_device(choose_device(device));
   return net;
 }
@@ -43,7 +43,7 @@ void run_stats_job(const StatsJob& job) {
   auto images = image_files(job.input);
   if (images.empty()) fail("{} holds no .png or .jpg images", job.input.string());
   if (job.limit > 0 && static_cast<size_t>(job.limit) < images.size()) images.resize(static_cast<size_t>(job.limit));
-  const auto net = load_classifier(job.classifier, job.device);
+  const auto net = load_classifier(job.classifier, job.classifier_config, job.device);
   install_interrupt_handler();
   ProgressBar bar(static_cast<int64_t>(images.size()), "stats");
   const auto stats = measure_stats(net, images, job.batch_size, [&](int64_t n) { bar.advance(n); });
@@ -60,7 +60,7 @@ ProbeTable compute_probe_table(const ProbeJob& job) {
     for (auto k : pairs.ks)
       if (k > job.num_steps)
         fail("k = {} is larger than the number of steps K = {}; check --num-steps", k, job.num_steps);
-  const auto net = load_classifier(job.classifier, job.device);
+  const auto net = load_classifier(job.classifier, job.classifier_config, job.device);
   check_stats_match(stats, net.probe_names(), net.probe_channels(), job.stats.string());
   install_interrupt_handler();
   ProgressBar bar(static_cast<int64_t>(pairs.start.size() * pairs.ks.size()), "probe");

@@ -20,6 +20,7 @@ struct StatsJob {
   int64_t batch_size = 16;           // images per classifier call
   int64_t limit = 0;                 // use at most this many images (0: all)
   std::string device = "auto";       // "auto", "cpu", "cuda", "cuda:N"
+  std::filesystem::path classifier_config;  // its input pipeline (JSON); empty: ImageNet's
 };
 
 // `hdiff images probe`: classes and whitened similarities of start/generated pairs.
@@ -33,6 +34,7 @@ struct ProbeJob {
   int64_t num_steps = 0;              // K, for the k_over_K column (0: unknown)
   int64_t batch_size = 16;            // images per classifier call
   std::string device = "auto";        // "auto", "cpu", "cuda", "cuda:N"
+  std::filesystem::path classifier_config;  // its input pipeline (JSON); empty: ImageNet's
 };
 
 // Measures the statistics and writes stats.bin.
