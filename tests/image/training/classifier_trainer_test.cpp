@@ -147,3 +147,30 @@ TEST(TrainClassifier, BadInputIsOneLine) {
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_NE(r.err.find("nothing to resume"), std::string::npos) << r.err;
 }
+
+// The classifier shipped in models/fashion-mnist scores, through the probe's own
+// pipeline on all 10 000 test images, what its manifest says (issue 30: ≥ 0.90).
+TEST(TrainClassifier, ShippedClassifierScoresItsReportedAccuracy) {
+  const fs::path model = fs::path(HDIFF_SOURCE_DIR) / "models/fashion-mnist/classifier";
+  const auto net = load_convnext(model / "classifier.safetensors", model / "classifier.json");
+  const auto test = read_fashion_mnist(kFashionMnistDir, "t10k");
+  const auto count = static_cast<int64_t>(test.labels.size());
+  ASSERT_EQ(count, 10000);
+  int64_t right = 0;
+  for (int64_t first = 0; first < count; first += 500) {
+    const int64_t n = std::min<int64_t>(500, count - first);
+    auto images = at::empty({n, 3, 28, 28}, at::kByte);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t c = 0; c < 3; ++c)
+        std::memcpy(images[i][c].data_ptr<uint8_t>(), test.pixels.data() + (first + i) * 784, 784);
+    const auto predicted = net.forward(classifier_input(images, net.preprocess())).argmax(1);
+    for (int64_t i = 0; i < n; ++i) right += predicted[i].item<int64_t>() == test.labels[static_cast<size_t>(first + i)];
+  }
+  const double accuracy = static_cast<double>(right) / static_cast<double>(count);
+  EXPECT_GE(accuracy, 0.90);
+  // The trainer measured it on its own forward path with 2 threads: rounding may flip a few near-ties.
+  const std::string reported = read_text(model / "accuracy.json");
+  const size_t at = reported.find("\"test_accuracy\":");
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_NEAR(accuracy, std::stod(reported.substr(at + 16)), 0.002);
+}
