@@ -10,6 +10,7 @@
 // TOML: <why>". Nothing but the file named is read.
 
 #include <filesystem>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -23,5 +24,14 @@ std::string read_toml_text(const std::filesystem::path& path, const std::string&
 
 // The TOML document `text`, named `source` (a file name, "preset NAME") in errors.
 toml::table parse_toml_input(std::string_view text, const std::string& source);
+
+// "<source>:<line>" of `node` (just `source` when toml++ knows no line): how
+// every config error names where it is.
+std::string toml_where(const std::string& source, const toml::node& node);
+
+// Refuses the first key of `table` not in `known` with one Error naming where
+// it is, the key (after `prefix`, e.g. "grammar."), its section and the keys known.
+void reject_unknown_keys(const toml::table& table, const std::string& prefix, const std::set<std::string>& known,
+                         const std::string& source);
 
 }  // namespace hdiff

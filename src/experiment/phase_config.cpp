@@ -47,24 +47,6 @@ theory = true
 
 namespace {
 
-std::string where(const std::string& source, const toml::node& node) {
-  const auto line = node.source().begin.line;
-  return line > 0 ? fmt::format("{}:{}", source, line) : source;
-}
-
-void reject_unknown(const toml::table& table, const std::string& prefix, const std::set<std::string>& known,
-                    const std::string& source) {
-  for (const auto& [key, node] : table) {
-    const std::string name(key.str());
-    if (!known.count(name)) {
-      std::string list;
-      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-      fail("{}: unknown key '{}{}'; known keys{}: {}", where(source, node), prefix, name,
-           prefix.empty() ? "" : " of [" + prefix.substr(0, prefix.size() - 1) + "]", list);
-    }
-  }
-}
-
 const char* kind_of(const toml::node& node) {
   if (node.is_string()) return "a string";
   if (node.is_floating_point()) return "a number with a fraction";
@@ -78,7 +60,7 @@ const char* kind_of(const toml::node& node) {
 const toml::table& section(const toml::table& root, const char* name, const std::string& source) {
   const auto* node = root.get(name);
   if (!node) fail("{}: missing section [{}]", source, name);
-  if (!node->is_table()) fail("{}: '{}' must be a section [{}]", where(source, *node), name, name);
+  if (!node->is_table()) fail("{}: '{}' must be a section [{}]", toml_where(source, *node), name, name);
   return *node->as_table();
 }
 
@@ -89,24 +71,24 @@ int64_t integer(const toml::table& table, const std::string& section_name, const
   // is_integer() first: toml++'s value<int64_t>() of a float out of int64's range is undefined behaviour.
   const auto value = node->is_integer() ? node->value<int64_t>() : std::nullopt;
   if (!value)
-    fail("{}: {}.{} must be an integer, found {}", where(source, *node), section_name, key, kind_of(*node));
+    fail("{}: {}.{} must be an integer, found {}", toml_where(source, *node), section_name, key, kind_of(*node));
   if (*value < low || *value > high)
-    fail("{}: {}.{} = {} is out of range; it must lie in [{}, {}]", where(source, *node), section_name, key, *value, low, high);
+    fail("{}: {}.{} = {} is out of range; it must lie in [{}, {}]", toml_where(source, *node), section_name, key, *value, low, high);
   return *value;
 }
 
 std::string string_value(const toml::node& node, const std::string& name, const std::string& source) {
-  if (!node.is_string()) fail("{}: {} must be a string", where(source, node), name);
+  if (!node.is_string()) fail("{}: {} must be a string", toml_where(source, node), name);
   return std::string(*node.value<std::string>());
 }
 
 std::vector<double> number_list(const toml::node& node, const std::string& name, const std::string& source) {
   const auto* array = node.as_array();
-  if (!array) fail("{}: {} must be a list of numbers, e.g. [0.1, 0.2]", where(source, node), name);
-  if (array->empty()) fail("{}: {} is empty; give at least one value", where(source, node), name);
+  if (!array) fail("{}: {} must be a list of numbers, e.g. [0.1, 0.2]", toml_where(source, node), name);
+  if (array->empty()) fail("{}: {} is empty; give at least one value", toml_where(source, node), name);
   std::vector<double> values;
   for (const auto& element : *array) {
-    if (!element.is_number()) fail("{}: {} must contain only numbers", where(source, element), name);
+    if (!element.is_number()) fail("{}: {} must contain only numbers", toml_where(source, element), name);
     values.push_back(*element.value<double>());
   }
   return values;
@@ -123,17 +105,17 @@ std::vector<int> integer_list(const toml::table& table, const std::string& secti
   if (!node) fail("{}: missing key {}.{}", source, section_name, key);
   if (!node->is_array()) return {static_cast<int>(integer(table, section_name, key, source, low, high))};
   const auto* array = node->as_array();
-  if (array->empty()) fail("{}: {}.{} is an empty list; give a value or a list of values", where(source, *node), section_name, key);
+  if (array->empty()) fail("{}: {}.{} is an empty list; give a value or a list of values", toml_where(source, *node), section_name, key);
   std::vector<int> values;
   for (const auto& element : *array) {
     const auto value = element.is_integer() ? element.value<int64_t>() : std::nullopt;
-    if (!value) fail("{}: {}.{} must list integers, found {}", where(source, element), section_name, key, kind_of(element));
+    if (!value) fail("{}: {}.{} must list integers, found {}", toml_where(source, element), section_name, key, kind_of(element));
     if (*value < low || *value > high)
-      fail("{}: {}.{} holds {}, out of range; it must lie in [{}, {}]", where(source, element), section_name, key, *value, low, high);
+      fail("{}: {}.{} holds {}, out of range; it must lie in [{}, {}]", toml_where(source, element), section_name, key, *value, low, high);
     values.push_back(static_cast<int>(*value));
   }
   if (std::set<int>(values.begin(), values.end()).size() != values.size())
-    fail("{}: {}.{} lists a value twice", where(source, *node), section_name, key);
+    fail("{}: {}.{} lists a value twice", toml_where(source, *node), section_name, key);
   return values;
 }
 
@@ -195,18 +177,18 @@ std::vector<PhaseConfig> expand_grid(const PhaseConfig& base, const std::vector<
 
 std::vector<PhaseConfig> parse_phase_grid(const std::string& text, const std::string& source) {
   const toml::table root = parse_toml_input(text, source);
-  reject_unknown(root, "", {"grammar", "noise", "run", "report", "changes", "information"}, source);
+  reject_unknown_keys(root, "", {"grammar", "noise", "run", "report", "changes", "information"}, source);
   PhaseConfig config;
 
   const auto& grammar = section(root, "grammar", source);
-  reject_unknown(grammar, "grammar.", {"kind", "v", "classes", "m", "s", "L", "seeds"}, source);
+  reject_unknown_keys(grammar, "grammar.", {"kind", "v", "classes", "m", "s", "L", "seeds"}, source);
   if (const auto* node = grammar.get("kind")) {
     const std::string kind = string_value(*node, "grammar.kind", source);
     if (kind == "markov")
       config.kind = DataKind::markov;
     else if (kind != "rhm")
       fail("{}: grammar.kind = \"{}\" is unknown; give \"rhm\" (the default) or \"markov\" (the non-hierarchical "
-           "control)", where(source, *node), kind);
+           "control)", toml_where(source, *node), kind);
   }
   const std::vector<int> vs = integer_list(grammar, "grammar", "v", source, 2, 1 << 20);
   const std::vector<int> classes = integer_list(grammar, "grammar", "classes", source, 1, 1 << 20);
@@ -219,23 +201,23 @@ std::vector<PhaseConfig> parse_phase_grid(const std::string& text, const std::st
     // Depths are range-checked as int64 before narrowing, so 2^32 + 2 is not read as 2.
     const auto depth = [&](const toml::node& element) {
       const int64_t L = *element.value<int64_t>();
-      if (L < 1 || L > 30) fail("{}: grammar.L holds {}, out of range; depths lie in [1, 30]", where(source, element), L);
+      if (L < 1 || L > 30) fail("{}: grammar.L holds {}, out of range; depths lie in [1, 30]", toml_where(source, element), L);
       return static_cast<int>(L);
     };
     if (node->is_integer()) {
       config.depths.push_back(depth(*node));
     } else if (const auto* array = node->as_array(); array && !array->empty()) {
       for (const auto& element : *array) {
-        if (!element.is_integer()) fail("{}: grammar.L must be a list of integers", where(source, element));
+        if (!element.is_integer()) fail("{}: grammar.L must be a list of integers", toml_where(source, element));
         config.depths.push_back(depth(element));
       }
     } else {
-      fail("{}: grammar.L must be a non-empty list of integers, e.g. L = [2, 4, 6]", where(source, *node));
+      fail("{}: grammar.L must be a non-empty list of integers, e.g. L = [2, 4, 6]", toml_where(source, *node));
     }
     for (int L : config.depths)
-      if (L < 1 || L > 30) fail("{}: grammar.L holds {}, out of range; depths lie in [1, 30]", where(source, *node), L);
+      if (L < 1 || L > 30) fail("{}: grammar.L holds {}, out of range; depths lie in [1, 30]", toml_where(source, *node), L);
     if (std::set<int>(config.depths.begin(), config.depths.end()).size() != config.depths.size())
-      fail("{}: grammar.L lists a depth twice", where(source, *node));
+      fail("{}: grammar.L lists a depth twice", toml_where(source, *node));
   }
   {
     const auto* node = grammar.get("seeds");
@@ -243,28 +225,28 @@ std::vector<PhaseConfig> parse_phase_grid(const std::string& text, const std::st
     config.grammar_seeds.clear();
     if (node->is_integer()) {
       const auto count = *node->value<int64_t>();
-      if (count < 1 || count > 100000) fail("{}: grammar.seeds = {} is out of range; give a count in [1, 100000]", where(source, *node), count);
+      if (count < 1 || count > 100000) fail("{}: grammar.seeds = {} is out of range; give a count in [1, 100000]", toml_where(source, *node), count);
       for (int64_t g = 0; g < count; ++g) config.grammar_seeds.push_back(static_cast<uint64_t>(g));
     } else if (const auto* array = node->as_array(); array && !array->empty()) {
       for (const auto& element : *array) {
         if (!element.is_integer() || *element.value<int64_t>() < 0)
-          fail("{}: grammar.seeds must list non-negative integers", where(source, element));
+          fail("{}: grammar.seeds must list non-negative integers", toml_where(source, element));
         config.grammar_seeds.push_back(static_cast<uint64_t>(*element.value<int64_t>()));
       }
       if (std::set<uint64_t>(config.grammar_seeds.begin(), config.grammar_seeds.end()).size() != config.grammar_seeds.size())
-        fail("{}: grammar.seeds lists a seed twice", where(source, *node));
+        fail("{}: grammar.seeds lists a seed twice", toml_where(source, *node));
     } else {
-      fail("{}: grammar.seeds must be a count or a non-empty list of seeds", where(source, *node));
+      fail("{}: grammar.seeds must be a count or a non-empty list of seeds", toml_where(source, *node));
     }
   }
 
   const auto& noise = section(root, "noise", source);
-  reject_unknown(noise, "noise.", {"channel", "values", "schedule", "times"}, source);
+  reject_unknown_keys(noise, "noise.", {"channel", "values", "schedule", "times"}, source);
   if (const auto* node = noise.get("channel")) {
     try {
       config.channel = parse_channel(string_value(*node, "noise.channel", source));
     } catch (const Error& e) {
-      fail("{}: {}", where(source, *node), e.what());
+      fail("{}: {}", toml_where(source, *node), e.what());
     }
   } else {
     fail("{}: missing key noise.channel (uniform, mask, gaussian or soft)", source);
@@ -273,36 +255,36 @@ std::vector<PhaseConfig> parse_phase_grid(const std::string& text, const std::st
   const auto* schedule = noise.get("schedule");
   const auto* times = noise.get("times");
   if (values && (schedule || times))
-    fail("{}: give either noise.values or noise.schedule with noise.times, not both", where(source, *values));
+    fail("{}: give either noise.values or noise.schedule with noise.times, not both", toml_where(source, *values));
   if (values) {
     for (double level : number_list(*values, "noise.values", source)) {
       try {
         validate(NoiseSpec{config.channel, level});
       } catch (const Error& e) {
-        fail("{}: noise.values: {}", where(source, *values), e.what());
+        fail("{}: noise.values: {}", toml_where(source, *values), e.what());
       }
       config.noise.push_back({level, std::nullopt});
     }
   } else if (schedule || times) {
-    if (!schedule) fail("{}: noise.times needs noise.schedule = \"linear\" or \"cosine\"", where(source, *times));
-    if (!times) fail("{}: noise.schedule needs noise.times, a list of diffusion steps in [0, {}]", where(source, *schedule), kDiffusionSteps);
+    if (!schedule) fail("{}: noise.times needs noise.schedule = \"linear\" or \"cosine\"", toml_where(source, *times));
+    if (!times) fail("{}: noise.schedule needs noise.times, a list of diffusion steps in [0, {}]", toml_where(source, *schedule), kDiffusionSteps);
     try {
       config.schedule = parse_schedule(string_value(*schedule, "noise.schedule", source));
     } catch (const Error& e) {
-      fail("{}: {}", where(source, *schedule), e.what());
+      fail("{}: {}", toml_where(source, *schedule), e.what());
     }
     for (double t : number_list(*times, "noise.times", source)) {
       double alpha_bar = 0;
       try {
         alpha_bar = alpha_bar_at(*config.schedule, t);
       } catch (const Error& e) {
-        fail("{}: noise.times: {}", where(source, *times), e.what());
+        fail("{}: noise.times: {}", toml_where(source, *times), e.what());
       }
       const double level = config.channel == Channel::gaussian ? alpha_bar : 1.0 - alpha_bar;
       try {
         validate(NoiseSpec{config.channel, level});
       } catch (const Error& e) {
-        fail("{}: noise.times: time {}: {}", where(source, *times), t, e.what());
+        fail("{}: noise.times: time {}: {}", toml_where(source, *times), t, e.what());
       }
       config.noise.push_back({level, t});
     }
@@ -313,11 +295,11 @@ std::vector<PhaseConfig> parse_phase_grid(const std::string& text, const std::st
   std::set<double> levels;
   for (size_t i = 0; i < config.noise.size(); ++i)
     if (!levels.insert(config.noise[i].level).second)
-      fail("{}: noise.{} gives noise level {} twice; list each level once", where(source, values ? *values : *times),
+      fail("{}: noise.{} gives noise level {} twice; list each level once", toml_where(source, values ? *values : *times),
            values ? "values" : "times", config.noise[i].level);
 
   const auto& run = section(root, "run", source);
-  reject_unknown(run, "run.", {"samples", "seed", "trajectories", "precision"}, source);
+  reject_unknown_keys(run, "run.", {"samples", "seed", "trajectories", "precision"}, source);
   config.samples = integer(run, "run", "samples", source, 1, int64_t{1} << 40);
   if (run.get("trajectories"))
     config.trajectories = static_cast<int>(integer(run, "run", "trajectories", source, 1, 1000000));
@@ -326,38 +308,38 @@ std::vector<PhaseConfig> parse_phase_grid(const std::string& text, const std::st
     try {
       config.precision = parse_precision(string_value(*node, "run.precision", source));
     } catch (const Error& e) {
-      fail("{}: run.precision: {}", where(source, *node), e.what());
+      fail("{}: run.precision: {}", toml_where(source, *node), e.what());
     }
   }
   // [changes] is optional: the distance R of the windowed susceptibility.
   if (const auto* node = root.get("changes")) {
-    if (!node->is_table()) fail("{}: 'changes' must be a section [changes]", where(source, *node));
+    if (!node->is_table()) fail("{}: 'changes' must be a section [changes]", toml_where(source, *node));
     const auto& changes = *node->as_table();
-    reject_unknown(changes, "changes.", {"window"}, source);
+    reject_unknown_keys(changes, "changes.", {"window"}, source);
     if (changes.get("window"))
       config.change_window = static_cast<int>(integer(changes, "changes", "window", source, 1, 1 << 20));
   }
   // [information] is optional: how many clean samples give information.csv (each costs a few BP passes).
   if (const auto* node = root.get("information")) {
-    if (!node->is_table()) fail("{}: 'information' must be a section [information]", where(source, *node));
+    if (!node->is_table()) fail("{}: 'information' must be a section [information]", toml_where(source, *node));
     const auto& information = *node->as_table();
-    reject_unknown(information, "information.", {"samples"}, source);
+    reject_unknown_keys(information, "information.", {"samples"}, source);
     if (information.get("samples"))
       config.information_samples = integer(information, "information", "samples", source, 1, int64_t{1} << 40);
   }
 
   // [report] is optional: what the stdout summary adds; it changes no result.
   if (const auto* node = root.get("report")) {
-    if (!node->is_table()) fail("{}: 'report' must be a section [report]", where(source, *node));
+    if (!node->is_table()) fail("{}: 'report' must be a section [report]", toml_where(source, *node));
     const auto& report = *node->as_table();
-    reject_unknown(report, "report.", {"theory"}, source);
+    reject_unknown_keys(report, "report.", {"theory"}, source);
     if (const auto* theory = report.get("theory")) {
       if (!theory->is_boolean())
-        fail("{}: report.theory must be true or false, found {}", where(source, *theory), kind_of(*theory));
+        fail("{}: report.theory must be true or false, found {}", toml_where(source, *theory), kind_of(*theory));
       config.report_theory = *theory->value<bool>();
       if (config.report_theory && config.kind == DataKind::markov)
         fail("{}: report.theory is the theory of the RHM's class transition; the markov control has no class: drop it",
-             where(source, *theory));
+             toml_where(source, *theory));
     }
   }
   return expand_grid(config, vs, classes, ms, ss, source);

@@ -62,23 +62,6 @@ seed = 0
 
 namespace {
 
-std::string where(const std::string& source, const toml::node& node) {
-  const auto line = node.source().begin.line;
-  return line > 0 ? fmt::format("{}:{}", source, line) : source;
-}
-
-void reject_unknown(const toml::table& table, const std::string& prefix, const std::set<std::string>& known,
-                    const std::string& source) {
-  for (const auto& [key, node] : table) {
-    const std::string name(key.str());
-    if (known.count(name)) continue;
-    std::string list;
-    for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-    fail("{}: unknown key '{}{}'; known keys{}: {}", where(source, node), prefix, name,
-         prefix.empty() ? "" : " of [" + prefix.substr(0, prefix.size() - 1) + "]", list);
-  }
-}
-
 // Reads the keys of one section onto the config; a missing key keeps its value.
 class Section {
  public:
@@ -86,9 +69,9 @@ class Section {
       : name_(name), source_(source) {
     const auto* node = root.get(name);
     if (!node) return;
-    if (!node->is_table()) fail("{}: '{}' must be a section [{}]", where(source, *node), name, name);
+    if (!node->is_table()) fail("{}: '{}' must be a section [{}]", toml_where(source, *node), name, name);
     table_ = node->as_table();
-    reject_unknown(*table_, std::string(name) + ".", known, source);
+    reject_unknown_keys(*table_, std::string(name) + ".", known, source);
   }
 
   template <typename Int>
@@ -96,9 +79,9 @@ class Section {
     const toml::node* node = find(key);
     if (!node) return;
     const auto value = node->is_integer() ? node->value<int64_t>() : std::nullopt;
-    if (!value) fail("{}: {}.{} must be an integer", where(source_, *node), name_, key);
+    if (!value) fail("{}: {}.{} must be an integer", toml_where(source_, *node), name_, key);
     if (*value < low || *value > high)
-      fail("{}: {}.{} = {} is out of range; it must lie in [{}, {}]", where(source_, *node), name_, key, *value, low,
+      fail("{}: {}.{} = {} is out of range; it must lie in [{}, {}]", toml_where(source_, *node), name_, key, *value, low,
            high);
     out = static_cast<Int>(*value);
   }
@@ -106,10 +89,10 @@ class Section {
   void real(const char* key, double& out, double low, double high) const {
     const toml::node* node = find(key);
     if (!node) return;
-    if (!node->is_number()) fail("{}: {}.{} must be a number", where(source_, *node), name_, key);
+    if (!node->is_number()) fail("{}: {}.{} must be a number", toml_where(source_, *node), name_, key);
     const double value = *node->value<double>();
     if (!(value >= low && value <= high))
-      fail("{}: {}.{} = {} is out of range; it must lie in [{}, {}]", where(source_, *node), name_, key, value, low,
+      fail("{}: {}.{} = {} is out of range; it must lie in [{}, {}]", toml_where(source_, *node), name_, key, value, low,
            high);
     out = value;
   }
@@ -117,7 +100,7 @@ class Section {
   void boolean(const char* key, bool& out) const {
     const toml::node* node = find(key);
     if (!node) return;
-    if (!node->is_boolean()) fail("{}: {}.{} must be true or false", where(source_, *node), name_, key);
+    if (!node->is_boolean()) fail("{}: {}.{} must be true or false", toml_where(source_, *node), name_, key);
     out = *node->value<bool>();
   }
 
@@ -127,7 +110,7 @@ class Section {
     std::string list;
     for (const auto& c : choices) list += (list.empty() ? "\"" : ", \"") + c + "\"";
     if (!node->is_string() || !choices.count(std::string(*node->value<std::string>())))
-      fail("{}: {}.{} must be one of {}", where(source_, *node), name_, key, list);
+      fail("{}: {}.{} must be one of {}", toml_where(source_, *node), name_, key, list);
     out = *node->value<std::string>();
   }
 
@@ -136,13 +119,13 @@ class Section {
     if (!node) return;
     const auto* array = node->as_array();
     if (!array || array->empty())
-      fail("{}: {}.{} must be a non-empty list of numbers, e.g. [0.1, 0.5]", where(source_, *node), name_, key);
+      fail("{}: {}.{} must be a non-empty list of numbers, e.g. [0.1, 0.5]", toml_where(source_, *node), name_, key);
     out.clear();
     for (const auto& element : *array) {
-      if (!element.is_number()) fail("{}: {}.{} must contain only numbers", where(source_, element), name_, key);
+      if (!element.is_number()) fail("{}: {}.{} must contain only numbers", toml_where(source_, element), name_, key);
       const double value = *element.value<double>();
       if (!(value >= low && value <= high))
-        fail("{}: {}.{} holds {}, out of range; values lie in [{}, {}]", where(source_, element), name_, key, value,
+        fail("{}: {}.{} holds {}, out of range; values lie in [{}, {}]", toml_where(source_, element), name_, key, value,
              low, high);
       out.push_back(value);
     }
@@ -158,7 +141,7 @@ class Section {
 void apply(const toml::table& root, const std::string& source, NetConfig& c, bool sweep = false) {
   std::set<std::string> sections = {"grammar", "data", "process", "model", "train", "measure"};
   if (sweep) sections.insert("sweep");
-  reject_unknown(root, "", sections, source);
+  reject_unknown_keys(root, "", sections, source);
   const Section grammar(root, "grammar", {"v", "classes", "m", "s", "L", "seed"}, source);
   grammar.integer("v", c.grammar.v, 2, 1 << 16);
   grammar.integer("classes", c.grammar.n_classes, 1, 1 << 16);
