@@ -15,52 +15,12 @@
 #include "common/input_file.h"
 #include "common/output.h"
 #include "noise/channel.h"
+#include "theory/csv_fields.h"
 
 namespace hdiff {
 namespace {
 
-std::vector<std::string> split_fields(const std::string& line) {
-  std::vector<std::string> fields;
-  std::string field;
-  std::istringstream stream(line);
-  while (std::getline(stream, field, ',')) fields.push_back(field);
-  if (!line.empty() && line.back() == ',') fields.emplace_back();
-  return fields;
-}
-
-// A finite number in [low, high] from column `column` of line `line`.
-double parse_number(const std::string& text, const std::filesystem::path& path, int line, const char* column,
-                    double low = -HUGE_VAL, double high = HUGE_VAL) {
-  double value = 0;
-  try {
-    size_t used = 0;
-    value = std::stod(text, &used);
-    if (used != text.size()) throw std::invalid_argument(text);
-  } catch (const std::exception&) {
-    fail("{}: line {}: column {} holds \"{}\", not a number; give a results.csv written by `hdiff phase`",
-         path.string(), line, column, text);
-  }
-  if (!std::isfinite(value))
-    fail("{}: line {}: column {} holds {}, not a finite number; give a results.csv written by `hdiff phase`",
-         path.string(), line, column, text);
-  if (value < low || value > high)
-    fail("{}: line {}: column {} holds {}, outside [{}, {}]; give a results.csv written by `hdiff phase`", path.string(),
-         line, column, text, low, high);
-  return value;
-}
-
-// A whole number in [0, 2^31) from column `column` of line `line`.
-int parse_integer(const std::string& text, const std::filesystem::path& path, int line, const char* column) {
-  const double value = parse_number(text, path, line, column, 0, 0x1p31 - 1);
-  if (value != std::floor(value))
-    fail("{}: line {}: column {} holds {}, not a whole number; give a results.csv written by `hdiff phase`",
-         path.string(), line, column, text);
-  return static_cast<int>(value);
-}
-
-}  // namespace
-
-namespace {
+const std::string kResults = "a results.csv written by `hdiff phase`";
 
 // The rows of a results.csv: every row's model, and the class-level points with theirs.
 struct ResultRows {
@@ -76,7 +36,7 @@ ResultRows read_result_rows(const std::filesystem::path& path) {
   std::string line;
   if (!std::getline(in, line)) fail("{} is empty; give the results.csv written by `hdiff phase`", path.string());
   if (!line.empty() && line.back() == '\r') line.pop_back();
-  const auto header = split_fields(line);
+  const auto header = split_csv_fields(line);
   std::map<std::string, size_t> column;
   for (size_t i = 0; i < header.size(); ++i) column[header[i]] = i;
   const char* needed[] = {"v", "n_classes", "m", "s", "L", "channel", "noise", "level", "agreement", "agreement_se"};
@@ -90,13 +50,13 @@ ResultRows read_result_rows(const std::filesystem::path& path) {
     ++line_number;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) continue;
-    const auto fields = split_fields(line);
+    const auto fields = split_csv_fields(line);
     if (fields.size() != header.size())
       fail("{}: line {} has {} fields but the header has {}", path.string(), line_number, fields.size(), header.size());
     auto number = [&](const char* name, double low, double high) {
-      return parse_number(fields[column[name]], path, line_number, name, low, high);
+      return parse_csv_number(fields[column[name]], path, line_number, name, kResults, low, high);
     };
-    auto integer = [&](const char* name) { return parse_integer(fields[column[name]], path, line_number, name); };
+    auto integer = [&](const char* name) { return parse_csv_integer(fields[column[name]], path, line_number, name, kResults); };
     const std::string channel = fields[column["channel"]];
     Channel parsed{};
     try {

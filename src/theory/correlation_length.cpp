@@ -8,40 +8,12 @@
 
 #include "common/error.h"
 #include "common/input_file.h"
+#include "theory/csv_fields.h"
 
 namespace hdiff {
 namespace {
 
-std::vector<std::string> split_fields(const std::string& line) {
-  std::vector<std::string> fields;
-  std::string field;
-  std::istringstream stream(line);
-  while (std::getline(stream, field, ',')) fields.push_back(field);
-  if (!line.empty() && line.back() == ',') fields.emplace_back();
-  return fields;
-}
-
-double parse_number(const std::string& text, const std::filesystem::path& path, int line, const std::string& column) {
-  double value = 0;
-  size_t used = 0;
-  try {
-    value = std::stod(text, &used);
-  } catch (const std::exception&) {
-    used = std::string::npos;
-  }
-  if (used != text.size() || !std::isfinite(value))
-    fail("{}: line {}: column {} holds \"{}\", not a finite number; give the correlations.csv written by `hdiff phase`",
-         path.string(), line, column, text);
-  return value;
-}
-
-int parse_integer(const std::string& text, const std::filesystem::path& path, int line, const std::string& column) {
-  const double value = parse_number(text, path, line, column);
-  if (value != std::floor(value) || value < 0 || value > 0x1p31 - 1)
-    fail("{}: line {}: column {} holds {}, not a whole number; give the correlations.csv written by `hdiff phase`",
-         path.string(), line, column, text);
-  return static_cast<int>(value);
-}
+const std::string kCorrelations = "the correlations.csv written by `hdiff phase`";
 
 }  // namespace
 
@@ -50,7 +22,7 @@ std::vector<CorrelationPoint> read_token_correlations(const std::filesystem::pat
   std::string line;
   if (!std::getline(in, line)) fail("{} is empty; give the correlations.csv written by `hdiff phase`", path.string());
   if (!line.empty() && line.back() == '\r') line.pop_back();
-  const auto header = split_fields(line);
+  const auto header = split_csv_fields(line);
   std::map<std::string, size_t> column;
   for (size_t i = 0; i < header.size(); ++i) column[header[i]] = i;
   for (const char* name : {"v", "n_classes", "m", "s", "L", "channel", "noise", "level", "lca_level", "correlation",
@@ -63,11 +35,11 @@ std::vector<CorrelationPoint> read_token_correlations(const std::filesystem::pat
     ++number;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) continue;
-    const auto fields = split_fields(line);
+    const auto fields = split_csv_fields(line);
     if (fields.size() != header.size())
       fail("{}: line {} has {} fields but the header has {}", path.string(), number, fields.size(), header.size());
-    const auto integer = [&](const char* name) { return parse_integer(fields[column[name]], path, number, name); };
-    const auto real = [&](const char* name) { return parse_number(fields[column[name]], path, number, name); };
+    const auto integer = [&](const char* name) { return parse_csv_integer(fields[column[name]], path, number, name, kCorrelations); };
+    const auto real = [&](const char* name) { return parse_csv_number(fields[column[name]], path, number, name, kCorrelations); };
     if (fields[column["channel"]] != channel_name(model.channel) || integer("v") != model.v ||
         integer("n_classes") != model.n_classes || integer("m") != model.m || integer("s") != model.s)
       continue;
