@@ -30,6 +30,8 @@ void add_images_probe_commands(CLI::App& images);
 void add_images_data_commands(CLI::App& images);
 // `hdiff images train-classifier`: a small ConvNeXt trained on Fashion-MNIST.
 void add_images_train_commands(CLI::App& images);
+// `hdiff images sample-quality`: Fréchet distance and class histogram of samples from pure noise.
+void add_images_quality_commands(CLI::App& images);
 
 // Adds --force to `command`: a command refuses to replace another run's results
 // in its --out unless it is given (docs/security.md, "Output folders").

@@ -103,6 +103,7 @@ void add_images_command(CLI::App& app) {
   add_images_probe_commands(*images);
   add_images_data_commands(*images);
   add_images_train_commands(*images);
+  add_images_quality_commands(*images);
 }
 
 }  // namespace hdiff::cli

@@ -12,6 +12,7 @@
 #include "cluster/cluster.h"
 #include "common/error.h"
 #include "image/experiment/image_experiment.h"
+#include "image/experiment/image_presets.h"
 #include "image/probe/probe_job.h"
 
 namespace hdiff::cli {
@@ -74,18 +75,46 @@ void add_probe(CLI::App& images) {
 
 void add_experiment(CLI::App& images) {
   auto config = std::make_shared<std::filesystem::path>();
+  auto preset = std::make_shared<std::string>();
+  auto models = std::make_shared<std::filesystem::path>();
   auto out = std::make_shared<std::filesystem::path>();
   auto device = std::make_shared<std::string>();
   auto* cmd = images.add_subcommand(
       "experiment",
-      "The whole image experiment: forward-backward at every k, classifier statistics, probe, figures "
-      "(resumable: rerun to continue)");
-  cmd->add_option("--config", *config, "experiment file (TOML; see docs/images.md)")->required();
+      "The whole image experiment: forward-backward at every k, classifier statistics, probe, figures, the\n"
+      "class-change probability, distances split by class kept/changed, the spatial susceptibility of patch\n"
+      "changes and a picture grid of trajectories (resumable: rerun to continue; docs/images.md).\n"
+      "--preset fashion-mnist runs the models shipped in models/fashion-mnist on Fashion-MNIST test images\n"
+      "(about 5 minutes on 2 CPU cores).");
+  auto* config_option = cmd->add_option("--config", *config, "experiment file (TOML; see docs/images.md)");
+  auto* preset_option =
+      cmd->add_option("--preset", *preset, "run a named experiment instead (--list-presets, --print-preset NAME)")
+          ->excludes(config_option);
+  cmd->add_option("--models", *models,
+                  "the models folder of a preset (default: $HDIFF_MODELS_DIR, else the source tree's models/)");
+  cmd->add_flag_callback("--list-presets", [] {
+    if (cluster::is_root()) fmt::print("{}", image::image_preset_list());
+    std::exit(0);
+  }, "print the presets, one a line, and exit");
+  cmd->add_option_function<std::string>("--print-preset", [models](const std::string& name) {
+    const auto text = image::image_preset_text(name, image::models_folder(*models), false);
+    if (cluster::is_root()) fmt::print("{}", text);
+    std::exit(0);
+  }, "print the experiment file of preset NAME (a valid --config file; give --models first to set its paths) and exit");
   cmd->add_option("--out", *out, "output folder (created; an earlier run of the same config is continued)")
       ->required();
   cmd->add_option("--device", *device, "overrides the config's device: auto, cpu, cuda or cuda:N");
-  cmd->callback([config, out, device] {
-    if (!image::run_image_experiment(*config, *out, *device)) {
+  cmd->callback([config, preset, models, out, device, config_option, preset_option] {
+    if (!config_option->count() && !preset_option->count()) fail("give --config FILE or --preset NAME (--list-presets)");
+    bool finished;
+    if (preset_option->count()) {
+      const auto text = image::image_preset_text(*preset, image::models_folder(*models), true);
+      finished = image::run_image_experiment_text(text, "preset " + *preset, std::filesystem::current_path(), *out,
+                                                  *device);
+    } else {
+      finished = image::run_image_experiment(*config, *out, *device);
+    }
+    if (!finished) {
       std::fflush(stdout);
       std::exit(130);  // Ctrl-C: finished images are kept, as `hdiff images forward-backward` does
     }

@@ -6,6 +6,7 @@
 #include <tuple>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -18,9 +19,13 @@
 #include "common/version.h"
 #include "image/diffusion/diffusion_schedule.h"
 #include "image/diffusion/forward_backward_job.h"
+#include "image/diffusion/sampler.h"
+#include "image/experiment/experiment_analysis.h"
 #include "image/experiment/image_experiment_config.h"
+#include "image/io/idx.h"
 #include "image/io/image_io.h"
 #include "image/models/adm_config.h"
+#include "image/models/adm_unet.h"
 #include "image/models/convnext.h"
 #include "image/probe/probe_figures.h"
 #include "image/probe/probe_job.h"
@@ -70,9 +75,35 @@ std::pair<AdmConfig, int64_t> diffusion_config(const ImageExperimentConfig& c, c
 
 }  // namespace
 
+std::vector<size_t> first_per_class(const std::vector<uint8_t>& labels, int num_classes, int64_t per_class,
+                                    const std::string& source) {
+  std::vector<std::vector<size_t>> chosen(static_cast<size_t>(num_classes));
+  for (size_t i = 0; i < labels.size(); ++i) {
+    auto& group = chosen[labels[i]];
+    if (static_cast<int64_t>(group.size()) < per_class) group.push_back(i);
+  }
+  std::vector<size_t> out;
+  for (size_t label = 0; label < chosen.size(); ++label) {
+    if (static_cast<int64_t>(chosen[label].size()) < per_class)
+      fail("{}: images.per_class = {}, but class {} has only {} test images", source, per_class, label,
+           chosen[label].size());
+    out.insert(out.end(), chosen[label].begin(), chosen[label].end());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 bool run_image_experiment(const fs::path& config_file, const fs::path& out, const std::string& device_override) {
+  return run_image_experiment_text(read_text(config_file), config_file.string(), config_file.parent_path(), out,
+                                   device_override);
+}
+
+bool run_image_experiment_text(const std::string& experiment_text, const std::string& experiment_source,
+                               const fs::path& base, const fs::path& out, const std::string& device_override) {
   const auto started = Clock::now();
   std::string text, source, device;
+  std::optional<LabelledImages> test_set;
+  std::vector<size_t> test_chosen;
   std::optional<ImageExperimentConfig> parsed;
   std::vector<std::string> probe_names;
   std::vector<fs::path> start_files;
@@ -81,9 +112,9 @@ bool run_image_experiment(const fs::path& config_file, const fs::path& out, cons
   fs::path record;
   // Every rank checks the same things; an error on any rank stops all of them, reported once.
   cluster::agree([&] {
-    text = read_text(config_file);
-    source = config_file.string();
-    parsed.emplace(parse_image_experiment_config(text, source, config_file.parent_path()));
+    text = experiment_text;
+    source = experiment_source;
+    parsed.emplace(parse_image_experiment_config(text, source, base));
     const auto& c = *parsed;
     device = choose_device(device_override.empty() ? c.device : device_override);
 
@@ -93,10 +124,18 @@ bool run_image_experiment(const fs::path& config_file, const fs::path& out, cons
     std::tie(config, K) = diffusion_config(c, source);
     for (auto k : c.ks)
       if (k > K) fail("{}: run.k holds {}, but the diffusion has K = {} respaced steps", source, k, K);
-    if (!fs::is_directory(c.start)) fail("start image folder {} does not exist or is not a folder", c.start.string());
-    start_files = image_files(c.start);
-    // An unreadable image stops the run here, not hours later.
-    for (const auto& file : start_files) (void)read_image(file);
+    if (!c.fashion_mnist.empty()) {
+      // The test images are written into the output folder below, so the diffusion
+      // checkpoint is loaded once here: a bad one must leave nothing behind.
+      test_set = read_fashion_mnist(c.fashion_mnist, "t10k");
+      test_chosen = first_per_class(test_set->labels, kFashionMnistClasses, c.per_class, source);
+      AdmUnet(config).load(c.diffusion_checkpoint);
+    } else {
+      if (!fs::is_directory(c.start)) fail("start image folder {} does not exist or is not a folder", c.start.string());
+      start_files = image_files(c.start);
+      // An unreadable image stops the run here, not hours later.
+      for (const auto& file : start_files) (void)read_image(file);
+    }
     if (!c.reference.empty()) {
       if (!fs::is_directory(c.reference))
         fail("reference image folder {} does not exist or is not a folder", c.reference.string());
@@ -117,6 +156,25 @@ bool run_image_experiment(const fs::path& config_file, const fs::path& out, cons
       fail("cannot write to {}: folder {} does not exist; create it first", out.string(), out.parent_path().string());
   });
   const auto& c = *parsed;
+  const fs::path start_dir = c.fashion_mnist.empty() ? c.start : out / "test-images";
+  if (test_set) {
+    // test-images/<label>/t10k_<index>.png, as `hdiff images fashion-mnist` names them.
+    cluster::agree([&] {
+      if (!cluster::is_root()) return;
+      const int64_t pixels = test_set->height * test_set->width;
+      for (size_t i : test_chosen) {
+        const int label = test_set->labels[i];
+        Image picture{static_cast<int>(test_set->width), static_cast<int>(test_set->height), {}};
+        for (int64_t p = 0; p < pixels; ++p)
+          picture.rgb.insert(picture.rgb.end(), 3, test_set->pixels[i * static_cast<size_t>(pixels) + static_cast<size_t>(p)]);
+        const auto file = start_dir / std::to_string(label) / fmt::format("t10k_{:05d}.png", i);
+        fs::create_directories(file.parent_path());
+        write_file_atomic(file, png_bytes(picture));
+      }
+      if (!fs::exists(record)) write_file_atomic(record, text);
+    });
+    start_files.resize(test_chosen.size());
+  }
 
   ForwardBackwardJob fb;
   // The folder and its record appear only once the diffusion checkpoint has
@@ -134,7 +192,7 @@ bool run_image_experiment(const fs::path& config_file, const fs::path& out, cons
     fb.preset = c.model;
   fb.steps = static_cast<int>(c.steps);
   for (auto k : c.ks) fb.ks.push_back(static_cast<int>(k));
-  fb.input_dir = c.start;
+  fb.input_dir = start_dir;
   fb.out = out;
   fb.batch = static_cast<int>(c.diffusion_batch);
   fb.device = device;
@@ -167,11 +225,18 @@ bool run_image_experiment(const fs::path& config_file, const fs::path& out, cons
   results.write("pairs.csv", pairs_csv(table));
   results.write("summary.csv", summary_csv(table));
   results.write("conditional.csv", conditional_csv(table));
-  const bool figures = draw_probe_figures(table, results.staged("pairs.csv").parent_path());
+  bool figures = draw_probe_figures(table, results.staged("pairs.csv").parent_path());
+  const auto diffusion = GaussianDiffusion::from_config(config, c.steps > 0 ? std::to_string(c.steps) : "");
+  TransitionPoints points;
+  figures = write_experiment_analysis(table, out, results, diffusion, c.seed, c.patch, points) && figures;
+  auto optional_json = [](const std::optional<double>& x) { return x ? nlohmann::json(*x) : nlohmann::json(); };
   const nlohmann::json run = {
       {"hdiff_version", version()},
       {"git_commit", git_commit()},
-      {"experiment_file", fs::absolute(config_file).string()},
+      {"experiment_file", source},
+      {"start_images", start_dir.string()},
+      {"chi_peak_k_over_K", optional_json(points.chi_peak)},
+      {"class_half_changed_k_over_K", optional_json(points.class_half_changed)},
       {"device", device},
       {"diffusion", describe(config)},
       {"num_steps", K},
@@ -188,6 +253,9 @@ bool run_image_experiment(const fs::path& config_file, const fs::path& out, cons
   results.commit();
   fmt::print("{} images at {} values of k (K = {}); results in {}\n", table.images.size(), c.ks.size(), K,
              out.string());
+  auto at = [](const std::optional<double>& x) { return x ? fmt::format("{:.3g}", *x) : std::string("nowhere"); };
+  fmt::print("chi of patch changes peaks at k/K = {}; P(class changed) reaches 1/2 at k/K = {}\n",
+             at(points.chi_peak), at(points.class_half_changed));
   return true;
 }
 

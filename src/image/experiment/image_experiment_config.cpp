@@ -103,12 +103,20 @@ ImageExperimentConfig parse_image_experiment_config(const std::string& text, con
   c.classifier_config = resolve(base, classifier.string("config", false));
   c.classifier_batch = classifier.integer("batch_size", 16, 1, 4096);
 
-  const Section images(root, "images", source, true, {"start", "reference", "reference_limit"});
-  c.start = resolve(base, images.string("start", true));
+  const Section images(root, "images", source, true,
+                       {"start", "reference", "reference_limit", "fashion_mnist", "per_class"});
+  c.start = resolve(base, images.string("start", false));
+  c.fashion_mnist = resolve(base, images.string("fashion_mnist", false));
+  if (c.start.empty() == c.fashion_mnist.empty())
+    fail("{}: give exactly one of images.start (a folder of images) and images.fashion_mnist (the folder of "
+         "Fashion-MNIST's IDX files, e.g. \"/usr/share/datasets/fashion-mnist\")", source);
+  c.per_class = images.integer("per_class", 10, 1, 1000);
+  if (images.get("per_class") && c.fashion_mnist.empty())
+    fail("{}: images.per_class applies to images.fashion_mnist only", images.where(*images.get("per_class")));
   c.reference = resolve(base, images.string("reference", false));
   c.reference_limit = images.integer("reference_limit", 0, 0, int64_t{1} << 40);
 
-  const Section run(root, "run", source, true, {"k", "seed", "device"});
+  const Section run(root, "run", source, true, {"k", "seed", "device", "patch"});
   const auto* k_node = run.get("k");
   if (!k_node) fail("{}: missing key run.k (the respaced steps to reverse at, e.g. k = [0, 50, 100])", source);
   const auto* array = k_node->as_array();
@@ -124,6 +132,7 @@ ImageExperimentConfig parse_image_experiment_config(const std::string& text, con
     fail("{}: run.k lists a step twice", run.where(*k_node));
   c.seed = static_cast<uint64_t>(run.integer("seed", 0, 0, INT64_MAX));
   c.device = run.string("device", false, "auto");
+  c.patch = static_cast<int>(run.integer("patch", 4, 1, 4096));
   return c;
 }
 

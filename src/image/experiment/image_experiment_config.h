@@ -16,10 +16,13 @@
 //   start = "start-images"        # forward-backward starts from these (flat or class subfolders)
 //   reference = "reference-images"  # whitening statistics; default: the start images
 //   reference_limit = 0
+//   # instead of start: fashion_mnist = "/usr/share/datasets/fashion-mnist" (the IDX files)
+//   # and per_class = 10: the first per_class test images of each class
 //   [run]
 //   k = [0, 25, 50, 75, 100, 125, 150, 175, 200, 225, 250]
 //   seed = 0
 //   device = "auto"
+//   patch = 4                     # patch side (pixels) of the spatial susceptibility
 
 #include <cstdint>
 #include <filesystem>
@@ -38,12 +41,15 @@ struct ImageExperimentConfig {
   std::filesystem::path classifier;            // ConvNeXt state dict
   int64_t classifier_batch = 16;               // images per ConvNeXt call
   std::filesystem::path classifier_config;     // its input pipeline (JSON); empty: ImageNet's
-  std::filesystem::path start;                 // start image folder
+  std::filesystem::path start;                 // start image folder (or fashion_mnist)
+  std::filesystem::path fashion_mnist;         // folder of Fashion-MNIST's IDX files: start from its test split
+  int64_t per_class = 10;                      // with fashion_mnist: the first this many test images per class
   std::filesystem::path reference;             // reference image folder; empty: the start images
   int64_t reference_limit = 0;                 // at most this many reference images (0: all)
   std::vector<int64_t> ks;                     // respaced steps, ascending, distinct
   uint64_t seed = 0;                           // noise seed
   std::string device = "auto";                 // "auto", "cpu", "cuda", "cuda:N"
+  int patch = 4;                               // patch side of the spatial susceptibility (patch_changes.h)
 };
 
 // Parses experiment text; `source` names it in errors, `base` resolves relative

@@ -92,8 +92,7 @@ ProbeStats measure_stats(const ConvNeXt& net, const std::vector<std::filesystem:
   return stats;
 }
 
-std::vector<double> whitened_cosine(const at::Tensor& a, const at::Tensor& b,
-                                    const ChannelStats& stats) {
+WhitenedDistances whitened_distances(const at::Tensor& a, const at::Tensor& b, const ChannelStats& stats) {
   HDIFF_CHECK(a.sizes() == b.sizes() && a.dim() >= 2);
   HDIFF_CHECK(a.size(1) == static_cast<int64_t>(stats.mean.size()));
   c10::InferenceMode guard;
@@ -106,13 +105,26 @@ std::vector<double> whitened_cosine(const at::Tensor& a, const at::Tensor& b,
   auto inv_std = at::where(informative, var.rsqrt(), at::zeros_like(var));
   auto wa = (per_channel(a) - mean) * inv_std;
   auto wb = (per_channel(b) - mean) * inv_std;
-  auto dot = (wa * wb).sum({1, 2});
-  auto norms = wa.square().sum({1, 2}).sqrt() * wb.square().sum({1, 2}).sqrt();
-  auto dots = to_vector(dot), norm = to_vector(norms);
-  std::vector<double> out(dots.size());
-  for (size_t i = 0; i < out.size(); ++i)
-    out[i] = norm[i] > 0 ? std::clamp(dots[i] / norm[i], -1.0, 1.0) : 1.0;
+  const double elements =
+      informative.to(at::kDouble).sum().item<double>() * static_cast<double>(wa.size(2));
+  const auto dots = to_vector((wa * wb).sum({1, 2}));
+  const auto norm_a2 = to_vector(wa.square().sum({1, 2}));
+  const auto norm_b2 = to_vector(wb.square().sum({1, 2}));
+  const auto diff2 = to_vector((wa - wb).square().sum({1, 2}));
+  WhitenedDistances out;
+  for (size_t i = 0; i < dots.size(); ++i) {
+    const double norms = std::sqrt(norm_a2[i]) * std::sqrt(norm_b2[i]);
+    out.cosine.push_back(norms > 0 ? std::clamp(dots[i] / norms, -1.0, 1.0) : 1.0);
+    out.l2.push_back(elements > 0 ? std::sqrt(diff2[i] / elements) : 0.0);
+    const double total = norm_a2[i] + norm_b2[i];
+    out.l2_normalised.push_back(total > 0 ? std::sqrt(diff2[i] / total) : 0.0);
+  }
   return out;
+}
+
+std::vector<double> whitened_cosine(const at::Tensor& a, const at::Tensor& b,
+                                    const ChannelStats& stats) {
+  return whitened_distances(a, b, stats).cosine;
 }
 
 std::vector<std::vector<PairProbe>> probe_pairs(
@@ -136,10 +148,16 @@ std::vector<std::vector<PairProbe>> probe_pairs(
         pair.start_class = start_top1[i - begin];
         pair.generated_class = gen_top1[i - begin];
         pair.similarity.resize(start_probes.size());
+        pair.l2.resize(start_probes.size());
+        pair.l2_normalised.resize(start_probes.size());
       }
       for (size_t p = 0; p < start_probes.size(); ++p) {
-        const auto sim = whitened_cosine(start_probes[p], gen_probes[p], stats.points[p]);
-        for (size_t i = begin; i < end; ++i) result[s][i].similarity[p] = sim[i - begin];
+        const auto d = whitened_distances(start_probes[p], gen_probes[p], stats.points[p]);
+        for (size_t i = begin; i < end; ++i) {
+          result[s][i].similarity[p] = d.cosine[i - begin];
+          result[s][i].l2[p] = d.l2[i - begin];
+          result[s][i].l2_normalised[p] = d.l2_normalised[i - begin];
+        }
       }
       if (progress) progress(static_cast<int64_t>(end - begin));
     }

@@ -35,6 +35,17 @@ ProbeStats measure_stats(const ConvNeXt& net, const std::vector<std::filesystem:
 std::vector<double> whitened_cosine(const at::Tensor& a, const at::Tensor& b,
                                     const ChannelStats& stats);
 
+// The three distances of whitened activations w_a, w_b (whitened and with the
+// same channels dropped as whitened_cosine), per image, over the D remaining
+// elements:
+//   cosine         w_a·w_b / (‖w_a‖ ‖w_b‖)      (1 when both are zero; = whitened_cosine)
+//   l2             ‖w_a − w_b‖ / √D             (root-mean-square difference per element; 0 when D = 0)
+//   l2_normalised  ‖w_a − w_b‖ / √(‖w_a‖² + ‖w_b‖²)   (0 equal, 1 orthogonal, √2 opposite; 0 when both are zero)
+struct WhitenedDistances {
+  std::vector<double> cosine, l2, l2_normalised;
+};
+WhitenedDistances whitened_distances(const at::Tensor& a, const at::Tensor& b, const ChannelStats& stats);
+
 // Probes start[i] against generated[s][i] for every set s (one per k): the start
 // images go through the network once per batch, every generated set reuses them.
 // Returns result[s][i].

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <iterator>
 
 #include "common/error.h"
 
@@ -13,6 +14,8 @@ const char* const kPairsHeader =
 const char* const kSummaryHeader =
     "k,k_over_K,probe,depth,n,similarity_mean,similarity_se,class_kept,class_kept_se";
 const char* const kConditionalHeader = "k,k_over_K,probe,depth,class,n,similarity_mean,similarity_se";
+const char* const kSimilaritySplitHeader = "k,k_over_K,probe,depth,distance,class,n,mean,se";
+const char* const kClassChangedHeader = "k,k_over_K,n,class_changed,class_changed_se";
 
 namespace {
 
@@ -87,6 +90,51 @@ std::vector<ClassOutcomeRow> summarize_by_class(const ProbeTable& table) {
         rows.push_back(row);
       }
   return rows;
+}
+
+std::vector<DistanceSplitRow> summarize_distances_by_class(const ProbeTable& table) {
+  check_shape(table);
+  for (const auto& row : table.results)
+    for (const auto& p : row) HDIFF_CHECK(p.l2.size() == table.probes.size() && p.l2_normalised.size() == table.probes.size());
+  const auto value = [](const PairProbe& p, size_t distance, size_t depth) {
+    return distance == 0 ? p.similarity[depth] : distance == 1 ? p.l2[depth] : p.l2_normalised[depth];
+  };
+  std::vector<DistanceSplitRow> rows;
+  for (size_t s = 0; s < table.ks.size(); ++s)
+    for (size_t d = 0; d < table.probes.size(); ++d)
+      for (size_t distance = 0; distance < std::size(kDistanceNames); ++distance)
+        for (bool kept : {true, false}) {
+          std::vector<double> values;
+          for (const auto& p : table.results[s])
+            if ((p.start_class == p.generated_class) == kept) values.push_back(value(p, distance, d));
+          DistanceSplitRow row{table.ks[s], d, distance, kept, values.size(), std::nullopt, std::nullopt};
+          if (!values.empty()) {
+            const auto [mean, se] = mean_se(values);
+            row.mean = mean;
+            if (values.size() >= 2) row.se = se;
+          }
+          rows.push_back(row);
+        }
+  return rows;
+}
+
+std::string similarity_split_csv(const ProbeTable& table) {
+  auto field = [](const std::optional<double>& x) { return x ? fmt::format("{:.9g}", *x) : std::string(); };
+  std::string out = std::string(kSimilaritySplitHeader) + "\n";
+  for (const auto& r : summarize_distances_by_class(table))
+    out += fmt::format("{},{},{},{},{},{},{},{},{}\n", r.k, k_fraction(table, r.k), table.probes[r.depth], r.depth,
+                       kDistanceNames[r.distance], r.class_kept ? "kept" : "changed", r.n, field(r.mean),
+                       field(r.se));
+  return out;
+}
+
+std::string class_changed_csv(const ProbeTable& table) {
+  std::string out = std::string(kClassChangedHeader) + "\n";
+  for (const auto& r : summarize(table))
+    if (r.depth == 0)
+      out += fmt::format("{},{},{},{:.9g},{:.9g}\n", r.k, k_fraction(table, r.k), r.n, 1.0 - r.class_kept,
+                         r.class_kept_se);
+  return out;
 }
 
 std::string pairs_csv(const ProbeTable& table) {
