@@ -54,6 +54,29 @@ void write_images(const fs::path& dir, const std::vector<std::string>& names, ui
   for (size_t i = 0; i < names.size(); ++i) write_png(dir / (names[i] + ".png"), random_image(seed + i, 40, 36));
 }
 
+TEST(ProbeDistances, ThreeDistancesOfWhitenedActivationsByHand) {
+  // Two channels of two positions; channel 0 whitens by mean 1, variance 4 (std 2),
+  // channel 1 has no variance on the reference set and is dropped (D = 2 elements).
+  const ChannelStats stats{"p", {1.0, 5.0}, {4.0, 0.0}};
+  const auto a = at::tensor(std::vector<double>{3, 1, 7, 7}).reshape({1, 2, 2});   // whitened (1, 0)
+  const auto b = at::tensor(std::vector<double>{1, 5, 9, 0}).reshape({1, 2, 2});   // whitened (0, 2)
+  const auto d = whitened_distances(a, b, stats);
+  ASSERT_EQ(d.cosine.size(), 1u);
+  EXPECT_NEAR(d.cosine[0], 0.0, 1e-15);
+  EXPECT_NEAR(d.l2[0], std::sqrt(5.0 / 2), 1e-15);              // |(1,-2)| / sqrt 2
+  EXPECT_NEAR(d.l2_normalised[0], std::sqrt(5.0 / 5.0), 1e-15);  // |(1,-2)| / sqrt(1 + 4)
+  EXPECT_EQ(whitened_cosine(a, b, stats), d.cosine);
+  // Equal activations: cosine 1, both distances 0; opposite ones: -1 and sqrt 2.
+  const auto same = whitened_distances(a, a, stats);
+  EXPECT_NEAR(same.cosine[0], 1.0, 1e-15);
+  EXPECT_EQ(same.l2[0], 0.0);
+  EXPECT_EQ(same.l2_normalised[0], 0.0);
+  const auto minus = at::tensor(std::vector<double>{-1, 1, 0, 0}).reshape({1, 2, 2});  // whitened (-1, 0)
+  const auto opposite = whitened_distances(a, minus, stats);
+  EXPECT_NEAR(opposite.cosine[0], -1.0, 1e-15);
+  EXPECT_NEAR(opposite.l2_normalised[0], std::sqrt(2.0), 1e-15);
+}
+
 TEST(ProbePairs, MatchesByNameAcrossKFolders) {
   TempDir t;
   write_images(t.path / "start", {"a", "b"}, 1);

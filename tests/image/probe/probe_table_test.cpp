@@ -79,6 +79,51 @@ TEST(ProbeTable, ConditionalSplitsSimilarityByClassOutcome) {
   for (size_t i = 0; i < rows.size(); i += 2) EXPECT_EQ(rows[i].n + rows[i + 1].n, 2u);
 }
 
+// example() with the two other distances: l2 = 10 x (1 - similarity), l2_normalised = 1 - similarity.
+ProbeTable example_with_distances() {
+  auto t = example();
+  for (auto& row : t.results)
+    for (auto& p : row)
+      for (double sim : p.similarity) {
+        p.l2.push_back(10 * (1 - sim));
+        p.l2_normalised.push_back(1 - sim);
+      }
+  return t;
+}
+
+TEST(ProbeTable, SimilaritySplitHasThreeDistancesByClassOutcome) {
+  const auto rows = summarize_distances_by_class(example_with_distances());
+  ASSERT_EQ(rows.size(), 2u * 2 * 3 * 2);  // k x depth x distance x (kept, changed)
+  // k = 5, depth 1, l2: image a changed (similarity 0.1 -> l2 9), b kept (0.3 -> 7).
+  const auto& kept = rows[(1 * 2 + 1) * 6 + 1 * 2 + 0];
+  const auto& changed = rows[(1 * 2 + 1) * 6 + 1 * 2 + 1];
+  EXPECT_EQ(kept.k, 5);
+  EXPECT_EQ(kept.depth, 1u);
+  EXPECT_EQ(kept.distance, 1u);
+  EXPECT_TRUE(kept.class_kept);
+  EXPECT_FALSE(changed.class_kept);
+  EXPECT_EQ(kept.n, 1u);
+  EXPECT_NEAR(*kept.mean, 7.0, 1e-12);
+  EXPECT_NEAR(*changed.mean, 9.0, 1e-12);
+  EXPECT_FALSE(kept.se);  // one pair: no standard error
+  const auto csv = lines(similarity_split_csv(example_with_distances()));
+  ASSERT_EQ(csv.size(), 1u + rows.size());
+  EXPECT_EQ(csv[0], "k,k_over_K,probe,depth,distance,class,n,mean,se");
+  // k = 0: both kept; cosine at depth 0 over 1.0 and 0.8: mean 0.9, se 0.1; nobody changed.
+  EXPECT_EQ(csv[1], "0,0,features.0,0,cosine,kept,2,0.9,0.1");
+  EXPECT_EQ(csv[2], "0,0,features.0,0,cosine,changed,0,,");
+  EXPECT_EQ(csv[6], "0,0,features.0,0,l2_normalised,changed,0,,");
+  EXPECT_EQ(csv[1 + (1 * 2 + 1) * 6 + 1 * 2 + 1], "5,0.5,classifier,1,l2,changed,1,9,");
+}
+
+TEST(ProbeTable, ClassChangedIsOneMinusClassKept) {
+  const auto csv = lines(class_changed_csv(example()));
+  ASSERT_EQ(csv.size(), 3u);
+  EXPECT_EQ(csv[0], "k,k_over_K,n,class_changed,class_changed_se");
+  EXPECT_EQ(csv[1], "0,0,2,0,0");
+  EXPECT_EQ(csv[2], "5,0.5,2,0.5,0.5");
+}
+
 TEST(ProbeTable, UnknownKLeavesFractionEmpty) {
   auto t = example();
   t.num_steps = 0;
@@ -121,6 +166,28 @@ TEST(ImageExperimentConfig, ParsesAndResolvesPaths) {
   EXPECT_EQ(c.ks, (std::vector<int64_t>{0, 5, 10}));
   EXPECT_TRUE(c.reference.empty());
   EXPECT_EQ(c.device, "auto");
+}
+
+TEST(ImageExperimentConfig, FashionMnistStartAndPatch) {
+  auto text = kGood;
+  text.replace(text.find("start = \"start\""), 15, "fashion_mnist = \"idx\"\nper_class = 3");
+  const auto c = parse_image_experiment_config(text + "patch = 7\n", "e.toml", "/base");
+  EXPECT_TRUE(c.start.empty());
+  EXPECT_EQ(c.fashion_mnist, "/base/idx");
+  EXPECT_EQ(c.per_class, 3);
+  EXPECT_EQ(c.patch, 7);
+  EXPECT_EQ(parse_image_experiment_config(kGood, "e.toml", "/base").patch, 4);
+  // Exactly one start: both, or neither, is an error.
+  auto both = kGood;
+  both.replace(both.find("start = \"start\""), 15, "start = \"s\"\nfashion_mnist = \"idx\"");
+  EXPECT_NE(config_error(both).find("give exactly one of images.start"), std::string::npos);
+  auto neither = kGood;
+  neither.replace(neither.find("start = \"start\""), 15, "");
+  EXPECT_NE(config_error(neither).find("give exactly one of images.start"), std::string::npos);
+  auto stray = kGood;
+  stray.replace(stray.find("start = \"start\""), 15, "start = \"s\"\nper_class = 2");
+  EXPECT_NE(config_error(stray).find("images.per_class applies to images.fashion_mnist only"), std::string::npos);
+  EXPECT_NE(config_error(kGood + "patch = 0\n").find("run.patch = 0 is out of range"), std::string::npos);
 }
 
 TEST(ImageExperimentConfig, ErrorsNameFileAndLine) {
