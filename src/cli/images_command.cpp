@@ -49,9 +49,9 @@ void add_forward_backward(CLI::App& images) {
   cmd->add_option("--t", *ks, "respaced step(s) k to reverse at, 0..K (K: from pure noise), e.g. 100,125")
       ->required();
   cmd->add_option("--input", job->input_dir, "folder of JPEG/PNG images, flat or one subfolder per class");
-  cmd->add_option("--input-tensor", job->input_tensor, "x0 from a tensor file: F.pt:key (N x 3 x H x W in [-1, 1])");
+  cmd->add_option("--input-tensor", job->input_tensor, "x0 from a tensor file: F.pt:key (N x C x H x W in [-1, 1]; C: the model's in_channels, 3 or 1)");
   cmd->add_option("--noise-tensor", job->noise_tensor,
-                  "noises from a tensor file: F.pt:key (M x N x 3 x H x W; [0] noises x0, [j] is reverse step j)");
+                  "noises from a tensor file: F.pt:key (M x N x C x H x W; [0] noises x0, [j] is reverse step j)");
   cmd->add_option("--labels-tensor", job->labels_tensor, "class labels F.pt:key (N) for class-conditional models");
   cmd->add_option("--out", job->out, "output folder")->required();
   cmd->add_option("--batch", job->batch, "images per network call")->capture_default_str();

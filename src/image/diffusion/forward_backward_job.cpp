@@ -181,20 +181,20 @@ ModelFn model_fn(const LoadedModel& m) {
 ForwardBackwardSummary run_tensor_job(const ForwardBackwardJob& job, const LoadedModel& m) {
   ForwardBackwardSummary summary;
   const int K = m.diffusion->num_steps();
-  const int64_t S = m.config.image_size;
+  const int64_t S = m.config.image_size, C = m.config.in_channels;
   const auto [x_file, x_key] = ckpt::split_tensor_spec(job.input_tensor);
   const at::Tensor x0 = to_torch(ckpt::read_tensor(x_file, x_key)).to(at::kFloat);
-  if (x0.dim() != 4 || x0.size(1) != 3 || x0.size(2) != S || x0.size(3) != S)
-    fail("--input-tensor {} has shape {}; the model needs N x 3 x {} x {}", job.input_tensor,
-         shape_string(x0.sizes()), S, S);
+  if (x0.dim() != 4 || x0.size(1) != C || x0.size(2) != S || x0.size(3) != S)
+    fail("--input-tensor {} has shape {}; the model needs N x {} x {} x {}", job.input_tensor,
+         shape_string(x0.sizes()), C, S, S);
   const int64_t n = x0.size(0);
   at::Tensor noises;
   if (!job.noise_tensor.empty()) {
     const auto [file, key] = ckpt::split_tensor_spec(job.noise_tensor);
     noises = to_torch(ckpt::read_tensor(file, key)).to(at::kFloat);
-    if (noises.dim() != 5 || noises.size(1) != n || noises.size(2) != 3 || noises.size(3) != S || noises.size(4) != S)
-      fail("--noise-tensor {} has shape {}; expected M x {} x 3 x {} x {}", job.noise_tensor,
-           shape_string(noises.sizes()), n, S, S);
+    if (noises.dim() != 5 || noises.size(1) != n || noises.size(2) != C || noises.size(3) != S || noises.size(4) != S)
+      fail("--noise-tensor {} has shape {}; expected M x {} x {} x {} x {}", job.noise_tensor,
+           shape_string(noises.sizes()), n, C, S, S);
   }
   at::Tensor labels;
   if (!job.labels_tensor.empty()) labels = labels_from_tensor(job.labels_tensor, n, m.config);
@@ -220,7 +220,7 @@ ForwardBackwardSummary run_tensor_job(const ForwardBackwardJob& job, const Loade
       const int64_t b1 = std::min(n, b0 + job.batch);
       std::vector<uint64_t> ids;
       for (int64_t i = b0; i < b1; ++i) ids.push_back(static_cast<uint64_t>(i));
-      BatchNoise random_noise(job.seed, ids, k, {3, S, S});
+      BatchNoise random_noise(job.seed, ids, k, {C, S, S});
       NoiseFn noise = [&](int j) {
         return (noises.defined() ? noises[j].slice(0, b0, b1) : random_noise(j)).to(m.device);
       };
@@ -282,7 +282,9 @@ int64_t decode_count(const std::string& bytes) {
 ForwardBackwardSummary run_folder_job(const ForwardBackwardJob& job, const LoadedModel& m) {
   ForwardBackwardSummary summary;
   const int K = m.diffusion->num_steps();
-  const int S = m.config.image_size;
+  const int S = m.config.image_size, C = m.config.in_channels;
+  // A greyscale model reads and writes grey images.
+  const PngColour colour = C == 1 ? PngColour::grey : PngColour::rgb;
   const std::vector<fs::path> names = list_images(job.input_dir);
   at::Tensor labels;
   if (!job.labels_tensor.empty()) labels = labels_from_tensor(job.labels_tensor, static_cast<int64_t>(names.size()), m.config);
@@ -356,13 +358,13 @@ ForwardBackwardSummary run_folder_job(const ForwardBackwardJob& job, const Loade
         const fs::path start_png = output_of("start", name);
         if (!finished_png(start_png, S)) {
           make_folder(start_png.parent_path());
-          write_png(start_png, start);
+          write_png(start_png, start, colour);
         }
-        x0s.push_back(torch::tensor(to_planar_pm1(start)).reshape({3, S, S}));
+        x0s.push_back(torch::tensor(to_planar_pm1(start, C)).reshape({C, S, S}));
         ids.push_back(name_hash(name.generic_string()));
         label_index.push_back(static_cast<int64_t>(items[b]));
       }
-      BatchNoise noise_streams(job.seed, ids, k, {3, S, S});
+      BatchNoise noise_streams(job.seed, ids, k, {C, S, S});
       NoiseFn noise = [&](int j) { return noise_streams(j).to(m.device); };
       const at::Tensor y = labels.defined() ? labels.index_select(0, torch::tensor(label_index)) : at::Tensor();
       const auto r = forward_backward(*m.diffusion, model, at::stack(x0s).to(m.device), k, y, noise, options,
@@ -376,7 +378,7 @@ ForwardBackwardSummary run_folder_job(const ForwardBackwardJob& job, const Loade
       for (size_t b = b0; b < b1; ++b) {
         const fs::path png = output_of(fmt::format("k{}", k), names[items[b]]);
         make_folder(png.parent_path());
-        write_png(png, from_planar_pm1(sample[static_cast<int64_t>(b - b0)].data_ptr<float>(), S, S));
+        write_png(png, from_planar_pm1(sample[static_cast<int64_t>(b - b0)].data_ptr<float>(), S, S, C), colour);
       }
       if (cluster::is_root())
         summary.written += static_cast<int64_t>(b1 - b0);
@@ -476,7 +478,7 @@ BenchResult run_bench(const BenchJob& job) {
   const GaussianDiffusion diffusion = GaussianDiffusion::from_config(config);
   torch::InferenceMode inference;
   const int64_t S = config.image_size;
-  at::Tensor x = torch::randn({job.batch, 3, S, S}).to(device);
+  at::Tensor x = torch::randn({job.batch, config.in_channels, S, S}).to(device);
   at::Tensor y = config.class_cond ? torch::zeros({job.batch}, torch::kLong).to(device) : at::Tensor();
   const ModelFn model = [&](const at::Tensor& xx, const at::Tensor& t, const at::Tensor& yy) {
     return net.forward(xx, t, yy);

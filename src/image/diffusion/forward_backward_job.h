@@ -6,9 +6,11 @@
 //   OUT/start/NAME.png   the start image as the model sees it (resized, cropped)
 //   OUT/k<k>/NAME.png    the result of noising to respaced step k and denoising
 // Each PNG is written whole as soon as its batch is done; a rerun skips the
-// PNGs that exist, so an interrupted run continues where it stopped.
+// PNGs that exist, so an interrupted run continues where it stopped. A greyscale
+// model (in_channels 1) reads every image as grey (PIL's convert("L")) and writes
+// grey PNGs; an RGB model (in_channels 3) reads and writes RGB.
 // With --input-tensor it writes OUT/sample.npy (one k) or OUT/sample_k<k>.npy
-// (several), float32 N×3×H×W, all at once at the end. Both write OUT/run.json:
+// (several), float32 N×C×H×W (C: the model's in_channels), all at once at the end. Both write OUT/run.json:
 // code version, model, schedule, k, noise source, device and timings.
 
 #include <cstdint>
@@ -27,8 +29,8 @@ struct ForwardBackwardJob {
   int steps = 0;                       // respaced number of steps K (0: the config's)
   std::vector<int> ks;                 // respaced steps to reverse at, 0..K
   std::filesystem::path input_dir;     // folder of JPEG/PNG images (flat or class subfolders)
-  std::string input_tensor;            // FILE:KEY of x0 (N×3×H×W in [-1, 1])
-  std::string noise_tensor;            // FILE:KEY of the noises (M×N×3×H×W)
+  std::string input_tensor;            // FILE:KEY of x0 (N×C×H×W in [-1, 1], C = in_channels)
+  std::string noise_tensor;            // FILE:KEY of the noises (M×N×C×H×W)
   std::string labels_tensor;           // FILE:KEY of class labels (N) for class-conditional models
   std::filesystem::path out;           // output folder
   int batch = 8;                       // images per network call

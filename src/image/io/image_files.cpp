@@ -272,11 +272,11 @@ struct PngEncoder {
 };
 
 // libpng's defaults (zlib level 6, adaptive filters): the same bytes on every run.
-bool png_encode_step(PngEncoder& e, const Image& image, png_bytepp rows) {
+bool png_encode_step(PngEncoder& e, const Image& image, int colour_type, png_bytepp rows) {
   if (setjmp(png_jmpbuf(e.png))) return false;
   png_set_write_fn(e.png, &e.sink, png_append_bytes, png_flush_nothing);
   png_set_IHDR(e.png, e.info, static_cast<png_uint_32>(image.width), static_cast<png_uint_32>(image.height), 8,
-               PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+               colour_type, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   png_write_info(e.png, e.info);
   png_write_image(e.png, rows);
   png_write_end(e.png, nullptr);
@@ -298,21 +298,30 @@ Image read_image(const fs::path& path) {
   return decode_image(std::span(reinterpret_cast<const unsigned char*>(content.data()), content.size()), path.string());
 }
 
-std::string png_bytes(const Image& image) {
+std::string png_bytes(const Image& image, PngColour colour) {
   HDIFF_CHECK(image.width > 0 && image.height > 0 &&
               image.rgb.size() == static_cast<size_t>(image.width) * static_cast<size_t>(image.height) * 3);
+  // Grey PNGs are written from the luminance of every pixel, one byte each.
+  std::vector<uint8_t> grey;
+  if (colour == PngColour::grey) {
+    grey.resize(image.rgb.size() / 3);
+    for (size_t i = 0; i < grey.size(); ++i) grey[i] = luminance(image.rgb[3 * i], image.rgb[3 * i + 1], image.rgb[3 * i + 2]);
+  }
+  const uint8_t* pixels = colour == PngColour::grey ? grey.data() : image.rgb.data();
+  const size_t row_bytes = static_cast<size_t>(image.width) * (colour == PngColour::grey ? 1 : 3);
   PngEncoder e;
   e.png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &e.sink, png_on_write_error, png_on_warning);
   if (e.png) e.info = png_create_info_struct(e.png);
   if (!e.png || !e.info) throw std::bad_alloc();
   std::vector<png_bytep> rows(static_cast<size_t>(image.height));
-  for (size_t y = 0; y < rows.size(); ++y)
-    rows[y] = const_cast<png_bytep>(image.rgb.data()) + y * static_cast<size_t>(image.width) * 3;
-  if (!png_encode_step(e, image, rows.data()))
+  for (size_t y = 0; y < rows.size(); ++y) rows[y] = const_cast<png_bytep>(pixels) + y * row_bytes;
+  if (!png_encode_step(e, image, colour == PngColour::grey ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB, rows.data()))
     fail("cannot encode a {}x{} PNG: {}", image.width, image.height, e.sink.message);
   return std::move(e.sink.bytes);
 }
 
-void write_png(const fs::path& path, const Image& image) { write_file_atomic(path, png_bytes(image)); }
+void write_png(const fs::path& path, const Image& image, PngColour colour) {
+  write_file_atomic(path, png_bytes(image, colour));
+}
 
 }  // namespace hdiff::image

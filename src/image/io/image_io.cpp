@@ -180,20 +180,32 @@ std::vector<fs::path> list_images(const fs::path& dir) {
   return out;
 }
 
-std::vector<float> to_planar_pm1(const Image& image) {
+uint8_t luminance(uint8_t r, uint8_t g, uint8_t b) {
+  return static_cast<uint8_t>((uint32_t{r} * 19595 + uint32_t{g} * 38470 + uint32_t{b} * 7471 + 0x8000) >> 16);
+}
+
+std::vector<float> to_planar_pm1(const Image& image, int channels) {
+  HDIFF_CHECK(channels == 1 || channels == 3);
   const size_t plane = static_cast<size_t>(image.width) * image.height;
-  std::vector<float> out(plane * 3);
+  std::vector<float> out(plane * static_cast<size_t>(channels));
+  if (channels == 1) {
+    for (size_t i = 0; i < plane; ++i)
+      out[i] = luminance(image.rgb[i * 3], image.rgb[i * 3 + 1], image.rgb[i * 3 + 2]) / 127.5f - 1.0f;
+    return out;
+  }
   for (size_t i = 0; i < plane; ++i)
     for (size_t ch = 0; ch < 3; ++ch) out[ch * plane + i] = image.rgb[i * 3 + ch] / 127.5f - 1.0f;
   return out;
 }
 
-Image from_planar_pm1(const float* planar, int width, int height) {
+Image from_planar_pm1(const float* planar, int width, int height, int channels) {
+  HDIFF_CHECK(channels == 1 || channels == 3);
   const size_t plane = static_cast<size_t>(width) * height;
   Image img{width, height, std::vector<uint8_t>(plane * 3)};
   for (size_t i = 0; i < plane; ++i)
     for (size_t ch = 0; ch < 3; ++ch) {
-      const float v = std::clamp((planar[ch * plane + i] + 1.0f) * 127.5f, 0.0f, 255.0f);
+      const size_t source = channels == 1 ? i : ch * plane + i;
+      const float v = std::clamp((planar[source] + 1.0f) * 127.5f, 0.0f, 255.0f);
       img.rgb[i * 3 + ch] = static_cast<uint8_t>(v);
     }
   return img;

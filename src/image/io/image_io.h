@@ -37,11 +37,19 @@ Image read_image(const std::filesystem::path& path);
 Image decode_image(std::span<const unsigned char> bytes, const std::string& name,
                    int64_t max_pixels = kMaxImagePixels);
 
+// How a PNG stores its pixels: RGB, or one grey sample per pixel (the luminance
+// of luminance(), which is the pixel's value when its three channels are equal).
+enum class PngColour { rgb, grey };
+
 // Encodes an image as PNG bytes.
-std::string png_bytes(const Image& image);
+std::string png_bytes(const Image& image, PngColour colour = PngColour::rgb);
 
 // Writes a PNG file atomically (temporary file and rename).
-void write_png(const std::filesystem::path& path, const Image& image);
+void write_png(const std::filesystem::path& path, const Image& image, PngColour colour = PngColour::rgb);
+
+// PIL's convert("L") of one pixel: (19595 R + 38470 G + 7471 B + 2^15) >> 16, so a
+// grey pixel (R = G = B = v) gives v exactly.
+uint8_t luminance(uint8_t r, uint8_t g, uint8_t b);
 
 // Resampling filters with PIL's definitions (bicubic uses a = -0.5).
 enum class Filter { box, bilinear, bicubic };
@@ -68,10 +76,13 @@ Image resize_center_crop(const Image& image, int resize_to, int crop_size);
 // differ only in extension (a.png, a.jpg) are an error: they would share an output.
 std::vector<std::filesystem::path> list_images(const std::filesystem::path& dir);
 
-// Pixels as floats in [-1, 1], channel-planar (3×H×W), the diffusion models' range.
-std::vector<float> to_planar_pm1(const Image& image);
+// Pixels as floats in [-1, 1], channel-planar (channels×H×W), the diffusion models'
+// range. `channels` is 3 (RGB) or 1 (the luminance of luminance(): a greyscale model
+// reads a PNG as PIL's convert("L") would).
+std::vector<float> to_planar_pm1(const Image& image, int channels = 3);
 // The inverse of to_planar_pm1: values are clipped to [-1, 1] and rounded to 8 bits
-// as guided-diffusion does ((x + 1) · 127.5, clamped, truncated).
-Image from_planar_pm1(const float* planar, int width, int height);
+// as guided-diffusion does ((x + 1) · 127.5, clamped, truncated). With one channel
+// the grey value is replicated to R, G and B (write it with PngColour::grey).
+Image from_planar_pm1(const float* planar, int width, int height, int channels = 3);
 
 }  // namespace hdiff::image

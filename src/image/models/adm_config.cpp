@@ -76,6 +76,8 @@ std::vector<double> AdmConfig::channel_multipliers() const {
 void AdmConfig::validate() const {
   if (image_size <= 0 || num_channels <= 0 || num_res_blocks <= 0)
     fail("model config: image_size, num_channels and num_res_blocks must be positive");
+  if (in_channels < 1 || in_channels > kMaxAdmInChannels)
+    fail("model config: in_channels {} is outside 1..{} (1: greyscale, 3: RGB)", in_channels, kMaxAdmInChannels);
   const auto mult = channel_multipliers();
   const int downsample = 1 << (mult.size() - 1);
   if (image_size % downsample != 0)
@@ -102,6 +104,7 @@ AdmConfig read_adm_config(const std::filesystem::path& path) {
   const std::string where = "model config '" + path.string() + "'";
   AdmConfig c;
   read_flag(j, "image_size", c.image_size, where);
+  read_flag(j, "in_channels", c.in_channels, where);
   read_flag(j, "num_channels", c.num_channels, where);
   read_flag(j, "num_res_blocks", c.num_res_blocks, where);
   read_flag(j, "num_heads", c.num_heads, where);
@@ -155,8 +158,11 @@ AdmConfig adm_preset(const std::string& name) {
 }
 
 std::string describe(const AdmConfig& c) {
-  return fmt::format("ADM U-Net {}x{}, {} channels x ({}), {} res blocks, attention at {}, {}, {}{}{}", c.image_size,
-                     c.image_size, c.num_channels, fmt::join(c.channel_multipliers(), ","), c.num_res_blocks,
+  return fmt::format("ADM U-Net {}x{}{}, {} channels x ({}), {} res blocks, attention at {}, {}, {}{}{}",
+                     c.image_size, c.image_size,
+                     c.in_channels == 3 ? std::string() : fmt::format(" ({} image channel{})", c.in_channels,
+                                                                      c.in_channels == 1 ? "" : "s"),
+                     c.num_channels, fmt::join(c.channel_multipliers(), ","), c.num_res_blocks,
                      fmt::join(c.attention_resolutions, ","),
                      c.num_head_channels > 0 ? fmt::format("{} ch/head", c.num_head_channels)
                                              : fmt::format("{} heads", c.num_heads),

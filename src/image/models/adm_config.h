@@ -9,10 +9,16 @@
 
 namespace hdiff::image {
 
+// Most image channels a model config may declare.
+inline constexpr int kMaxAdmInChannels = 16;
+
 // Flags of guided-diffusion's create_model_and_diffusion that shape the network
 // and the sampler.
 struct AdmConfig {
   int image_size = 64;
+  // Image channels the network reads (UNetModel's in_channels): 3 for RGB, 1 for
+  // greyscale models such as the Fashion-MNIST one; at most kMaxAdmInChannels.
+  int in_channels = 3;
   int num_channels = 128;
   int num_res_blocks = 2;
   // Per-level channel multipliers; empty means guided-diffusion's default for image_size.
@@ -41,8 +47,8 @@ struct AdmConfig {
 
   // The channel multipliers in use (explicit or the image-size default).
   std::vector<double> channel_multipliers() const;
-  // Output channels of the network (6 with learned variance, else 3).
-  int out_channels() const { return learn_sigma ? 6 : 3; }
+  // Output channels of the network: in_channels, twice that with learned variance.
+  int out_channels() const { return learn_sigma ? 2 * in_channels : in_channels; }
   // Checks the flags are consistent; errors name the flag and the fix.
   void validate() const;
 };

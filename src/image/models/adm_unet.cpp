@@ -204,7 +204,7 @@ struct UnetModule : nn::Module {
     int64_t ch = static_cast<int64_t>(mult[0] * static_cast<double>(mc));
     const int64_t input_ch = ch;
     auto first = std::make_shared<BlockImpl>();
-    first->add(std::make_shared<InputConvImpl>(3, ch));
+    first->add(std::make_shared<InputConvImpl>(c.in_channels, ch));
     input_blocks.push_back(first);
     std::vector<int64_t> chans = {ch};
     int ds = 1;
@@ -339,6 +339,10 @@ void AdmUnet::to(const c10::Device& device, bool fp16) {
 
 at::Tensor AdmUnet::forward(const at::Tensor& x, const at::Tensor& timesteps, const at::Tensor& y) const {
   torch::NoGradGuard no_grad;
+  return impl_->net->forward(x, timesteps, y);
+}
+
+at::Tensor AdmUnet::forward_for_training(const at::Tensor& x, const at::Tensor& timesteps, const at::Tensor& y) {
   return impl_->net->forward(x, timesteps, y);
 }
 

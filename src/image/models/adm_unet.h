@@ -40,9 +40,12 @@ class AdmUnet {
   // convert_to_fp16 does (norms, embeddings and the last convolution stay fp32).
   void to(const c10::Device& device, bool fp16);
 
-  // The network output (N, out_channels, H, W) for images x (N, 3, H, W), original
-  // steps `timesteps` (N,) and, for class-conditional models, labels y (N,).
+  // The network output (N, out_channels, H, W) for images x (N, in_channels, H, W),
+  // original steps `timesteps` (N,) and, for class-conditional models, labels y (N,).
+  // Runs without autograd.
   at::Tensor forward(const at::Tensor& x, const at::Tensor& timesteps, const at::Tensor& y = {}) const;
+  // The same output with autograd recorded, for training (the same arithmetic as forward).
+  at::Tensor forward_for_training(const at::Tensor& x, const at::Tensor& timesteps, const at::Tensor& y = {});
 
   // The configuration it was built from.
   const AdmConfig& config() const;

@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <vector>
 
@@ -224,6 +225,38 @@ TEST(AdmUnet, OtherSwitchesBuildThePublicNames) {
   EXPECT_GT(max_abs_diff(a[0], b[0]), 0.0);   // the label enters
   EXPECT_LT(max_abs_diff(a[1], b[1]), 1e-6);  // per-image
   EXPECT_THROW(net.forward(x, t), hdiff::Error);  // labels are required
+}
+
+// in_channels (UNetModel's argument): a greyscale network reads and predicts one
+// channel (two with learned variance), and the flag is read from the JSON flags.
+TEST(AdmUnet, GreyscaleModelHasOneImageChannel) {
+  const fs::path dir = fs::temp_directory_path() / ("hdiff_test_adm_grey_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "grey.json") << R"({"image_size": 28, "in_channels": 1, "num_channels": 32,
+      "channel_mult": "1,2,2", "num_res_blocks": 1, "attention_resolutions": "7", "learn_sigma": false})";
+  AdmConfig c = read_adm_config(dir / "grey.json");
+  EXPECT_EQ(c.in_channels, 1);
+  EXPECT_EQ(c.out_channels(), 1);
+  EXPECT_NE(describe(c).find("(1 image channel)"), std::string::npos) << describe(c);
+  AdmUnet net(c);
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (const auto& p : net.module().named_parameters()) shapes[p.key()] = p.value().sizes().vec();
+  EXPECT_EQ(shapes["input_blocks.0.0.weight"], (std::vector<int64_t>{32, 1, 3, 3}));
+  EXPECT_EQ(shapes["out.2.weight"], (std::vector<int64_t>{1, 32, 3, 3}));
+  const at::Tensor x = torch::randn({2, 1, 28, 28});
+  EXPECT_EQ(net.forward(x, torch::tensor({3, 900})).sizes(), (c10::IntArrayRef{2, 1, 28, 28}));
+  // The training path computes the same numbers, with autograd.
+  const at::Tensor trained = net.forward_for_training(x, torch::tensor({3, 900}));
+  EXPECT_TRUE(trained.requires_grad());
+  EXPECT_EQ(max_abs_diff(trained.detach(), net.forward(x, torch::tensor({3, 900}))), 0.0);
+  c.learn_sigma = true;
+  EXPECT_EQ(AdmUnet(c).forward(x, torch::tensor({1, 2})).size(1), 2);
+  // The default stays RGB; a count outside 1..16 is refused.
+  EXPECT_EQ(read_adm_config(kAdm / "config.json").in_channels, 3);
+  std::ofstream(dir / "bad.json") << R"({"image_size": 32, "channel_mult": "1,2,2", "num_channels": 32, "in_channels": 0})";
+  EXPECT_NE(error_of([&] { read_adm_config(dir / "bad.json"); }).find("in_channels 0 is outside 1..16"),
+            std::string::npos);
+  fs::remove_all(dir);
 }
 
 TEST(AdmConfig, PresetAndErrors) {

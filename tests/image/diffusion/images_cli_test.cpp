@@ -19,6 +19,7 @@
 #include "cli/torch_handoff.h"
 #include "common/npy.h"
 #include "image/checkpoint/checkpoint.h"
+#include "image/checkpoint/safetensors_writer.h"
 #include "image/io/image_io.h"
 #include "image/models/adm_unet.h"
 #include "libtorch/torch_bridge.h"
@@ -197,4 +198,46 @@ TEST(ImagesCli, ClassConditionalModelTakesLabelsFromFolders) {
   r = run_hdiff(model + " --input " + (dir / "flat").string() + " --out " + (dir / "out2").string(), {}, kMerged);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.out.find("class subfolders or give --labels-tensor"), std::string::npos) << r.out;
+}
+
+// A greyscale model (in_channels 1): colour inputs are read as grey, and the start
+// image and the results are grey PNGs; tensors are N x 1 x H x W.
+TEST(ImagesCli, GreyscaleModelReadsAndWritesGrey) {
+  const fs::path dir = fresh_dir("grey");
+  fs::create_directories(dir / "in");
+  std::ofstream(dir / "config.json") << R"({"image_size": 28, "in_channels": 1, "num_channels": 32,
+      "channel_mult": "1,2,2", "num_res_blocks": 1, "attention_resolutions": "7", "diffusion_steps": 100,
+      "timestep_respacing": "10", "noise_schedule": "cosine"})";
+  torch::manual_seed(3);
+  hdiff::image::AdmUnet net(hdiff::image::read_adm_config(dir / "config.json"));
+  hdiff::ckpt::TensorList tensors;
+  for (const auto& p : net.module().named_parameters()) tensors.emplace_back(p.key(), hdiff::from_torch(p.value()));
+  hdiff::ckpt::write_safetensors(dir / "model.safetensors", tensors, {});
+  const hdiff::image::Image colour = test_image(28, 28, 6);
+  hdiff::image::write_png(dir / "in" / "a.png", colour);
+  const std::string model = "images forward-backward --checkpoint " + (dir / "model.safetensors").string() +
+                            " --model-config " + (dir / "config.json").string() + device_arg();
+  CommandResult r = run_hdiff(model + " --t 4,10 --input " + (dir / "in").string() + " --out " +
+                                  (dir / "out").string(), {}, kMerged);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  for (const char* name : {"start/a.png", "k4/a.png", "k10/a.png"}) {
+    const std::string bytes = read_text(dir / "out" / name);
+    ASSERT_GT(bytes.size(), 26u) << name;
+    EXPECT_EQ(static_cast<int>(bytes[25]), 0) << name << ": not a grey PNG";
+  }
+  const hdiff::image::Image start = hdiff::image::read_image(dir / "out" / "start" / "a.png");
+  for (size_t i = 0; i < start.rgb.size() / 3; ++i)
+    ASSERT_EQ(start.rgb[3 * i], hdiff::image::luminance(colour.rgb[3 * i], colour.rgb[3 * i + 1], colour.rgb[3 * i + 2]));
+  // Tensor input: one channel, and the wrong count is explained.
+  const at::Tensor x0 = torch::rand({2, 1, 28, 28}) * 2 - 1;
+  hdiff::ckpt::write_safetensors(dir / "x.safetensors", {{"x0", hdiff::from_torch(x0)}}, {});
+  r = run_hdiff(model + " --t 3 --input-tensor " + (dir / "x.safetensors").string() + ":x0 --out " +
+                    (dir / "tensor").string(), {}, kMerged);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(hdiff::read_npy(dir / "tensor" / "sample.npy").shape, (std::vector<int64_t>{2, 1, 28, 28}));
+  hdiff::ckpt::write_safetensors(dir / "rgb.safetensors", {{"x0", hdiff::from_torch(torch::zeros({2, 3, 28, 28}))}}, {});
+  r = run_hdiff(model + " --t 3 --input-tensor " + (dir / "rgb.safetensors").string() + ":x0 --out " +
+                    (dir / "rgb").string(), {}, kMerged);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("the model needs N x 1 x 28 x 28"), std::string::npos) << r.out;
 }

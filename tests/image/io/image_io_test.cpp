@@ -145,6 +145,32 @@ TEST(ImageIo, PlanarConversionFollowsGuidedDiffusion) {
   EXPECT_EQ(from_planar_pm1(out_of_range.data(), 1, 1).rgb[0], 255);
 }
 
+// A greyscale model's pixels: the luminance of PIL's convert("L") in, grey replicated out,
+// and a grey PNG (colour type 0) that reads back as the same RGB image.
+TEST(ImageIo, GreyPlanesAndGreyPngs) {
+  EXPECT_EQ(luminance(255, 0, 0), 76);  // PIL: Image.new("RGB", (1, 1), (255, 0, 0)).convert("L")
+  EXPECT_EQ(luminance(0, 255, 0), 150);
+  EXPECT_EQ(luminance(0, 0, 255), 29);
+  for (int v = 0; v < 256; ++v) ASSERT_EQ(luminance(v, v, v), v);
+  const Image img = pattern(4, 3);
+  const auto grey = to_planar_pm1(img, 1);
+  ASSERT_EQ(grey.size(), 12u);
+  for (size_t i = 0; i < 12; ++i)
+    EXPECT_FLOAT_EQ(grey[i], luminance(img.rgb[3 * i], img.rgb[3 * i + 1], img.rgb[3 * i + 2]) / 127.5f - 1.0f);
+  const Image back = from_planar_pm1(grey.data(), 4, 3, 1);
+  ASSERT_EQ(back.rgb.size(), 36u);
+  for (size_t i = 0; i < 12; ++i) {
+    EXPECT_EQ(back.rgb[3 * i], back.rgb[3 * i + 1]);
+    EXPECT_EQ(back.rgb[3 * i], back.rgb[3 * i + 2]);
+    EXPECT_LE(std::abs(back.rgb[3 * i] - luminance(img.rgb[3 * i], img.rgb[3 * i + 1], img.rgb[3 * i + 2])), 1);
+  }
+  const std::string file = png_bytes(back, PngColour::grey);
+  EXPECT_EQ(static_cast<int>(file[25]), 0);  // IHDR colour type: grey
+  EXPECT_EQ(static_cast<int>(png_bytes(back)[25]), 2);  // RGB by default
+  EXPECT_LT(file.size(), png_bytes(back).size());
+  EXPECT_EQ(decoded(file), back.rgb);
+}
+
 TEST(ImageIo, ListsFlatAndClassFolders) {
   const fs::path dir = temp_dir() / "list";
   fs::remove_all(dir);
