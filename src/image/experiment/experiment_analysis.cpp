@@ -53,8 +53,8 @@ std::pair<double, double> class_changed(const ProbeTable& t, size_t s) {
 
 // Pixels of an image as a (c, H, W) tensor in [-1, 1]: c = 1 for grey images.
 at::Tensor planar(const Image& image, bool grey) {
-  auto t = at::tensor(to_planar_pm1(image)).reshape({3, image.height, image.width});
-  return grey ? t.slice(0, 0, 1).contiguous() : t;
+  const int channels = grey ? 1 : 3;
+  return at::tensor(to_planar_pm1(image, channels)).reshape({channels, image.height, image.width});
 }
 
 bool is_grey(const Image& image) {
@@ -64,8 +64,8 @@ bool is_grey(const Image& image) {
 }
 
 Image from_planar(const at::Tensor& x, int width, int height) {
-  auto rgb = (x.size(0) == 1 ? x.expand({3, height, width}) : x).contiguous().to(at::kFloat);
-  return from_planar_pm1(rgb.data_ptr<float>(), width, height);
+  const auto planes = x.contiguous().to(at::kFloat);
+  return from_planar_pm1(planes.data_ptr<float>(), width, height, static_cast<int>(x.size(0)));
 }
 
 // Copies `cell` scaled `zoom` times into `canvas` at (x, y).

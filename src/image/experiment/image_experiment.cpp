@@ -169,7 +169,7 @@ bool run_image_experiment_text(const std::string& experiment_text, const std::st
           picture.rgb.insert(picture.rgb.end(), 3, test_set->pixels[i * static_cast<size_t>(pixels) + static_cast<size_t>(p)]);
         const auto file = start_dir / std::to_string(label) / fmt::format("t10k_{:05d}.png", i);
         fs::create_directories(file.parent_path());
-        write_file_atomic(file, png_bytes(picture));
+        write_file_atomic(file, png_bytes(picture, PngColour::grey));
       }
       if (!fs::exists(record)) write_file_atomic(record, text);
     });

@@ -32,15 +32,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Image channels the diffusion model works on (grey models replicate to RGB on output).
-template <typename Config>
-int64_t model_channels(const Config& config) {
-  if constexpr (requires { config.in_channels; })
-    return config.in_channels;
-  else
-    return 3;
-}
-
 Image grey_image(const LabelledImages& set, size_t i) {
   const auto pixels = static_cast<size_t>(set.height * set.width);
   Image picture{static_cast<int>(set.width), static_cast<int>(set.height), {}};
@@ -93,7 +84,7 @@ std::vector<Image> draw_samples(const SampleQualityJob& job, const AdmConfig& co
                                 const std::string& device) {
   const auto diffusion = GaussianDiffusion::from_config(config, std::to_string(job.steps));
   const int K = diffusion.num_steps();
-  const int64_t C = model_channels(config), S = config.image_size;
+  const int64_t C = config.in_channels, S = config.image_size;
   const ModelFn model = [&net](const at::Tensor& x, const at::Tensor& t, const at::Tensor& y) {
     return net.forward(x, t, y);
   };
@@ -122,8 +113,8 @@ std::vector<Image> draw_samples(const SampleQualityJob& job, const AdmConfig& co
     if (!at::isfinite(sample).all().item<bool>())
       fail("the model produced NaN or infinity; its weights or the sampler settings are broken");
     for (int64_t i = 0; i < b1 - b0; ++i) {
-      const auto rgb = (C == 1 ? sample[i].expand({3, S, S}) : sample[i]).contiguous();
-      out.push_back(from_planar_pm1(rgb.data_ptr<float>(), static_cast<int>(S), static_cast<int>(S)));
+      const auto planes = sample[i].contiguous();
+      out.push_back(from_planar_pm1(planes.data_ptr<float>(), static_cast<int>(S), static_cast<int>(S), static_cast<int>(C)));
     }
   }
   progress.finish();
@@ -204,11 +195,12 @@ std::string run_sample_quality(const SampleQualityJob& job) {
   const double least = static_cast<double>(*std::min_element(counts.begin(), counts.end()));
   const double uniform = static_cast<double>(samples.size()) / kFashionMnistClasses;
 
+  const auto colour = unet && config.in_channels == 1 ? PngColour::grey : PngColour::rgb;
   for (size_t i = 0; i < samples.size(); ++i) {
     if (i == 0) fs::create_directories(out.staged("samples"));
-    out.write(fmt::format("samples/sample_{:05d}.png", i), png_bytes(samples[i]));
+    out.write(fmt::format("samples/sample_{:05d}.png", i), png_bytes(samples[i], colour));
   }
-  out.write("samples_grid.png", png_bytes(tile(samples, std::min<size_t>(samples.size(), 100), 10)));
+  out.write("samples_grid.png", png_bytes(tile(samples, std::min<size_t>(samples.size(), 100), 10), colour));
   out.write("class_histogram.csv", histogram);
   const nlohmann::json report = {
       {"frechet_distance", fd},
