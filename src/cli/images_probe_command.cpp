@@ -85,7 +85,7 @@ void add_experiment(CLI::App& images) {
       "class-change probability, distances split by class kept/changed, the spatial susceptibility of patch\n"
       "changes and a picture grid of trajectories (resumable: rerun to continue; docs/images.md).\n"
       "--preset fashion-mnist runs the models shipped in models/fashion-mnist on Fashion-MNIST test images\n"
-      "(about 5 minutes on 2 CPU cores).");
+      "(about 4 minutes on 2 CPU cores).");
   auto* config_option = cmd->add_option("--config", *config, "experiment file (TOML; see docs/images.md)");
   auto* preset_option =
       cmd->add_option("--preset", *preset, "run a named experiment instead (--list-presets, --print-preset NAME)")

@@ -44,6 +44,8 @@ void add_split_figures(FigureScript& script, const ProbeTable& table) {
   const auto rows = summarize_distances_by_class(table);
   const char* labels[] = {"cosine similarity of whitened activations", "RMS difference of whitened activations (l2)",
                           "normalised l2: |w_a - w_b| / sqrt(|w_a|^2 + |w_b|^2)"};
+  // Titles without '_', which gnuplot's enhanced text takes for a subscript.
+  const char* titles[] = {"cosine similarity", "l2 distance", "normalised l2 distance"};
   for (size_t distance = 0; distance < std::size(kDistanceNames); ++distance) {
     std::string plots;
     for (size_t s = 0; s < table.ks.size(); ++s)
@@ -63,7 +65,7 @@ void add_split_figures(FigureScript& script, const ProbeTable& table) {
     add_figure(script, fmt::format("similarity_split_{}", kDistanceNames[distance]),
                fmt::format("set xlabel \"probe point depth (0 = stem, last = head)\"\nset ylabel {}\n"
                            "set title \"Class changed (solid) or kept (dashed): {} per classifier layer\"\nplot {}\n",
-                           gnuplot_quote(labels[distance]), kDistanceNames[distance], plots));
+                           gnuplot_quote(labels[distance]), titles[distance], plots));
   }
 }
 

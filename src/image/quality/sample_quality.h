@@ -35,7 +35,7 @@ struct SampleQualityJob {
   std::filesystem::path classifier_config;  // its input pipeline (JSON)
   std::filesystem::path data = "/usr/share/datasets/fashion-mnist";  // IDX files (test split)
   std::filesystem::path out;
-  int64_t samples = 500;
+  int64_t samples = 1000;
   int steps = 50;                        // respaced steps K
   bool ddim = false;
   double eta = 0.0;
