@@ -162,7 +162,12 @@ TransitionPoints transition_points(const ProbeTable& table, const std::vector<Pa
 }
 
 TrajectoryGrid trajectory_grid(const ProbeTable& table, const fs::path& folder, const GaussianDiffusion& diffusion,
-                               uint64_t seed, size_t max_rows, size_t max_ks, int zoom) {
+                               uint64_t seed, const std::vector<std::string>& class_names, size_t max_rows,
+                               size_t max_ks, int zoom) {
+  auto name_of = [&](int64_t c) {
+    return c >= 0 && static_cast<size_t>(c) < class_names.size() ? class_names[static_cast<size_t>(c)]
+                                                                  : std::to_string(c);
+  };
   HDIFF_CHECK(max_rows >= 1 && max_ks >= 1 && zoom >= 1);
   TrajectoryGrid grid;
   grid.csv = std::string(kTrajectoriesHeader) + "\n";
@@ -187,6 +192,20 @@ TrajectoryGrid trajectory_grid(const ProbeTable& table, const fs::path& folder, 
   const int columns = 1 + 2 * static_cast<int>(shown.size());
   Image canvas{columns * (W * zoom + gap) + gap, static_cast<int>(rows.size()) * (H * zoom + gap) + gap, {}};
   canvas.rgb.assign(static_cast<size_t>(canvas.width) * static_cast<size_t>(canvas.height) * 3, 255);
+  grid.width = canvas.width;
+  grid.height = canvas.height;
+  const double cell = W * zoom, label_dy = 0.12 * H * zoom;
+  auto header_x = [&](int column) { return gap + column * (W * zoom + gap) + cell / 2; };
+  grid.labels.push_back({header_x(0), -10, "x_0", 0});
+  for (size_t c = 0; c < shown.size(); ++c) {
+    const int column = 1 + 2 * static_cast<int>(c);
+    const auto k = table.ks[shown[c]];
+    grid.labels.push_back({(header_x(column) + header_x(column + 1)) / 2, -22,
+                           table.num_steps > 0 ? fmt::format("k/K = {:.3g}", x_of(table, k)) : fmt::format("k = {}", k),
+                           0});
+    grid.labels.push_back({header_x(column), -10, "x_k", 0});
+    grid.labels.push_back({header_x(column + 1), -10, "x̂_0", 0});
+  }
   c10::InferenceMode guard;
   for (size_t r = 0; r < rows.size(); ++r) {
     const size_t i = rows[r];
@@ -196,6 +215,7 @@ TrajectoryGrid trajectory_grid(const ProbeTable& table, const fs::path& folder, 
     const int y = gap + static_cast<int>(r) * (H * zoom + gap);
     auto cell_x = [&](int column) { return gap + column * (W * zoom + gap); };
     paste(canvas, start, cell_x(0), y, zoom);
+    grid.labels.push_back({header_x(0), y + cell - label_dy, name_of(table.results[0][i].start_class), 0});
     grid.csv += fmt::format("{},0,{},x0,,,{},\n", r, name, table.results[0][i].start_class);
     const bool grey = is_grey(start);
     const auto x0 = planar(start, grey);
@@ -210,6 +230,8 @@ TrajectoryGrid trajectory_grid(const ProbeTable& table, const fs::path& folder, 
       if (generated.width != W || generated.height != H) fail("the images of k = {} differ in size from the start images", k);
       paste(canvas, generated, cell_x(2 + 2 * static_cast<int>(c)), y, zoom);
       const auto& p = table.results[s][i];
+      grid.labels.push_back({header_x(2 + 2 * static_cast<int>(c)), y + cell - label_dy, name_of(p.generated_class),
+                             p.generated_class == p.start_class ? 1 : 2});
       grid.csv += fmt::format("{},{},{},x_k,{},{},{},\n", r, 1 + 2 * c, name, k, k_fraction(table, k), p.start_class);
       grid.csv += fmt::format("{},{},{},x0_hat,{},{},{},{}\n", r, 2 + 2 * c, name, k, k_fraction(table, k),
                               p.start_class, p.generated_class);
@@ -220,17 +242,18 @@ TrajectoryGrid trajectory_grid(const ProbeTable& table, const fs::path& folder, 
 }
 
 bool write_experiment_analysis(const ProbeTable& table, const fs::path& folder, OutputDir& results,
-                               const GaussianDiffusion& diffusion, uint64_t seed, int patch, TransitionPoints& points) {
+                               const GaussianDiffusion& diffusion, uint64_t seed, int patch,
+                               const std::vector<std::string>& class_names, TransitionPoints& points) {
   const auto changes = read_patch_changes(table, folder, patch);
   results.write("similarity_split.csv", similarity_split_csv(table));
   results.write("class_changed.csv", class_changed_csv(table));
   results.write("susceptibility.csv", susceptibility_csv(table, changes));
   results.write("patch_correlations.csv", patch_correlations_csv(table, changes));
-  const auto grid = trajectory_grid(table, folder, diffusion, seed);
+  const auto grid = trajectory_grid(table, folder, diffusion, seed, class_names);
   results.write("trajectories.png", grid.png);
   results.write("trajectories.csv", grid.csv);
   points = transition_points(table, changes);
-  return draw_analysis_figures(table, changes, results.staged("trajectories.csv").parent_path());
+  return draw_analysis_figures(table, changes, grid, results.staged("trajectories.csv").parent_path());
 }
 
 }  // namespace hdiff::image

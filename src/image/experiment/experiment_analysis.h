@@ -8,6 +8,9 @@
 //                        then x_k and x̂₀ for each shown k (trajectories.csv says
 //                        which image and k every cell holds, and its classes)
 //   trajectories.csv     row,column,image,content,k,k_over_K,start_class,generated_class
+//   trajectories_labelled.{png,svg,pdf}  the grid drawn by gnuplot with column
+//                        headers and the classes (class names when known; the
+//                        class after: green when kept, red when changed)
 // Empty fields are undefined values.
 
 #include <cstdint>
@@ -48,12 +51,22 @@ TransitionPoints transition_points(const ProbeTable& table, const std::vector<Pa
 // with noise keyed by (seed, row), not the noise of the run) and x̂₀ for up to
 // `max_ks` values of k spread over the table's ks. Each cell is the image
 // scaled `zoom` times, cells 2 pixels apart.
+// A text on the grid, in its pixels (x right, y down from the top-left corner).
+struct GridLabel {
+  double x = 0, y = 0;
+  std::string text;
+  int outcome = 0;  // 0: neutral, 1: class kept, 2: class changed
+};
 struct TrajectoryGrid {
   std::string png;  // PNG bytes
   std::string csv;  // trajectories.csv
+  int width = 0, height = 0;
+  std::vector<GridLabel> labels;  // column headers (y < 0: above the grid) and classes
 };
+// `class_names[c]` names class c where given (else its number).
 TrajectoryGrid trajectory_grid(const ProbeTable& table, const std::filesystem::path& folder,
-                               const GaussianDiffusion& diffusion, uint64_t seed, size_t max_rows = 10,
+                               const GaussianDiffusion& diffusion, uint64_t seed,
+                               const std::vector<std::string>& class_names = {}, size_t max_rows = 10,
                                size_t max_ks = 5, int zoom = 2);
 
 // Writes every file above, and the figures (class_changed, similarity_split_*,
@@ -61,6 +74,6 @@ TrajectoryGrid trajectory_grid(const ProbeTable& table, const std::filesystem::p
 // Returns whether the figures were drawn (gnuplot present).
 bool write_experiment_analysis(const ProbeTable& table, const std::filesystem::path& folder, OutputDir& results,
                                const GaussianDiffusion& diffusion, uint64_t seed, int patch,
-                               TransitionPoints& points);
+                               const std::vector<std::string>& class_names, TransitionPoints& points);
 
 }  // namespace hdiff::image

@@ -69,10 +69,32 @@ void add_split_figures(FigureScript& script, const ProbeTable& table) {
   }
 }
 
+// The grid as an image plot, headers above it and class names at the bottom of the cells.
+void add_trajectory_figure(FigureScript& script, const TrajectoryGrid& grid) {
+  if (grid.png.empty()) return;
+  std::string labels;
+  const char* colours[] = {"#ffffff", "#66ee66", "#ff6666"};
+  for (const auto& l : grid.labels) {
+    const bool header = l.y < 0;
+    // Headers use gnuplot's subscripts (x_0); class names are printed as they are.
+    labels += fmt::format("set label {} at {:.6g},{:.6g} center {} font \",{}\" tc rgb \"{}\" front\n",
+                          gnuplot_quote(l.text), l.x, grid.height - l.y, header ? "" : "noenhanced boxed", header ? 9 : 6,
+                          header ? "#000000" : colours[l.outcome]);
+  }
+  add_figure(script, "trajectories_labelled",
+             fmt::format("set key off\nunset border\nunset tics\nunset grid\nunset xlabel\nunset ylabel\nset size ratio -1\n"
+                         "set style textbox opaque fillcolor \"#000000\" noborder margins 1,1\n"
+                         "set xrange [0:{}]\nset yrange [0:{}]\n"
+                         "set title \"Trajectories: x_0, then x_k and x̂_0 per k (class after: green kept, red changed)\"\n"
+                         "{}plot \"trajectories.png\" binary filetype=png with rgbimage\n"
+                         "set border\nset tics\nset grid\nset size noratio\n",
+                         grid.width, grid.height + 30, labels));
+}
+
 }  // namespace
 
 bool draw_analysis_figures(const ProbeTable& table, const std::vector<PatchChanges>& changes,
-                           const std::filesystem::path& folder) {
+                           const TrajectoryGrid& grid, const std::filesystem::path& folder) {
   HDIFF_CHECK(changes.size() == table.ks.size());
   std::string class_data = "# x class_changed class_changed_se\n";
   std::string chi_data = "# x chi chi_se class_changed class_changed_se\n";
@@ -126,6 +148,7 @@ bool draw_analysis_figures(const ProbeTable& table, const std::vector<PatchChang
                            "set title \"Connected correlation of patch changes\"\n"
                            "plot {}\n",
                            correlation_plots));
+  add_trajectory_figure(script, grid);
   return run_gnuplot(script, folder);
 }
 

@@ -8,13 +8,15 @@
 //   susceptibility           χ ± standard error (left axis) and P(class changed)
 //                            (right axis) against k/K: where χ peaks beside where
 //                            the class is lost;
-//   patch_correlations       C(r) / C(0) against the patch distance r, one curve per k.
+//   patch_correlations       C(r) / C(0) against the patch distance r, one curve per k;
+//   trajectories_labelled    trajectories.png with its column headers and classes.
 // Their data stays beside them (class_changed.dat, susceptibility.dat,
 // patch_correlations.dat; the split figures carry theirs inline).
 
 #include <filesystem>
 #include <vector>
 
+#include "image/experiment/experiment_analysis.h"
 #include "image/experiment/patch_changes.h"
 #include "image/probe/probe_table.h"
 
@@ -22,7 +24,8 @@ namespace hdiff::image {
 
 // Writes the data files into `folder` and runs gnuplot there; false (after one
 // line on stderr) when gnuplot is missing, as draw_probe_figures.
+// `grid` is the picture grid already written as `folder`/trajectories.png.
 bool draw_analysis_figures(const ProbeTable& table, const std::vector<PatchChanges>& changes,
-                           const std::filesystem::path& folder);
+                           const TrajectoryGrid& grid, const std::filesystem::path& folder);
 
 }  // namespace hdiff::image

@@ -13,6 +13,7 @@
 
 #include "cluster/cluster.h"
 #include "common/error.h"
+#include "common/input_file.h"
 #include "common/output.h"
 #include "common/progress.h"
 #include "common/toml_input.h"
@@ -71,6 +72,21 @@ std::pair<AdmConfig, int64_t> diffusion_config(const ImageExperimentConfig& c, c
   const auto K = c.steps > 0 ? c.steps
                              : static_cast<int64_t>(space_timesteps(config.diffusion_steps, config.timestep_respacing).size());
   return {config, K};
+}
+
+// The class names a classifier config lists under "classes" (as `hdiff images
+// train-classifier` writes them), for the picture grid; none when it lists none.
+std::vector<std::string> class_names(const fs::path& classifier_config) {
+  if (classifier_config.empty()) return {};
+  const auto json = nlohmann::json::parse(read_input_file(classifier_config, "classifier config", 1 << 20), nullptr,
+                                          false);
+  std::vector<std::string> names;
+  if (!json.is_object() || !json.contains("classes") || !json["classes"].is_array()) return {};
+  for (const auto& name : json["classes"]) {
+    if (!name.is_string()) return {};
+    names.push_back(name.get<std::string>());
+  }
+  return names;
 }
 
 }  // namespace
@@ -228,7 +244,8 @@ bool run_image_experiment_text(const std::string& experiment_text, const std::st
   bool figures = draw_probe_figures(table, results.staged("pairs.csv").parent_path());
   const auto diffusion = GaussianDiffusion::from_config(config, c.steps > 0 ? std::to_string(c.steps) : "");
   TransitionPoints points;
-  figures = write_experiment_analysis(table, out, results, diffusion, c.seed, c.patch, points) && figures;
+  figures = write_experiment_analysis(table, out, results, diffusion, c.seed, c.patch,
+                                      class_names(c.classifier_config), points) && figures;
   auto optional_json = [](const std::optional<double>& x) { return x ? nlohmann::json(*x) : nlohmann::json(); };
   const nlohmann::json run = {
       {"hdiff_version", version()},

@@ -133,7 +133,8 @@ TEST(ImagePreset, RunsEndToEndOnATinyGreyModel) {
   EXPECT_EQ(cells[1].substr(0, 17), "0,0,0/t10k_00000,");
   if (hdiff::testing::gnuplot_installed())
     for (const char* figure : {"class_changed", "similarity_split_cosine", "similarity_split_l2",
-                               "similarity_split_l2_normalised", "susceptibility", "patch_correlations"})
+                               "similarity_split_l2_normalised", "susceptibility", "patch_correlations",
+                               "trajectories_labelled"})
       EXPECT_TRUE(hdiff::figure_file_complete(out / (std::string(figure) + ".png"))) << figure;
   const auto run = nlohmann::json::parse(std::ifstream(out / "run.json"));
   EXPECT_TRUE(run.contains("chi_peak_k_over_K"));
