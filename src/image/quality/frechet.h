@@ -6,6 +6,8 @@
 // eigendecomposition in float64 (eigenvalues below zero, rounding noise of a
 // positive semi-definite matrix, count as zero), so the result is exact up to
 // rounding for any positive semi-definite covariances, singular ones included.
+// Everything here runs on one thread: the same features give the same bytes
+// for any thread count.
 
 #include <ATen/core/Tensor.h>
 

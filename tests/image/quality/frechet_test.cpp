@@ -1,6 +1,7 @@
 // The Fréchet distance against cases with a known answer.
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -71,6 +72,20 @@ TEST(Frechet, SingularCovariancesAreExact) {
   EXPECT_NEAR(frechet_distance(gaussian({0, 0}, a), gaussian({0, 0}, b)), 1.0, 1e-12);
   const auto root = symmetric_sqrt(matrix({2, 1, 1, 3}, 2));
   EXPECT_TRUE(at::allclose(root.matmul(root), matrix({2, 1, 1, 3}, 2), 1e-12, 1e-12));
+}
+
+TEST(Frechet, SameBytesForAnyThreadCount) {
+  // Sizes of the real use (5000 test images, 128 features), where a threaded BLAS splits its work.
+  at::manual_seed(5);
+  const auto a = at::randn({5000, 128}, at::kDouble), b = at::randn({5000, 128}, at::kDouble) * 1.1 + 0.01;
+  const int saved = at::get_num_threads();
+  double distances[2];
+  for (int threads : {1, 2}) {
+    at::set_num_threads(threads);
+    distances[threads - 1] = frechet_distance(feature_moments(a), feature_moments(b));
+  }
+  at::set_num_threads(saved);
+  EXPECT_EQ(distances[0], distances[1]);
 }
 
 }  // namespace
