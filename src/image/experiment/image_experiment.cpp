@@ -78,7 +78,7 @@ std::pair<AdmConfig, int64_t> diffusion_config(const ImageExperimentConfig& c, c
 // train-classifier` writes them), for the picture grid; none when it lists none.
 std::vector<std::string> class_names(const fs::path& classifier_config) {
   if (classifier_config.empty()) return {};
-  const auto json = nlohmann::json::parse(read_input_file(classifier_config, "classifier config", 1 << 20), nullptr,
+  const auto json = nlohmann::json::parse(read_input_file(classifier_config, "classifier config", kMaxConfigBytes), nullptr,
                                           false);
   std::vector<std::string> names;
   if (!json.is_object() || !json.contains("classes") || !json["classes"].is_array()) return {};
@@ -122,6 +122,7 @@ bool run_image_experiment_text(const std::string& experiment_text, const std::st
   std::vector<size_t> test_chosen;
   std::optional<ImageExperimentConfig> parsed;
   std::vector<std::string> probe_names;
+  std::vector<std::string> names_of_classes;
   std::vector<fs::path> start_files;
   AdmConfig config;
   int64_t K = 0;
@@ -162,6 +163,7 @@ bool run_image_experiment_text(const std::string& experiment_text, const std::st
     }
     if (!c.classifier_config.empty()) require_file(c.classifier_config, "classifier config");
     probe_names = load_convnext(c.classifier, c.classifier_config).probe_names();
+    names_of_classes = class_names(c.classifier_config);
     if (fs::exists(out) && !fs::is_directory(out)) fail("cannot write to {}: it exists and is not a folder", out.string());
     record = out / "experiment.toml";
     if (fs::exists(record) && read_text(record) != text)
@@ -245,7 +247,7 @@ bool run_image_experiment_text(const std::string& experiment_text, const std::st
   const auto diffusion = GaussianDiffusion::from_config(config, c.steps > 0 ? std::to_string(c.steps) : "");
   TransitionPoints points;
   figures = write_experiment_analysis(table, out, results, diffusion, c.seed, c.patch,
-                                      class_names(c.classifier_config), points) && figures;
+                                      names_of_classes, points) && figures;
   auto optional_json = [](const std::optional<double>& x) { return x ? nlohmann::json(*x) : nlohmann::json(); };
   const nlohmann::json run = {
       {"hdiff_version", version()},
