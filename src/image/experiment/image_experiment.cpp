@@ -95,6 +95,7 @@ std::vector<size_t> first_per_class(const std::vector<uint8_t>& labels, int num_
                                     const std::string& source) {
   std::vector<std::vector<size_t>> chosen(static_cast<size_t>(num_classes));
   for (size_t i = 0; i < labels.size(); ++i) {
+    HDIFF_CHECK(labels[i] < num_classes);
     auto& group = chosen[labels[i]];
     if (static_cast<int64_t>(group.size()) < per_class) group.push_back(i);
   }
@@ -186,7 +187,9 @@ bool run_image_experiment_text(const std::string& experiment_text, const std::st
         for (int64_t p = 0; p < pixels; ++p)
           picture.rgb.insert(picture.rgb.end(), 3, test_set->pixels[i * static_cast<size_t>(pixels) + static_cast<size_t>(p)]);
         const auto file = start_dir / std::to_string(label) / fmt::format("t10k_{:05d}.png", i);
-        fs::create_directories(file.parent_path());
+        std::error_code error;
+        fs::create_directories(file.parent_path(), error);
+        if (error) fail("cannot create {}: {}", file.parent_path().string(), error.message());
         write_file_atomic(file, png_bytes(picture, PngColour::grey));
       }
       if (!fs::exists(record)) write_file_atomic(record, text);
