@@ -100,7 +100,7 @@ void add_experiment(CLI::App& images) {
     const auto text = image::image_preset_text(name, image::models_folder(*models), false);
     if (cluster::is_root()) fmt::print("{}", text);
     std::exit(0);
-  }, "print the experiment file of preset NAME (a valid --config file; give --models first to set its paths) and exit");
+  }, "print the experiment file of preset NAME (a valid --config file; --models sets its paths) and exit");
   cmd->add_option("--out", *out, "output folder (created; an earlier run of the same config is continued)")
       ->required();
   cmd->add_option("--device", *device, "overrides the config's device: auto, cpu, cuda or cuda:N");
