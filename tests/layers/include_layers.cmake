@@ -9,7 +9,7 @@
 # (the LibTorch pieces every network shares: conversions, device, state-dict
 # loading) sits on the checkpoint reader and the cluster, below every LibTorch
 # folder; within image/, models < diffusion < probe < experiment, and models <
-# training (the classifier trainer); cli is on top.
+# training (the classifier and diffusion trainers), probe < quality (sample quality); cli is on top.
 # A folder of networks that are not image models (e.g. nets/) goes here on
 # libtorch, beside image/models. A new folder must be placed here before it can include anything.
 # Also checks that the folders that build without LibTorch include none of it.
@@ -35,8 +35,9 @@ set(HDIFF_LAYERS
   "image/diffusion:image/models,noise"
   "image/probe:image/diffusion"
   "image/experiment:image/probe"
+  "image/quality:image/probe"
   "image/training:image/models"
-  "cli:experiment,denoiser,cluster,image/experiment,image/training,nets")
+  "cli:experiment,denoiser,cluster,image/experiment,image/quality,image/training,nets")
 # Folders compiled into build/hdiff or the fuzzers, which never link LibTorch.
 set(HDIFF_NO_TORCH common grammar noise bp theory markov experiment denoiser cluster image/checkpoint image/io)
 
