@@ -23,6 +23,7 @@ struct NetTrainOptions {
   std::string preset;
   std::string out = "hdiff-net";
   int threads = 1;
+  int64_t steps = 0;
   bool resume = false;
   bool force = false;
 };
@@ -40,6 +41,8 @@ void run_train(const NetTrainOptions& options) {
     job.config = nets::parse_net_config(job.config_text, "default config");
   }
   if (options.threads < 0) fail("--threads {} must be 0 (every core) or a positive count", options.threads);
+  if (options.steps < 0) fail("--steps {} must be a positive count", options.steps);
+  if (options.steps > 0) job.config.steps = options.steps;  // a short run of any preset or config
   job.out = options.out;
   job.resume = options.resume;
   job.force = options.force;
@@ -89,6 +92,9 @@ void add_train(CLI::App& net) {
     std::exit(0);
   }, "print the embedded default config and exit");
   cmd->add_option("--out", options->out, "output folder")->capture_default_str();
+  cmd->add_option("--steps", options->steps,
+                  "train this many steps instead of the config's train.steps (a short run; --resume with a larger "
+                  "count extends a run)");
   cmd->add_option("--threads", options->threads,
                   "LibTorch threads (0: every core); weights are byte-identical for one thread count. One is the "
                   "default: the default network's steps are too small to gain from two (docs/networks.md)")

@@ -14,7 +14,9 @@ namespace nn = torch::nn;
 namespace F = torch::nn::functional;
 using at::Tensor;
 
-int input_width(const NetConfig& config) { return config.process == Channel::mask ? config.grammar.v + 1 : config.grammar.v; }
+int input_width(const NetConfig& config) {
+  return config.process == Channel::mask ? token_vocabulary(config) + 1 : token_vocabulary(config);
+}
 
 // x + W₂·GELU(W₁·LayerNorm(x)).
 struct ResidualMlpImpl : nn::Module {
@@ -125,10 +127,10 @@ struct TreeUnet : TokenNetwork {
 };
 
 struct Transformer : TokenNetwork {
-  explicit Transformer(const NetConfig& config) : process_(config.process), v_(config.grammar.v) {
+  explicit Transformer(const NetConfig& config) : process_(config.process), v_(token_vocabulary(config)) {
     const int64_t w = config.width;
     embed_ = register_module("embed", nn::Linear(input_width(config), w));
-    positions_ = register_parameter("positions", torch::randn({sequence_length(config.grammar), w}) * 0.02);
+    positions_ = register_parameter("positions", torch::randn({token_length(config), w}) * 0.02);
     if (config.time_embedding) noise_ = register_module("noise", NoiseEmbedding(w));
     const auto layer = nn::TransformerEncoderLayerOptions(w, config.heads)
                            .dim_feedforward(2 * w)
