@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "common/toml_input.h"
 #include "cluster/cluster.h"
+#include "nets/net_changes.h"
 #include "nets/net_sweep.h"
 #include "nets/trainer.h"
 
@@ -145,13 +146,45 @@ void add_sweep(CLI::App& net) {
   });
 }
 
+void add_changes(CLI::App& net) {
+  auto job = std::make_shared<nets::NetChangesJob>();
+  job->out = "hdiff-net-changes";
+  auto* cmd = net.add_subcommand(
+      "changes",
+      "Forward-backward on text with a model of `hdiff net train --preset kjv` (docs/text.md): validation\n"
+      "sequences are masked at fraction t, the model unmasks one position at a time, several trajectories per\n"
+      "sequence; per t the fraction of changed tokens, the susceptibility chi of the changes (sigma = +-1,\n"
+      "summed to r = --window) with standard errors clustered by sequence, and C(r) against r. Writes\n"
+      "OUT/changes.csv, correlations.csv, samples.txt, susceptibility.png, correlation.png and run.json.\n"
+      "The network runs on one thread: the tables are byte-identical on every run.");
+  cmd->add_option("--model", job->model, "the --out folder of `hdiff net train` on text (holds model.safetensors)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  cmd->add_option("--out", job->out, "output folder")->capture_default_str();
+  cmd->add_option("--noise", job->changes.noise, "masked fractions t, in [0, 1]")->capture_default_str();
+  cmd->add_option("--sequences", job->sequences, "validation sequences, spread evenly over the validation books")
+      ->capture_default_str();
+  cmd->add_option("--trajectories", job->changes.trajectories, "trajectories per sequence (at least 2)")
+      ->capture_default_str();
+  cmd->add_option("--window", job->changes.window, "R of susceptibility_window (tokens)")->capture_default_str();
+  cmd->add_option("--max-distance", job->changes.max_distance, "C(r) for r = 0..this (tokens)")->capture_default_str();
+  cmd->add_option("--seed", job->changes.seed, "seed of the masks and the unmasking draws")->capture_default_str();
+  cmd->add_option("--shown", job->shown, "sequences printed in samples.txt")->capture_default_str();
+  add_force_flag(*cmd, job->force);
+  cmd->callback([job] {
+    const nets::NetChangesOutcome outcome = nets::run_net_changes(*job);
+    fmt::print("{}measured in {:.1f} s; wrote {}\n", outcome.summary, outcome.seconds, job->out.string());
+  });
+}
+
 }  // namespace
 
 void add_net_command(CLI::App& app) {
-  auto* net = app.add_subcommand("net", "Trained denoisers on RHM data against exact BP (docs/networks.md)");
+  auto* net = app.add_subcommand("net", "Trained denoisers: on RHM data against exact BP (docs/networks.md), and on text (docs/text.md)");
   net->require_subcommand(1);
   add_train(*net);
   add_sweep(*net);
+  add_changes(*net);
 }
 
 }  // namespace hdiff::cli
