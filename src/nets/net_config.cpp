@@ -22,6 +22,15 @@ int token_vocabulary(const NetConfig& config) {
   return config.text_tokens == "words" ? config.text_vocabulary : static_cast<int>(text::kCharacterAlphabet.size());
 }
 
+int tree_arity(const NetConfig& config) { return is_text(config) ? 2 : config.grammar.s; }
+
+int tree_depth(const NetConfig& config) {
+  if (!is_text(config)) return config.grammar.L;
+  int depth = 0;
+  while ((int64_t{1} << depth) < config.text_length) ++depth;
+  return depth;
+}
+
 text::TextCorpus load_text_corpus(const NetConfig& config) {
   return text::make_text_corpus(text::read_kjv_bible(config.text_path), text::parse_token_unit(config.text_tokens),
                                 config.text_vocabulary, config.text_length);
@@ -65,6 +74,7 @@ blocks = 1            # residual MLP blocks per level (unet)
 layers = 2            # encoder layers (transformer)
 heads = 4             # attention heads (transformer)
 time_embedding = true
+positions = "learned" # transformer: "learned" or "sinusoidal" (fixed; the text model's)
 
 [train]
 steps = 8000
@@ -196,13 +206,15 @@ void apply(const toml::table& root, const std::string& source, NetConfig& c, boo
   process.choice("kind", kind, {"mask", "uniform"});
   c.process = parse_channel(kind);
   process.integer("steps", c.uniform_steps, kMinUniformSteps, kMaxUniformSteps);
-  const Section model(root, "model", {"architecture", "width", "blocks", "layers", "heads", "time_embedding"}, source);
+  const Section model(root, "model", {"architecture", "width", "blocks", "layers", "heads", "time_embedding", "positions"},
+                      source);
   model.choice("architecture", c.architecture, {"unet", "transformer"});
   model.integer("width", c.width, 1, 1 << 14);
   model.integer("blocks", c.blocks, 0, 64);
   model.integer("layers", c.layers, 1, 64);
   model.integer("heads", c.heads, 1, 256);
   model.boolean("time_embedding", c.time_embedding);
+  model.choice("positions", c.positions, {"learned", "sinusoidal"});
   const Section train(root, "train",
                       {"steps", "time_budget_seconds", "batch", "learning_rate", "seed", "checkpoints", "ce_weight"},
                       source);
@@ -236,9 +248,9 @@ NetConfig checked_config(const toml::table& root, const std::string& source, boo
   } catch (const Error& e) {
     fail("{}: [grammar] {}", source, e.what());
   }
-  if (is_text(config) && config.architecture != "transformer")
-    fail("{}: model.architecture = \"{}\" needs strings of s^L tokens; the text model (data.source = \"kjv\") uses "
-         "\"transformer\"", source, config.architecture);
+  if (is_text(config) && config.architecture == "unet" && (config.text_length & (config.text_length - 1)) != 0)
+    fail("{}: model.architecture = \"unet\" on text needs text.length a power of two (a binary tree over the "
+         "sequence); {} is not", source, config.text_length);
   if (is_text(config) && config.process != Channel::mask)
     fail("{}: process.kind = \"{}\": the text model is trained and measured under masked diffusion; use \"mask\"",
          source, channel_name(config.process));
@@ -324,25 +336,24 @@ DenoiserPhaseConfig measure_config(const NetConfig& config) {
 
 NetConfig load_net_config(const std::string& path) { return parse_net_config(read_toml_text(path, "config"), path); }
 
-// The text model (docs/text.md): sized to train in at most 26 minutes on one (shared) core.
+// The text model (docs/text.md): sized to train in at most 25 minutes on one (shared) core.
 const char* const kKjvPresetConfig = R"([data]
 source = "kjv"
 
 [text]
 tokens = "characters"
-length = 128
+length = 128          # a power of two: the U-Net is a binary tree over the sequence
 
 [model]
-architecture = "transformer"
+architecture = "unet" # the transformer stayed at the unigram level within this budget (docs/text.md)
 width = 128
-layers = 4
-heads = 4
+blocks = 1
 
 [train]
-steps = 3000
-time_budget_seconds = 1560  # 26 minutes: on a busy machine it stops there (run.json says where)
-batch = 32
-learning_rate = 0.0005
+steps = 5000
+time_budget_seconds = 1500  # 25 minutes: on a busy machine it stops there (run.json says where)
+batch = 64
+learning_rate = 0.001
 checkpoints = 8
 
 [measure]
@@ -359,7 +370,7 @@ const std::vector<NetPreset>& net_presets() {
       {"pnas2025", "the papers' grammar v = n_c = 32, m = 8, s = 2, L = 3 (opt-in: larger, about an hour)",
        "[grammar]\nv = 32\nclasses = 32\nm = 8\nL = 3\n\n[data]\nsamples = 65536\n\n[model]\nwidth = 256\nblocks = 2\n\n"
        "[train]\nsteps = 20000\nbatch = 256\n"},
-      {"kjv", "text: the King James Bible as characters, masked diffusion with a 4-layer transformer (docs/text.md)",
+      {"kjv", "text: the King James Bible as characters, masked diffusion, U-Net over 128 characters (docs/text.md)",
        kKjvPresetConfig},
   };
   return presets;
@@ -392,8 +403,9 @@ std::string grammar_identity(const NetConfig& c) {
 std::string architecture_identity(const NetConfig& c) {
   if (c.architecture == "unet")
     return fmt::format("unet width={} blocks={} time_embedding={}", c.width, c.blocks, c.time_embedding);
-  return fmt::format("transformer width={} layers={} heads={} time_embedding={}", c.width, c.layers, c.heads,
-                     c.time_embedding);
+  // Learned positions say nothing, so that the checkpoints written before the key existed still load.
+  return fmt::format("transformer width={} layers={} heads={} time_embedding={}{}", c.width, c.layers, c.heads,
+                     c.time_embedding, c.positions == "sinusoidal" ? " positions=sinusoidal" : "");
 }
 
 std::string process_identity(const NetConfig& c) {

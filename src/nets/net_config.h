@@ -40,6 +40,9 @@ struct NetConfig {
   int layers = 0;                 // [model] layers (transformer)
   int heads = 0;                  // [model] heads (transformer)
   bool time_embedding = true;     // [model] time_embedding: the noise level fed to the network
+  // [model] positions (transformer): "learned" (a parameter, N(0, 0.02²) at
+  // first) or "sinusoidal" (the fixed sin/cos encoding of Vaswani et al., amplitude 1).
+  std::string positions = "learned";
   int64_t steps = 0;              // [train] steps
   double time_budget_seconds = 0; // [train] time_budget_seconds: stop earlier when spent (0: no budget)
   int batch = 0;                  // [train] batch
@@ -61,6 +64,10 @@ bool is_text(const NetConfig& config);
 // grammar's v and s^L, or the text's tokens (37 characters, or the word cap) and length.
 int token_vocabulary(const NetConfig& config);
 int64_t token_length(const NetConfig& config);
+// The tree of the U-Net: the grammar's s and L, or for text s = 2 and L = log₂(length)
+// (a text U-Net needs a power-of-two length, checked by parse_net_config).
+int tree_arity(const NetConfig& config);
+int tree_depth(const NetConfig& config);
 
 // The text corpus of a text config: the EC02 file at text.path read
 // (text/kjv_reader.h), tokenised and split by book into sequences.
