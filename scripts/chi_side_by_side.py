@@ -132,10 +132,10 @@ def main():
     with open(os.path.join(args.out, "chi_side_by_side.csv"), "w") as f:
         f.write("\n".join(table) + "\n")
     script = ["# chi_side_by_side.py: run `gnuplot figures.gp` in this folder to redraw",
-              "set encoding utf8", "set grid lc rgb '#dddddd'", "set key outside right"] + blocks + [
+              "set encoding utf8", "set grid lc rgb '#dddddd'", "set key bottom center outside"] + blocks + [
         "set xlabel 'noise, each on its own scale (t, ε, k/K)'",
         "set ylabel 'χ / max χ'", "set xrange [0:1]", "set yrange [0:*]",
-        f"set title 'Susceptibility of the changes ({args.column}), each curve over its maximum'"]
+        f"set title 'Susceptibility of the changes ({args.column}), each curve over its maximum' noenhanced"]
     for terminal, extension in (("pngcairo size 1100,600", "png"), ("svg size 1100,600", "svg"),
                                 ("pdfcairo size 11in,6in", "pdf")):
         script += [f"set terminal {terminal}", f"set output 'chi_side_by_side.{extension}'",

@@ -1,6 +1,6 @@
 #pragma once
 // The KJV corpus as fixed-length token sequences, split by book (docs/text.md).
-// Validation books: Ruth, Ecclesiastes, Daniel, Mark and James (about 4.4 % of
+// Validation books: Ruth, Ecclesiastes, Daniel, Mark and James (4.7 % of
 // the characters, across law-history, wisdom, prophecy, gospel and epistle);
 // every other book trains. Each split's verses, in canonical order, are joined
 // by one space into one text, tokenised, and cut into consecutive sequences of
