@@ -25,10 +25,11 @@ namespace {
 
 bool have_kjv() { return fs::exists("/usr/lib/bible.data"); }
 
-// A text model of a few seconds: sequences of 16 characters, one layer of width 16.
-std::string tiny_text_config(int steps) {
-  return "[data]\nsource = \"kjv\"\n[text]\nlength = 16\n[model]\narchitecture = \"transformer\"\nwidth = 16\n"
-         "layers = 1\nheads = 2\n[train]\nsteps = " + std::to_string(steps) +
+// A text model of a few seconds: sequences of 16 characters, width 16 (the
+// preset's U-Net, or a one-layer transformer).
+std::string tiny_text_config(int steps, const std::string& architecture = "unet") {
+  return "[data]\nsource = \"kjv\"\n[text]\nlength = 16\n[model]\narchitecture = \"" + architecture +
+         "\"\nwidth = 16\nblocks = 1\nlayers = 1\nheads = 2\n[train]\nsteps = " + std::to_string(steps) +
          "\nbatch = 8\ncheckpoints = 3\nlearning_rate = 0.003\n[measure]\nloss_samples = 8\n";
 }
 
@@ -51,7 +52,7 @@ std::vector<std::string> fields_of(const std::string& line) {
 
 }  // namespace
 
-TEST(NetTextCli, ListsTheKjvPresetAndRefusesTextWithTheUnet) {
+TEST(NetTextCli, ListsTheKjvPresetAndRefusesBadTextConfigs) {
   const auto folder = fresh_folder("net_text_presets");
   const auto list = run_hdiff("net train --list-presets", folder);
   ASSERT_EQ(list.exit_code, 0);
@@ -90,13 +91,20 @@ TEST(NetTextCli, TrainsWithFallingBitsSameSeedSameBytesAndResumes) {
   ASSERT_EQ(run_hdiff("net train --config c.toml --out b --threads 1", folder).exit_code, 0);
   EXPECT_EQ(read_text(folder / "a" / "model.safetensors"), read_text(folder / "b" / "model.safetensors"));
   EXPECT_EQ(read_text(folder / "a" / "bits.csv"), read_text(folder / "b" / "bits.csv"));
-  // 20 steps (--steps bounds a short run), then --resume to 40: the bytes of 40 straight steps.
-  const auto half = run_hdiff("net train --config c.toml --steps 20 --out r --threads 1", folder);
-  ASSERT_EQ(half.exit_code, 0) << half.err;
-  const auto resumed = run_hdiff("net train --config c.toml --out r --threads 1 --resume", folder);
-  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
-  EXPECT_NE(resumed.out.find("trained steps 21..40"), std::string::npos) << resumed.out;
-  EXPECT_EQ(read_text(folder / "a" / "model.safetensors"), read_text(folder / "r" / "model.safetensors"));
+  // 20 steps (--steps bounds a short run), then --resume to 40: the bytes of 40 straight steps;
+  // for the transformer too.
+  write_file(folder / "t.toml", tiny_text_config(40, "transformer"));
+  for (const char* config : {"c", "t"}) {
+    const std::string name = config;
+    if (name == "t") ASSERT_EQ(run_hdiff("net train --config t.toml --out a-t --threads 1", folder).exit_code, 0);
+    const auto half = run_hdiff("net train --config " + name + ".toml --steps 20 --out r-" + name + " --threads 1", folder);
+    ASSERT_EQ(half.exit_code, 0) << half.err;
+    const auto resumed = run_hdiff("net train --config " + name + ".toml --out r-" + name + " --threads 1 --resume", folder);
+    ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+    EXPECT_NE(resumed.out.find("trained steps 21..40"), std::string::npos) << resumed.out;
+    EXPECT_EQ(read_text(folder / (name == "c" ? "a" : "a-t") / "model.safetensors"),
+              read_text(folder / ("r-" + name) / "model.safetensors")) << name;
+  }
 }
 
 TEST(NetTextCli, ChangesWritesItsColumnsConsistentlyAndTheSameBytesTwice) {
