@@ -22,7 +22,7 @@ struct NetChangesJob {
   std::filesystem::path model;   // the folder of `hdiff net train --out`
   std::filesystem::path out;
   bool force = false;
-  int64_t sequences = 48;        // validation sequences, spread evenly over the validation books
+  int64_t sequences = 40;        // validation sequences, spread evenly over the validation books
   int64_t shown = 4;             // sequences in samples.txt
   text::TextChangesConfig changes;
 };
