@@ -152,4 +152,12 @@ TEST(NetTextCli, ChangesWritesItsColumnsConsistentlyAndTheSameBytesTwice) {
   expect_refused(folder, "net changes --model c.toml --out x", {"c.toml"});
   fs::create_directories(folder / "empty");
   expect_refused(folder, "net changes --model empty --out x", {"model.safetensors"});
+  // A model of RHM strings is not a text model.
+  write_file(folder / "rhm.toml", "[grammar]\nv = 4\nclasses = 4\nm = 2\ns = 2\nL = 2\n[data]\nsamples = 32\n"
+                                  "test_samples = 16\n[model]\nwidth = 8\n[train]\nsteps = 2\nbatch = 4\n"
+                                  "checkpoints = 1\n[measure]\nnoise = [0.5]\nloss_samples = 4\nsamples = 4\n"
+                                  "generated = 4\n");
+  const auto rhm = run_hdiff("net train --config rhm.toml --out rhm --threads 1", folder);
+  ASSERT_EQ(rhm.exit_code, 0) << rhm.err;
+  expect_refused(folder, "net changes --model rhm --out x", {"RHM strings"});
 }
