@@ -7,7 +7,8 @@ Inputs (CSV files hdiff writes; every one but --text optional):
   --rhm       changes.csv of `hdiff phase` under the mask channel (exact BP): the token
               level (level = L) of the largest L in the file (or --rhm-L): noise, COLUMN, COLUMN_se
   --rhm-net   comparison.csv of `hdiff net train` on the RHM: the token level of the trained
-              network, noise, susceptibility_net, susceptibility_net_se
+              network and of exact BP from the same noisy inputs, noise, susceptibility_net(_se)
+              and susceptibility_bp(_se) (chi = sum C_ij / sum C_ii of that table)
   --images    the image experiment's spatial susceptibility: k_over_K, susceptibility,
               susceptibility_se (names to be aligned with the image side's CSV at merge)
 COLUMN is --column (default susceptibility_window: chi summed to r = R; susceptibility is
@@ -110,8 +111,10 @@ def main():
     if args.rhm_net:
         rows = read_rows(args.rhm_net)
         keep, L = level_rows(args.rhm_net, rows, "level")
-        curves.append(("rhm_net", f"RHM, trained network, tokens (level {L}, ε)",
+        curves.append(("rhm_net", f"RHM, trained network, tokens (level {L}, ε; χ = ΣC/ΣC_ii)",
                        curve(args.rhm_net, rows, "noise", "susceptibility_net", keep)))
+        curves.append(("rhm_net_bp", f"RHM, exact BP from the same inputs (level {L}, ε; χ = ΣC/ΣC_ii)",
+                       curve(args.rhm_net, rows, "noise", "susceptibility_bp", keep)))
     if args.images:
         rows = read_rows(args.images)
         curves.append(("images", "images: spatial χ (k/K)", curve(args.images, rows, "k_over_K", "susceptibility")))
