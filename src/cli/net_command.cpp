@@ -74,7 +74,9 @@ void add_train(CLI::App& net) {
       "train_loss.csv, loss.csv, comparison.csv, figures and run.json. Without --config or --preset it runs\n"
       "the default (--print-default-config); a --config file overrides the default key by key. Ctrl-C keeps\n"
       "a checkpoint; --resume continues to the same weights as an uninterrupted run. Weights are\n"
-      "byte-identical for the same config and --threads.");
+      "byte-identical for the same config and --threads. With [data] source = \"kjv\" (--preset kjv) it\n"
+      "trains on the King James Bible instead and writes bits.csv, the validation bits per character of every\n"
+      "checkpoint (docs/text.md); `hdiff net changes` then measures its correlated changes.");
   auto* config_option = cmd->add_option("--config", options->config, "training config (TOML) over the default")
                             ->check(CLI::ExistingFile);
   cmd->add_option("--preset", options->preset, "run a named config instead (--list-presets, --print-preset NAME)")
