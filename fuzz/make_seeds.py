@@ -177,6 +177,33 @@ def gzip_bytes(data):
     return compressor.compress(data) + compressor.flush()
 
 
+def kjv_seeds():
+    """EC02 files (src/text/kjv_reader.h): one window of 9-bit literal codes, and,
+    where bible-kjv-text is installed, the real file cut to its first window."""
+    def literal_codes(text):
+        bits, out = 0, bytearray()
+        for ch in text.encode():
+            for b in range(9):
+                if bits // 8 >= len(out):
+                    out.append(0)
+                out[bits // 8] |= ((ch >> b) & 1) << (bits % 8)
+                bits += 1
+        return bytes(out)
+    text = "Title\nGe1:1 In the beginning God created the heaven and the earth.\nRev22:21 Amen."
+    codes = literal_codes(text)
+    head = b"EC02" + b"Compressed Data File".ljust(80, b"\0") + struct.pack(">II", 2 * len(text), 1)
+    put("kjv", "literals.ec02", head + struct.pack(">II", 103, 103 + len(codes)) + b"\x1f\x9d\x90" + codes)
+    real = "/usr/lib/bible.data"
+    if os.path.exists(real):
+        with open(real, "rb") as f:
+            data = f.read()
+        window, first, second = struct.unpack(">I", data[84:88])[0], *struct.unpack(">II", data[92:100])
+        window0 = data[first:second]
+        head = b"EC02" + data[4:84] + struct.pack(">II", window, 1)
+        put("kjv", "genesis_window.ec02", head + struct.pack(">II", 103, 103 + len(window0)) + data[first - 3:first] +
+            window0)
+
+
 def idx_seeds():
     # fuzz_idx: byte 0 even, one IDX file follows; odd, bytes 1-2 split the rest
     # into an image file and a label file, which are paired.
@@ -309,6 +336,7 @@ device = "cpu"
     put("journal_values", "raw_threshold", bytes([6, 1]) + struct.pack("<5d", 0.2, 0.1, 0.3, 0.8, 1.0) + b"\x00" +
         struct.pack("<Q", 0))
     idx_seeds()
+    kjv_seeds()
     colour, grey = jpegs()
     put("image", "colour.jpg", colour)
     put("image", "grey.jpg", grey)

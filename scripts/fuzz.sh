@@ -15,7 +15,7 @@ seconds=${1:-30}
 shift || true
 build=build-sanitize
 targets=("$@")
-if ((${#targets[@]} == 0)); then targets=(pickle checkpoint npy grammar_json toml_config image journal journal_values idx); fi
+if ((${#targets[@]} == 0)); then targets=(pickle checkpoint npy grammar_json toml_config image journal journal_values idx kjv); fi
 
 cmake --preset fuzz > "$build.configure.log" 2>&1 || { cat "$build.configure.log"; exit 1; }
 rm -f "$build.configure.log"

@@ -29,6 +29,7 @@ run_packages=(
   libjpeg62-turbo-dev            # libjpeg-turbo: JPEG reading, the decoder PIL uses (hdiff-torch; fuzz/make_seeds.py)
   libtorch-dev                   # LibTorch: ADM U-Net and ConvNeXt (hdiff-torch)
   dataset-fashion-mnist          # Fashion-MNIST (IDX files, 31 MB, MIT): the image commands' real images, offline (issue 30; tests/image/io/idx_test.cpp reads it)
+  bible-kjv-text                 # the King James Bible (/usr/lib/bible.data, public domain, 1.7 MB EC02 file): the text model of hdiff net train --preset kjv (issue 31; tests/text reads it)
   pybind11-dev python3-dev       # the Python module (python/): pybind11 and the interpreter's headers
   python3-numpy                  # NumPy: the Python module's arrays
   libopenmpi-dev openmpi-bin     # OpenMPI: phase, theory and images across ranks (mpirun/srun)

@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "common/toml_input.h"
 #include "cluster/cluster.h"
+#include "nets/net_changes.h"
 #include "nets/net_sweep.h"
 #include "nets/trainer.h"
 
@@ -23,6 +24,7 @@ struct NetTrainOptions {
   std::string preset;
   std::string out = "hdiff-net";
   int threads = 1;
+  int64_t steps = 0;
   bool resume = false;
   bool force = false;
 };
@@ -40,6 +42,8 @@ void run_train(const NetTrainOptions& options) {
     job.config = nets::parse_net_config(job.config_text, "default config");
   }
   if (options.threads < 0) fail("--threads {} must be 0 (every core) or a positive count", options.threads);
+  if (options.steps < 0) fail("--steps {} must be a positive count", options.steps);
+  if (options.steps > 0) job.config.steps = options.steps;  // a short run of any preset or config
   job.out = options.out;
   job.resume = options.resume;
   job.force = options.force;
@@ -70,7 +74,9 @@ void add_train(CLI::App& net) {
       "train_loss.csv, loss.csv, comparison.csv, figures and run.json. Without --config or --preset it runs\n"
       "the default (--print-default-config); a --config file overrides the default key by key. Ctrl-C keeps\n"
       "a checkpoint; --resume continues to the same weights as an uninterrupted run. Weights are\n"
-      "byte-identical for the same config and --threads.");
+      "byte-identical for the same config and --threads. With [data] source = \"kjv\" (--preset kjv) it\n"
+      "trains on the King James Bible instead and writes bits.csv, the validation bits per character of every\n"
+      "checkpoint (docs/text.md); `hdiff net changes` then measures its correlated changes.");
   auto* config_option = cmd->add_option("--config", options->config, "training config (TOML) over the default")
                             ->check(CLI::ExistingFile);
   cmd->add_option("--preset", options->preset, "run a named config instead (--list-presets, --print-preset NAME)")
@@ -89,6 +95,9 @@ void add_train(CLI::App& net) {
     std::exit(0);
   }, "print the embedded default config and exit");
   cmd->add_option("--out", options->out, "output folder")->capture_default_str();
+  cmd->add_option("--steps", options->steps,
+                  "train this many steps instead of the config's train.steps (a short run; --resume with a larger "
+                  "count extends a run)");
   cmd->add_option("--threads", options->threads,
                   "LibTorch threads (0: every core); weights are byte-identical for one thread count. One is the "
                   "default: the default network's steps are too small to gain from two (docs/networks.md)")
@@ -139,13 +148,45 @@ void add_sweep(CLI::App& net) {
   });
 }
 
+void add_changes(CLI::App& net) {
+  auto job = std::make_shared<nets::NetChangesJob>();
+  job->out = "hdiff-net-changes";
+  auto* cmd = net.add_subcommand(
+      "changes",
+      "Forward-backward on text with a model of `hdiff net train --preset kjv` (docs/text.md): validation\n"
+      "sequences are masked at fraction t, the model unmasks one position at a time, several trajectories per\n"
+      "sequence; per t the fraction of changed tokens, the susceptibility chi of the changes (sigma = +-1,\n"
+      "summed to r = --window) with standard errors clustered by sequence, and C(r) against r. Writes\n"
+      "OUT/changes.csv, correlations.csv, samples.txt, susceptibility.png, correlation.png and run.json.\n"
+      "The network runs on one thread: the tables are byte-identical on every run.");
+  cmd->add_option("--model", job->model, "the --out folder of `hdiff net train` on text (holds model.safetensors)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  cmd->add_option("--out", job->out, "output folder")->capture_default_str();
+  cmd->add_option("--noise", job->changes.noise, "masked fractions t, in [0, 1]")->capture_default_str();
+  cmd->add_option("--sequences", job->sequences, "validation sequences, spread evenly over the validation books")
+      ->capture_default_str();
+  cmd->add_option("--trajectories", job->changes.trajectories, "trajectories per sequence (at least 2)")
+      ->capture_default_str();
+  cmd->add_option("--window", job->changes.window, "R of susceptibility_window (tokens)")->capture_default_str();
+  cmd->add_option("--max-distance", job->changes.max_distance, "C(r) for r = 0..this (tokens)")->capture_default_str();
+  cmd->add_option("--seed", job->changes.seed, "seed of the masks and the unmasking draws")->capture_default_str();
+  cmd->add_option("--shown", job->shown, "sequences printed in samples.txt")->capture_default_str();
+  add_force_flag(*cmd, job->force);
+  cmd->callback([job] {
+    const nets::NetChangesOutcome outcome = nets::run_net_changes(*job);
+    fmt::print("{}measured in {:.1f} s; wrote {}\n", outcome.summary, outcome.seconds, job->out.string());
+  });
+}
+
 }  // namespace
 
 void add_net_command(CLI::App& app) {
-  auto* net = app.add_subcommand("net", "Trained denoisers on RHM data against exact BP (docs/networks.md)");
+  auto* net = app.add_subcommand("net", "Trained denoisers: on RHM data against exact BP (docs/networks.md), and on text (docs/text.md)");
   net->require_subcommand(1);
   add_train(*net);
   add_sweep(*net);
+  add_changes(*net);
 }
 
 }  // namespace hdiff::cli

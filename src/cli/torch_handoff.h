@@ -24,7 +24,7 @@ struct TorchCommand {
 // Every LibTorch command, in the order `hdiff --help` lists them.
 inline constexpr std::array<TorchCommand, 2> kTorchCommands{{
     {"images", "Image diffusion: ADM forward-backward and the classifier probe (see `hdiff images --help`)"},
-    {"net", "Trained denoisers on RHM data against exact BP (see `hdiff net train --help`)"},
+    {"net", "Trained denoisers: RHM data against exact BP, and text (see `hdiff net train --help`)"},
 }};
 
 // Whether `name` is one of kTorchCommands.

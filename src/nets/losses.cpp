@@ -68,7 +68,7 @@ at::Tensor batch_loss(TokenNetwork& net, const NetConfig& config, const Training
   const at::Tensor noisy = long_tensor(batch.noisy, {batch.rows, batch.length});
   const at::Tensor noise = float_tensor(batch.noise);
   const at::Tensor logits = net.forward(noisy, noise);
-  if (config.process == Channel::mask) return masked_loss(logits, clean, noisy == config.grammar.v, noise);
+  if (config.process == Channel::mask) return masked_loss(logits, clean, noisy == token_vocabulary(config), noise);
   std::vector<float> beta, alpha_bar_before;
   for (const int64_t k : batch.step) {
     beta.push_back(static_cast<float>(schedule.betas[static_cast<size_t>(k - 1)]));

@@ -11,8 +11,34 @@
 #include "common/random.h"
 #include "common/toml_input.h"
 #include "denoiser/measure.h"
+#include "text/tokenizer.h"
 
 namespace hdiff::nets {
+
+bool is_text(const NetConfig& config) { return config.data_source == "kjv"; }
+
+int token_vocabulary(const NetConfig& config) {
+  if (!is_text(config)) return config.grammar.v;
+  return config.text_tokens == "words" ? config.text_vocabulary : static_cast<int>(text::kCharacterAlphabet.size());
+}
+
+int tree_arity(const NetConfig& config) { return is_text(config) ? 2 : config.grammar.s; }
+
+int tree_depth(const NetConfig& config) {
+  if (!is_text(config)) return config.grammar.L;
+  int depth = 0;
+  while ((int64_t{1} << depth) < config.text_length) ++depth;
+  return depth;
+}
+
+text::TextCorpus load_text_corpus(const NetConfig& config) {
+  return text::make_text_corpus(text::read_kjv_bible(config.text_path), text::parse_token_unit(config.text_tokens),
+                                config.text_vocabulary, config.text_length);
+}
+
+int64_t token_length(const NetConfig& config) {
+  return is_text(config) ? config.text_length : sequence_length(config.grammar);
+}
 
 const char* const kDefaultNetConfig = R"(# hdiff net train: a tree-shaped U-Net learns an L = 3 Random Hierarchy Model
 # under masked diffusion (docs/networks.md). Any key may be left out of a
@@ -26,9 +52,16 @@ L = 3
 seed = 1
 
 [data]
+source = "rhm"        # "rhm": strings of the grammar above; "kjv": the King James Bible ([text], docs/text.md)
 samples = 4096        # P training strings
 test_samples = 1024   # held-out strings
 seed = 0
+
+[text]                # used by source = "kjv" only
+path = "/usr/lib/bible.data"  # the bible program's data file (Debian's bible-kjv-text)
+tokens = "characters" # "characters" (37 symbols) or "words" (vocabulary below)
+vocabulary = 4096     # words: the most frequent training words kept, the rest <unk>
+length = 128          # tokens per sequence
 
 [process]
 kind = "mask"         # "mask" (MDLM) or "uniform" (D3PM)
@@ -41,6 +74,7 @@ blocks = 1            # residual MLP blocks per level (unet)
 layers = 2            # encoder layers (transformer)
 heads = 4             # attention heads (transformer)
 time_embedding = true
+positions = "learned" # transformer: "learned" or "sinusoidal" (fixed; the text model's)
 
 [train]
 steps = 8000
@@ -114,6 +148,14 @@ class Section {
     out = *node->value<std::string>();
   }
 
+  void string(const char* key, std::string& out) const {
+    const toml::node* node = find(key);
+    if (!node) return;
+    if (!node->is_string() || node->value<std::string>()->empty())
+      fail("{}: {}.{} must be a non-empty string", toml_where(source_, *node), name_, key);
+    out = *node->value<std::string>();
+  }
+
   void numbers(const char* key, std::vector<double>& out, double low, double high) const {
     const toml::node* node = find(key);
     if (!node) return;
@@ -139,7 +181,7 @@ class Section {
 };
 
 void apply(const toml::table& root, const std::string& source, NetConfig& c, bool sweep = false) {
-  std::set<std::string> sections = {"grammar", "data", "process", "model", "train", "measure"};
+  std::set<std::string> sections = {"grammar", "data", "text", "process", "model", "train", "measure"};
   if (sweep) sections.insert("sweep");
   reject_unknown_keys(root, "", sections, source);
   const Section grammar(root, "grammar", {"v", "classes", "m", "s", "L", "seed"}, source);
@@ -149,22 +191,30 @@ void apply(const toml::table& root, const std::string& source, NetConfig& c, boo
   grammar.integer("s", c.grammar.s, 2, 16);
   grammar.integer("L", c.grammar.L, 1, 12);
   grammar.integer("seed", c.grammar.seed, 0, INT64_MAX);
-  const Section data(root, "data", {"samples", "test_samples", "seed"}, source);
+  const Section data(root, "data", {"source", "samples", "test_samples", "seed"}, source);
+  data.choice("source", c.data_source, {"rhm", "kjv"});
   data.integer("samples", c.samples, 1, int64_t{1} << 32);
   data.integer("test_samples", c.test_samples, 1, int64_t{1} << 32);
   data.integer("seed", c.data_seed, 0, INT64_MAX);
+  const Section text_section(root, "text", {"path", "tokens", "vocabulary", "length"}, source);
+  text_section.string("path", c.text_path);
+  text_section.choice("tokens", c.text_tokens, {"characters", "words"});
+  text_section.integer("vocabulary", c.text_vocabulary, 2, text::kMaxWordVocabulary);
+  text_section.integer("length", c.text_length, 2, 65536);
   const Section process(root, "process", {"kind", "steps"}, source);
   std::string kind = channel_name(c.process);
   process.choice("kind", kind, {"mask", "uniform"});
   c.process = parse_channel(kind);
   process.integer("steps", c.uniform_steps, kMinUniformSteps, kMaxUniformSteps);
-  const Section model(root, "model", {"architecture", "width", "blocks", "layers", "heads", "time_embedding"}, source);
+  const Section model(root, "model", {"architecture", "width", "blocks", "layers", "heads", "time_embedding", "positions"},
+                      source);
   model.choice("architecture", c.architecture, {"unet", "transformer"});
   model.integer("width", c.width, 1, 1 << 14);
   model.integer("blocks", c.blocks, 0, 64);
   model.integer("layers", c.layers, 1, 64);
   model.integer("heads", c.heads, 1, 256);
   model.boolean("time_embedding", c.time_embedding);
+  model.choice("positions", c.positions, {"learned", "sinusoidal"});
   const Section train(root, "train",
                       {"steps", "time_budget_seconds", "batch", "learning_rate", "seed", "checkpoints", "ce_weight"},
                       source);
@@ -198,6 +248,12 @@ NetConfig checked_config(const toml::table& root, const std::string& source, boo
   } catch (const Error& e) {
     fail("{}: [grammar] {}", source, e.what());
   }
+  if (is_text(config) && config.architecture == "unet" && (config.text_length & (config.text_length - 1)) != 0)
+    fail("{}: model.architecture = \"unet\" on text needs text.length a power of two (a binary tree over the "
+         "sequence); {} is not", source, config.text_length);
+  if (is_text(config) && config.process != Channel::mask)
+    fail("{}: process.kind = \"{}\": the text model is trained and measured under masked diffusion; use \"mask\"",
+         source, channel_name(config.process));
   if (config.architecture == "transformer" && config.width % config.heads != 0)
     fail("{}: model.width = {} must be a multiple of model.heads = {}", source, config.width, config.heads);
   try {
@@ -280,6 +336,30 @@ DenoiserPhaseConfig measure_config(const NetConfig& config) {
 
 NetConfig load_net_config(const std::string& path) { return parse_net_config(read_toml_text(path, "config"), path); }
 
+// The text model (docs/text.md): sized to train in at most 25 minutes on one (shared) core.
+const char* const kKjvPresetConfig = R"([data]
+source = "kjv"
+
+[text]
+tokens = "characters"
+length = 128          # a power of two: the U-Net is a binary tree over the sequence
+
+[model]
+architecture = "unet" # the transformer stayed at the unigram level within this budget (docs/text.md)
+width = 128
+blocks = 1
+
+[train]
+steps = 5000
+time_budget_seconds = 1500  # 25 minutes: on a busy machine it stops there (run.json says where)
+batch = 64
+learning_rate = 0.001
+checkpoints = 8
+
+[measure]
+loss_samples = 128    # training and validation sequences for the bits per character of every checkpoint
+)";
+
 const std::vector<NetPreset>& net_presets() {
   static const std::vector<NetPreset> presets = {
       {"default", "the default: masked diffusion, tree U-Net, v = n_c = 8, m = 3, s = 2, L = 3", ""},
@@ -290,6 +370,8 @@ const std::vector<NetPreset>& net_presets() {
       {"pnas2025", "the papers' grammar v = n_c = 32, m = 8, s = 2, L = 3 (opt-in: larger, about an hour)",
        "[grammar]\nv = 32\nclasses = 32\nm = 8\nL = 3\n\n[data]\nsamples = 65536\n\n[model]\nwidth = 256\nblocks = 2\n\n"
        "[train]\nsteps = 20000\nbatch = 256\n"},
+      {"kjv", "text: the King James Bible as characters, masked diffusion, U-Net over 128 characters (docs/text.md)",
+       kKjvPresetConfig},
   };
   return presets;
 }
@@ -310,6 +392,10 @@ std::string net_preset_list() {
 }
 
 std::string grammar_identity(const NetConfig& c) {
+  if (is_text(c))
+    return c.text_tokens == "words"
+               ? fmt::format("kjv tokens=words vocabulary={} length={}", c.text_vocabulary, c.text_length)
+               : fmt::format("kjv tokens=characters length={}", c.text_length);
   return fmt::format("v={} classes={} m={} s={} L={} seed={}", c.grammar.v, c.grammar.n_classes, c.grammar.m,
                      c.grammar.s, c.grammar.L, c.grammar.seed);
 }
@@ -317,8 +403,9 @@ std::string grammar_identity(const NetConfig& c) {
 std::string architecture_identity(const NetConfig& c) {
   if (c.architecture == "unet")
     return fmt::format("unet width={} blocks={} time_embedding={}", c.width, c.blocks, c.time_embedding);
-  return fmt::format("transformer width={} layers={} heads={} time_embedding={}", c.width, c.layers, c.heads,
-                     c.time_embedding);
+  // Learned positions say nothing, so that the checkpoints written before the key existed still load.
+  return fmt::format("transformer width={} layers={} heads={} time_embedding={}{}", c.width, c.layers, c.heads,
+                     c.time_embedding, c.positions == "sinusoidal" ? " positions=sinusoidal" : "");
 }
 
 std::string process_identity(const NetConfig& c) {

@@ -16,6 +16,7 @@
 #include "denoiser/measure.h"
 #include "grammar/grammar.h"
 #include "noise/channel.h"
+#include "text/text_corpus.h"
 
 namespace hdiff::nets {
 
@@ -24,6 +25,13 @@ struct NetConfig {
   int64_t samples = 0;            // [data] samples: P training strings, sample_tree(grammar, seed, n) for n < P
   int64_t test_samples = 0;       // [data] test_samples: held-out strings n = P .. P + test_samples − 1
   uint64_t data_seed = 0;         // [data] seed
+  // [data] source: "rhm" (the grammar's strings, measured against exact BP) or
+  // "kjv" (the King James Bible as text, docs/text.md: [text] below; no BP).
+  std::string data_source = "rhm";
+  std::string text_path;          // [text] path: the bible program's EC02 file
+  std::string text_tokens;        // [text] tokens: "characters" or "words"
+  int text_vocabulary = 0;        // [text] vocabulary: the word cap (tokens = "words")
+  int64_t text_length = 0;        // [text] length: tokens per sequence
   Channel process = Channel::mask;  // [process] kind: mask or uniform
   int uniform_steps = 100;        // [process] steps: T of the uniform process
   std::string architecture;       // [model] architecture: "unet" or "transformer"
@@ -32,6 +40,9 @@ struct NetConfig {
   int layers = 0;                 // [model] layers (transformer)
   int heads = 0;                  // [model] heads (transformer)
   bool time_embedding = true;     // [model] time_embedding: the noise level fed to the network
+  // [model] positions (transformer): "learned" (a parameter, N(0, 0.02²) at
+  // first) or "sinusoidal" (the fixed sin/cos encoding of Vaswani et al., amplitude 1).
+  std::string positions = "learned";
   int64_t steps = 0;              // [train] steps
   double time_budget_seconds = 0; // [train] time_budget_seconds: stop earlier when spent (0: no budget)
   int batch = 0;                  // [train] batch
@@ -46,6 +57,21 @@ struct NetConfig {
   int64_t generated = 0;          // [measure] generated: strings generated from pure noise per checkpoint
   uint64_t measure_seed = 0;      // [measure] seed
 };
+
+// Whether the config trains on text ([data] source = "kjv").
+bool is_text(const NetConfig& config);
+// The token values v (MASK = v) and the sequence length d the network sees: the
+// grammar's v and s^L, or the text's tokens (37 characters, or the word cap) and length.
+int token_vocabulary(const NetConfig& config);
+int64_t token_length(const NetConfig& config);
+// The tree of the U-Net: the grammar's s and L, or for text s = 2 and L = log₂(length)
+// (a text U-Net needs a power-of-two length, checked by parse_net_config).
+int tree_arity(const NetConfig& config);
+int tree_depth(const NetConfig& config);
+
+// The text corpus of a text config: the EC02 file at text.path read
+// (text/kjv_reader.h), tokenised and split by book into sequences.
+text::TextCorpus load_text_corpus(const NetConfig& config);
 
 // The embedded default (`hdiff net train --print-default-config`).
 extern const char* const kDefaultNetConfig;

@@ -5,6 +5,8 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
+
 #include "common/error.h"
 
 namespace hdiff::nets {
@@ -14,7 +16,9 @@ namespace nn = torch::nn;
 namespace F = torch::nn::functional;
 using at::Tensor;
 
-int input_width(const NetConfig& config) { return config.process == Channel::mask ? config.grammar.v + 1 : config.grammar.v; }
+int input_width(const NetConfig& config) {
+  return config.process == Channel::mask ? token_vocabulary(config) + 1 : token_vocabulary(config);
+}
 
 // x + W₂·GELU(W₁·LayerNorm(x)).
 struct ResidualMlpImpl : nn::Module {
@@ -71,7 +75,7 @@ TORCH_MODULE(UpLevel);
 
 struct TreeUnet : TokenNetwork {
   explicit TreeUnet(const NetConfig& config)
-      : process_(config.process), v_(config.grammar.v), s_(config.grammar.s), L_(config.grammar.L),
+      : process_(config.process), v_(token_vocabulary(config)), s_(tree_arity(config)), L_(tree_depth(config)),
         width_(config.width) {
     embed_ = register_module("embed", nn::Linear(input_width(config), width_));
     if (config.time_embedding) noise_ = register_module("noise", NoiseEmbedding(width_));
@@ -125,10 +129,23 @@ struct TreeUnet : TokenNetwork {
 };
 
 struct Transformer : TokenNetwork {
-  explicit Transformer(const NetConfig& config) : process_(config.process), v_(config.grammar.v) {
+  explicit Transformer(const NetConfig& config) : process_(config.process), v_(token_vocabulary(config)) {
     const int64_t w = config.width;
     embed_ = register_module("embed", nn::Linear(input_width(config), w));
-    positions_ = register_parameter("positions", torch::randn({sequence_length(config.grammar), w}) * 0.02);
+    const int64_t d = token_length(config);
+    if (config.positions == "sinusoidal") {
+      // Fixed: position i, feature 2k is sin(i / 10000^(2k/w)), feature 2k + 1 the cosine.
+      const at::Tensor i = torch::arange(d, torch::kFloat).unsqueeze(1);
+      const at::Tensor k = torch::arange(0, w, 2, torch::kFloat);
+      const at::Tensor angle = i * torch::exp(k * (-std::log(10000.0) / static_cast<double>(w)));
+      at::Tensor table = torch::zeros({d, w});
+      table.index_put_({torch::indexing::Slice(), torch::indexing::Slice(0, torch::indexing::None, 2)}, torch::sin(angle));
+      table.index_put_({torch::indexing::Slice(), torch::indexing::Slice(1, torch::indexing::None, 2)},
+                       torch::cos(angle).index({torch::indexing::Slice(), torch::indexing::Slice(0, w / 2)}));
+      positions_ = register_buffer("positions", table);
+    } else {
+      positions_ = register_parameter("positions", torch::randn({d, w}) * 0.02);
+    }
     if (config.time_embedding) noise_ = register_module("noise", NoiseEmbedding(w));
     const auto layer = nn::TransformerEncoderLayerOptions(w, config.heads)
                            .dim_feedforward(2 * w)

@@ -20,9 +20,9 @@ RandomStream stream(const NetConfig& config, int64_t step, uint64_t sub) {
 
 TrainingBatch draw_training_batch(const NetConfig& config, std::span<const uint32_t> training, int64_t step,
                                   std::span<const double> alpha_bars) {
-  const int64_t d = sequence_length(config.grammar);
+  const int64_t d = token_length(config);
   const int64_t count = static_cast<int64_t>(training.size()) / d;
-  const int v = config.grammar.v;
+  const int v = token_vocabulary(config);
   TrainingBatch batch;
   batch.rows = config.batch;
   batch.length = d;

@@ -31,15 +31,16 @@ set(HDIFF_LAYERS
   "image/io:common"
   "libtorch:image/checkpoint,cluster"
   "image/models:libtorch,image/io"
-  "nets:libtorch,denoiser"
+  "text:denoiser"
+  "nets:libtorch,denoiser,text"
   "image/diffusion:image/models,noise"
   "image/probe:image/diffusion"
   "image/experiment:image/probe"
   "image/quality:image/probe"
   "image/training:image/models"
-  "cli:experiment,denoiser,cluster,image/experiment,image/quality,image/training,nets")
+  "cli:experiment,denoiser,text,cluster,image/experiment,image/quality,image/training,nets")
 # Folders compiled into build/hdiff or the fuzzers, which never link LibTorch.
-set(HDIFF_NO_TORCH common grammar noise bp theory markov experiment denoiser cluster image/checkpoint image/io)
+set(HDIFF_NO_TORCH common grammar noise bp theory markov experiment denoiser text cluster image/checkpoint image/io)
 
 if(NOT SOURCE_DIR)
   message(FATAL_ERROR "give -DSOURCE_DIR=<the src folder>")

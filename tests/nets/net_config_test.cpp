@@ -66,3 +66,31 @@ TEST(NetConfig, TheForwardBackwardSamplesAreNotTheTrainingStrings) {
   EXPECT_NE(measure_config(c).seed, c.data_seed);
   EXPECT_NE(measure_config(c).seed, measure_config(parse_net_config("[measure]\nseed = 1\n", "x")).seed);
 }
+
+TEST(NetConfig, TextConfigTakesItsVocabularyAndLengthFromTheText) {
+  const NetConfig kjv = parse_net_config(find_net_preset("kjv").config, "kjv");
+  EXPECT_TRUE(is_text(kjv));
+  EXPECT_EQ(token_vocabulary(kjv), 37);
+  EXPECT_EQ(token_length(kjv), 128);
+  EXPECT_EQ(tree_arity(kjv), 2);
+  EXPECT_EQ(tree_depth(kjv), 7);
+  EXPECT_EQ(grammar_identity(kjv), "kjv tokens=characters length=128");
+  const NetConfig words = parse_net_config("[data]\nsource = \"kjv\"\n[text]\ntokens = \"words\"\nvocabulary = 500\n"
+                                           "length = 64\n", "w.toml");
+  EXPECT_EQ(token_vocabulary(words), 500);
+  EXPECT_EQ(token_length(words), 64);
+  // The RHM default is untouched: the grammar's v and s^L.
+  const NetConfig rhm = parse_net_config("", "x");
+  EXPECT_FALSE(is_text(rhm));
+  EXPECT_EQ(token_vocabulary(rhm), 8);
+  EXPECT_EQ(token_length(rhm), 8);
+  EXPECT_EQ(architecture_identity(parse_net_config("[model]\narchitecture = \"transformer\"\n", "t")),
+            "transformer width=128 layers=2 heads=4 time_embedding=true");  // as before the positions key
+  EXPECT_NE(architecture_identity(parse_net_config(
+                "[model]\narchitecture = \"transformer\"\npositions = \"sinusoidal\"\n", "t")).find("sinusoidal"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { parse_net_config("[data]\nsource = \"text\"\n", "f.toml"); }).find("data.source"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { parse_net_config("[text]\nlength = 1\n", "f.toml"); }).find("text.length"),
+            std::string::npos);
+}
