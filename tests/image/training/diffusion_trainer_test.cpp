@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <numeric>
@@ -192,4 +193,31 @@ TEST(TrainDiffusion, BadInputIsOneLine) {
   std::ofstream(dir / "train-labels-idx1-ubyte") << std::string("\x00\x00\x08\x01", 4) << std::string(4, '\0');
   one_line("--data . --steps 2 --out run", "cannot read IDX file './train-images-idx3-ubyte'");
   EXPECT_FALSE(fs::exists(dir / "run" / "diffusion.safetensors"));
+}
+
+// The model shipped in models/fashion-mnist/diffusion/ loads through its flags
+// file, has the manifest's parameter count, and predicts the noise of test
+// images as well as its training loss says (a random network scores about 1).
+TEST(TrainDiffusion, ShippedModelDenoisesTestImages) {
+  const fs::path dir = fs::path(HDIFF_SOURCE_DIR) / "models" / "fashion-mnist";
+  const auto manifest = nlohmann::json::parse(read_text(dir / "manifest.json"));
+  const AdmConfig config = read_adm_config(dir / "diffusion" / "diffusion.json");
+  EXPECT_EQ(config.in_channels, 1);
+  AdmUnet net(config);
+  net.load(dir / "diffusion" / "diffusion.safetensors");
+  EXPECT_EQ(net.parameter_count(), manifest["diffusion"]["parameters"].get<int64_t>());
+  const auto test = read_fashion_mnist(kFashionMnistDir, "t10k");
+  const int64_t n = 64;
+  const at::Tensor x0 =
+      torch::from_blob(const_cast<uint8_t*>(test.pixels.data()), {n, 1, 28, 28}, torch::kByte).to(torch::kFloat) / 127.5 - 1;
+  torch::manual_seed(0);
+  const at::Tensor t = torch::randint(0, config.diffusion_steps, {n}, torch::kLong);
+  const at::Tensor eps = torch::randn({n, 1, 28, 28});
+  // ᾱ_t = f(t + 1) / f(0) of the cosine schedule (Nichol & Dhariwal; its beta clipping acts only near t = T).
+  const at::Tensor s = ((t.to(torch::kDouble) + 1) / config.diffusion_steps + 0.008) / 1.008 * (M_PI / 2);
+  const double c0 = std::cos(0.008 / 1.008 * M_PI / 2);
+  const at::Tensor alpha_bar = (s.cos().pow(2) / (c0 * c0)).to(torch::kFloat).view({n, 1, 1, 1});
+  const at::Tensor x_t = alpha_bar.sqrt() * x0 + (1 - alpha_bar).sqrt() * eps;
+  const double loss = (net.forward(x_t, t) - eps).pow(2).mean().item<double>();
+  EXPECT_LT(loss, 0.1) << "trained to " << manifest["diffusion"]["final_training_loss"];
 }
