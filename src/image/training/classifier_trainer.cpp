@@ -4,21 +4,19 @@
 #include <nlohmann/json.hpp>
 #include <torch/optim/adamw.h>
 #include <torch/torch.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <numeric>
 
 #include "common/error.h"
 #include "common/output.h"
 #include "common/progress.h"
-#include "common/random.h"
 #include "common/version.h"
 #include "image/checkpoint/safetensors_writer.h"
 #include "image/models/classifier_input.h"
 #include "image/models/convnext.h"
+#include "image/training/training_loop.h"
 #include "libtorch/torch_bridge.h"
 #include "libtorch/torch_state.h"
 
@@ -39,11 +37,6 @@ constexpr int64_t kWarmupSteps = 100;
 constexpr int64_t kTestBatch = 500;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
-void print_status(const std::string& line) {
-  static const bool terminal = isatty(fileno(stderr)) != 0;
-  fmt::print(stderr, "{}{}\n", terminal ? "\r\033[K" : "", line);
-}
 
 // What a checkpoint must agree on to be continued: everything that shapes the weights.
 std::string training_identity(const ClassifierTrainJob& job, int64_t steps, int64_t train_images) {
@@ -67,36 +60,6 @@ double learning_rate_at(const ClassifierTrainJob& job, int64_t step, int64_t ste
   const double progress = static_cast<double>(step - warmup) / static_cast<double>(std::max<int64_t>(1, steps - warmup));
   return job.learning_rate * 0.5 * (1.0 + std::cos(M_PI * progress));
 }
-
-// Images of step `step` (from 1): positions (step-1)·B .. step·B-1 of the
-// concatenated epochs, each epoch a permutation keyed by (seed, epoch).
-class BatchOrder {
- public:
-  BatchOrder(uint64_t seed, int64_t images) : seed_(seed), images_(images) {}
-  std::vector<int64_t> batch(int64_t step, int64_t size) {
-    std::vector<int64_t> out;
-    out.reserve(static_cast<size_t>(size));
-    for (int64_t p = (step - 1) * size; p < step * size; ++p) {
-      const int64_t epoch = p / images_;
-      if (epoch != epoch_) shuffle(epoch);
-      out.push_back(order_[static_cast<size_t>(p % images_)]);
-    }
-    return out;
-  }
-
- private:
-  void shuffle(int64_t epoch) {
-    order_.resize(static_cast<size_t>(images_));
-    std::iota(order_.begin(), order_.end(), 0);
-    RandomStream random(seed_, RandomDomain::experiment, static_cast<uint64_t>(epoch), kBatchStreamTag);
-    for (size_t i = order_.size(); i > 1; --i) std::swap(order_[i - 1], order_[random.below(i)]);
-    epoch_ = epoch;
-  }
-  uint64_t seed_;
-  int64_t images_;
-  int64_t epoch_ = -1;
-  std::vector<int64_t> order_;
-};
 
 // Normalised float images (N, 1, H, W) of the given indices.
 at::Tensor input_batch(const LabelledImages& set, const std::vector<int64_t>& indices, const at::Tensor& mean,
@@ -254,7 +217,7 @@ ClassifierTrainOutcome run_train_classifier(const ClassifierTrainJob& job) {
   };
 
   install_interrupt_handler();
-  BatchOrder order(job.seed, train.count);
+  BatchOrder order(job.seed, train.count, kBatchStreamTag);
   outcome.step = outcome.first_step;
   const auto start = Clock::now();
   {
