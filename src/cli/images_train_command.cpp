@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/option_checks.h"
 #include "common/error.h"
 #include "image/training/classifier_trainer.h"
 #include "image/training/diffusion_trainer.h"
@@ -129,8 +130,13 @@ void add_images_train_commands(CLI::App& images) {
       ->capture_default_str();
   cmd->add_option("--weight-decay", job->weight_decay, "AdamW's weight decay (weights of dimension >= 2)")
       ->capture_default_str();
-  cmd->add_option("--widths", job->widths, "channels of each stage")->delimiter(',')->capture_default_str();
-  cmd->add_option("--depths", job->depths, "blocks of each stage")->delimiter(',')->capture_default_str();
+  // Sequences, not sets: a stage may repeat another's width or depth (2,2,2).
+  allow_repeated_items(cmd->add_option("--widths", job->widths, "channels of each stage"))
+      ->delimiter(',')
+      ->capture_default_str();
+  allow_repeated_items(cmd->add_option("--depths", job->depths, "blocks of each stage"))
+      ->delimiter(',')
+      ->capture_default_str();
   cmd->add_option("--patch", job->patch, "side of the stem's patches (torchvision's ConvNeXt: 4)")
       ->capture_default_str();
   cmd->add_option("--train-limit", job->train_limit, "train on the first N training images (0: all)")

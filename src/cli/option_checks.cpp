@@ -70,11 +70,18 @@ const CLI::Validator kSignedDecimal([](std::string& value) { return check_decima
 const CLI::Validator kUnsignedDecimal([](std::string& value) { return check_decimal(value, true); }, "",
                                       "non-negative decimal integer");
 
+// The options allow_repeated_items exempted. Options live as long as the app
+// (the process), so their addresses identify them.
+std::set<const CLI::Option*>& sequence_options() {
+  static std::set<const CLI::Option*> options;
+  return options;
+}
+
 // Refuses an item given twice to a list option of `command` (after CLI11 has
 // split them: `--v 8,8`, `--v 8 8` and `--v 8 --v 8` alike).
 void check_repeated_items(const CLI::App& command) {
   for (const CLI::Option* option : command.get_options()) {
-    if (option->get_delimiter() != ',') continue;
+    if (option->get_delimiter() != ',' || sequence_options().count(option) != 0) continue;
     std::set<std::string> seen;
     for (const std::string& item : option->results())
       if (!seen.insert(item).second)
@@ -83,6 +90,11 @@ void check_repeated_items(const CLI::App& command) {
 }
 
 }  // namespace
+
+CLI::Option* allow_repeated_items(CLI::Option* option) {
+  sequence_options().insert(option);
+  return option;
+}
 
 void add_option_checks(CLI::App& app) {
   for (CLI::Option* option : app.get_options()) {

@@ -19,6 +19,10 @@ inline constexpr int kMaxThreads = 1024;
 // regular files).
 void add_option_checks(CLI::App& app);
 
+// Exempts a list option whose items form a sequence rather than a set (a
+// stage's blocks per stage, 2,2,2) from the "no item twice" check.
+CLI::Option* allow_repeated_items(CLI::Option* option);
+
 // Checks, before CLI11 splits them, the comma-separated lists given to the
 // options of the subcommand argv[1] that take lists: no empty item (CLI11
 // would drop it: `--noise 0.1,,0.2` is not two levels). Throws

@@ -140,6 +140,10 @@ TEST(TrainClassifier, BadInputIsOneLine) {
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   EXPECT_NE(r.err.find("hdiff: error: cannot read IDX file './train-images-idx3-ubyte'"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(dir / "run" / "classifier.safetensors"));
+  // Widths and depths are sequences: a repeated stage (2,2) passes the options and reaches the data.
+  r = run_hdiff("images train-classifier --data . --widths 8,8 --depths 2,2 --steps 2 --out run", dir);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("cannot read IDX file"), std::string::npos) << r.err;
   r = run_hdiff("images train-classifier --steps 2 --batch 0 --out run", dir);
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_NE(r.err.find("--batch must lie in [1, 65536]"), std::string::npos) << r.err;
