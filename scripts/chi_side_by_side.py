@@ -9,8 +9,8 @@ Inputs (CSV files hdiff writes; every one but --text optional):
   --rhm-net   comparison.csv of `hdiff net train` on the RHM: the token level of the trained
               network and of exact BP from the same noisy inputs, noise, susceptibility_net(_se)
               and susceptibility_bp(_se) (chi = sum C_ij / sum C_ii of that table)
-  --images    the image experiment's spatial susceptibility: k_over_K, susceptibility,
-              susceptibility_se (names to be aligned with the image side's CSV at merge)
+  --images    susceptibility.csv of `hdiff images experiment`: the spatial susceptibility of
+              patch changes, k_over_K, chi, chi_se (chi = sum C_pq / sum C_pp)
 COLUMN is --column (default susceptibility_window: chi summed to r = R; susceptibility is
 chi = sum C_ij / sum C_ii). Writes OUT/chi_side_by_side.csv (source,noise,chi,chi_se,
 chi_normalised), the figure chi_side_by_side.png/.svg/.pdf through gnuplot and its script
@@ -117,7 +117,7 @@ def main():
                        curve(args.rhm_net, rows, "noise", "susceptibility_bp", keep)))
     if args.images:
         rows = read_rows(args.images)
-        curves.append(("images", "images: spatial χ (k/K)", curve(args.images, rows, "k_over_K", "susceptibility")))
+        curves.append(("images", "images: spatial χ (k/K)", curve(args.images, rows, "k_over_K", "chi")))
 
     os.makedirs(args.out, exist_ok=True)
     table = ["source,noise,chi,chi_se,chi_normalised"]
