@@ -8,7 +8,7 @@
 # sits on common only; image/checkpoint and image/io are plain C++; libtorch
 # (the LibTorch pieces every network shares: conversions, device, state-dict
 # loading) sits on the checkpoint reader and the cluster, below every LibTorch
-# folder; within image/, models < diffusion < probe < experiment, and models <
+# folder; within image/, models < diffusion < probe < experiment, and diffusion <
 # training (the classifier and diffusion trainers), probe < quality (sample quality); cli is on top.
 # A folder of networks that are not image models (e.g. nets/) goes here on
 # libtorch, beside image/models. A new folder must be placed here before it can include anything.
@@ -37,7 +37,7 @@ set(HDIFF_LAYERS
   "image/probe:image/diffusion"
   "image/experiment:image/probe"
   "image/quality:image/probe"
-  "image/training:image/models"
+  "image/training:image/diffusion"
   "cli:experiment,denoiser,text,cluster,image/experiment,image/quality,image/training,nets")
 # Folders compiled into build/hdiff or the fuzzers, which never link LibTorch.
 set(HDIFF_NO_TORCH common grammar noise bp theory markov experiment denoiser text cluster image/checkpoint image/io)
