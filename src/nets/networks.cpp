@@ -128,10 +128,44 @@ struct TreeUnet : TokenNetwork {
   nn::Sequential middle_{nullptr};
 };
 
+// One pre-norm encoder layer on [sequence, batch, w]:
+//   h = x + Attention(LayerNorm(x)),  out = h + W₂·GELU(W₁·LayerNorm(h)).
+// Written here because LibTorch 1.13's C++ TransformerEncoderLayer is post-norm
+// only (no norm_first). Pre-norm keeps an identity path from the input to the
+// output and is the more forgiving under Adam without warm-up: with the old
+// small token embeddings and sinusoidal positions it learned the copy task of
+// tests/nets/transformer_test.cpp where post-norm stayed at the unigram level.
+struct PreNormLayerImpl : nn::Module {
+  PreNormLayerImpl(int64_t width, int64_t heads)
+      : norm1(register_module("norm1", nn::LayerNorm(nn::LayerNormOptions({width})))),
+        attention(register_module("attention", nn::MultiheadAttention(nn::MultiheadAttentionOptions(width, heads)))),
+        norm2(register_module("norm2", nn::LayerNorm(nn::LayerNormOptions({width})))),
+        fc1(register_module("fc1", nn::Linear(width, 2 * width))),
+        fc2(register_module("fc2", nn::Linear(2 * width, width))) {}
+  Tensor forward(const Tensor& x) {
+    const Tensor y = norm1(x);
+    const Tensor h = x + std::get<0>(attention->forward(y, y, y, /*key_padding_mask=*/Tensor(), /*need_weights=*/false));
+    return h + fc2(F::gelu(fc1(norm2(h))));
+  }
+  nn::LayerNorm norm1;
+  nn::MultiheadAttention attention;
+  nn::LayerNorm norm2;
+  nn::Linear fc1, fc2;
+};
+TORCH_MODULE(PreNormLayer);
+
 struct Transformer : TokenNetwork {
   explicit Transformer(const NetConfig& config) : process_(config.process), v_(token_vocabulary(config)) {
     const int64_t w = config.width;
     embed_ = register_module("embed", nn::Linear(input_width(config), w));
+    // Token embeddings N(0, 1), the scale of the positions below. LibTorch's
+    // default (uniform ±1/√n_in: about 0.1 for 64 symbols) with positions
+    // N(0, 0.02²) or sinusoidal (amplitude 1) kept the copy task of
+    // tests/nets/transformer_test.cpp at the unigram level under post-norm;
+    // both at N(0, 1) learn it, under post-norm and pre-norm alike.
+    torch::NoGradGuard no_grad;
+    embed_->weight.normal_(0.0, 1.0);
+    embed_->bias.zero_();
     const int64_t d = token_length(config);
     if (config.positions == "sinusoidal") {
       // Fixed: position i, feature 2k is sin(i / 10000^(2k/w)), feature 2k + 1 the cosine.
@@ -144,14 +178,17 @@ struct Transformer : TokenNetwork {
                        torch::cos(angle).index({torch::indexing::Slice(), torch::indexing::Slice(0, w / 2)}));
       positions_ = register_buffer("positions", table);
     } else {
-      positions_ = register_parameter("positions", torch::randn({d, w}) * 0.02);
+      // N(0, 1): the scale of the token embeddings (at 0.02 the copy task of
+      // tests/nets/transformer_test.cpp stayed at the unigram level).
+      positions_ = register_parameter("positions", torch::randn({d, w}));
     }
     if (config.time_embedding) noise_ = register_module("noise", NoiseEmbedding(w));
-    const auto layer = nn::TransformerEncoderLayerOptions(w, config.heads)
-                           .dim_feedforward(2 * w)
-                           .dropout(0.0)
-                           .activation(torch::kGELU);
-    encoder_ = register_module("encoder", nn::TransformerEncoder(nn::TransformerEncoderOptions(layer, config.layers)));
+    nn::ModuleList layers;
+    for (int l = 0; l < config.layers; ++l) {
+      layers_.push_back(PreNormLayer(w, config.heads));
+      layers->push_back(layers_.back());
+    }
+    register_module("layers", layers);
     norm_ = register_module("norm", nn::LayerNorm(nn::LayerNormOptions({w})));
     out_ = register_module("out", nn::Linear(w, v_));
   }
@@ -159,8 +196,9 @@ struct Transformer : TokenNetwork {
   Tensor forward(const Tensor& tokens, const Tensor& noise) override {
     Tensor h = embed_(encode_tokens(tokens, noise, process_, v_)) + positions_.unsqueeze(0);
     if (noise_) h = h + noise_->forward(noise);
-    h = encoder_->forward(h.transpose(0, 1)).transpose(0, 1);  // LibTorch 1.13: [sequence, batch, features]
-    return out_(norm_(h));
+    h = h.transpose(0, 1);  // LibTorch 1.13's attention: [sequence, batch, features]
+    for (PreNormLayer& layer : layers_) h = layer->forward(h);
+    return out_(norm_(h.transpose(0, 1)));
   }
 
   Channel process_;
@@ -168,7 +206,7 @@ struct Transformer : TokenNetwork {
   nn::Linear embed_{nullptr}, out_{nullptr};
   Tensor positions_;
   NoiseEmbedding noise_{nullptr};
-  nn::TransformerEncoder encoder_{nullptr};
+  std::vector<PreNormLayer> layers_;
   nn::LayerNorm norm_{nullptr};
 };
 

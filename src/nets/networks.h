@@ -38,9 +38,11 @@ at::Tensor encode_tokens(const at::Tensor& tokens, const at::Tensor& noise, Chan
 // Linear(1 → w), GELU, Linear(w → w) of the noise level is added to the
 // features after the embedding and after every merge and split.
 //
-// transformer: embedding Linear(n_in → w) plus learned positions [d, w] (plus
-// the noise MLP), `layers` post-norm encoder layers (heads, feed-forward 2w,
-// GELU, no dropout), LayerNorm, Linear(w → v).
+// transformer: embedding Linear(n_in → w) (weights N(0, 1), bias 0) plus
+// positions [d, w] (learned, N(0, 1) at first, or fixed sinusoidal) (plus the
+// noise MLP), `layers` pre-norm encoder layers x + Attention(LayerNorm(x)),
+// then h + W₂·GELU(W₁·LayerNorm(h)) (heads, feed-forward 2w, no dropout),
+// LayerNorm, Linear(w → v).
 std::shared_ptr<TokenNetwork> make_network(const NetConfig& config);
 
 // Number of parameters of a network.

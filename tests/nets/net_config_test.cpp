@@ -85,7 +85,10 @@ TEST(NetConfig, TextConfigTakesItsVocabularyAndLengthFromTheText) {
   EXPECT_EQ(token_vocabulary(rhm), 8);
   EXPECT_EQ(token_length(rhm), 8);
   EXPECT_EQ(architecture_identity(parse_net_config("[model]\narchitecture = \"transformer\"\n", "t")),
-            "transformer width=128 layers=2 heads=4 time_embedding=true");  // as before the positions key
+            "transformer pre-norm width=128 layers=2 heads=4 time_embedding=true");
+  // The post-norm transformer's checkpoints carried this identity: they are refused by it, not loaded.
+  EXPECT_NE(architecture_identity(parse_net_config("[model]\narchitecture = \"transformer\"\n", "t")),
+            "transformer width=128 layers=2 heads=4 time_embedding=true");
   EXPECT_NE(architecture_identity(parse_net_config(
                 "[model]\narchitecture = \"transformer\"\npositions = \"sinusoidal\"\n", "t")).find("sinusoidal"),
             std::string::npos);
