@@ -27,7 +27,6 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kCheckpointFormat = "hdiff classifier checkpoint 1";
-constexpr const char* kCheckpointName = "checkpoint.safetensors";
 // Fashion-MNIST's training pixels, scaled to [0, 1]: mean and standard deviation.
 constexpr double kPixelMean = 0.2860;
 constexpr double kPixelStd = 0.3530;
@@ -154,32 +153,18 @@ void check_job(const ClassifierTrainJob& job) {
   if (job.stop_at < 0) fail("--stop-at must not be negative, got {}", job.stop_at);
 }
 
-LabelledImages first(LabelledImages set, int64_t limit) {
-  if (limit <= 0 || limit >= set.count) return set;
-  set.count = limit;
-  set.pixels.resize(static_cast<size_t>(limit * set.height * set.width));
-  set.labels.resize(static_cast<size_t>(limit));
-  return set;
-}
-
 }  // namespace
 
 ClassifierTrainOutcome run_train_classifier(const ClassifierTrainJob& job) {
   check_job(job);
   ClassifierTrainOutcome outcome;
   if (job.threads > 0) at::set_num_threads(job.threads);
-  const fs::path checkpoint = job.out / kCheckpointName;
-  const bool have_checkpoint = fs::exists(checkpoint);
-  if (job.resume && !have_checkpoint)
-    fail("nothing to resume in {}: it holds no {}; run without --resume", job.out.string(), kCheckpointName);
-  if (!job.resume && have_checkpoint && !job.force)
-    fail("{} holds the checkpoint of an earlier training run; add --resume to continue it, or --force to start again",
-         job.out.string());
-  OutputDir out(job.out, job.resume || job.force ? Existing::replace : Existing::refuse,
-                "hdiff images train-classifier");
+  const fs::path checkpoint = job.out / kTrainingCheckpointName;
+  const auto [have_checkpoint, existing] = check_training_output(job.out, job.resume, job.force);
+  OutputDir out(job.out, existing, "hdiff images train-classifier");
 
-  const auto train = first(read_fashion_mnist(job.data, "train"), job.train_limit);
-  const auto test = first(read_fashion_mnist(job.data, "t10k"), job.test_limit);
+  const auto train = first_images(read_fashion_mnist(job.data, "train"), job.train_limit);
+  const auto test = first_images(read_fashion_mnist(job.data, "t10k"), job.test_limit);
   const int64_t steps =
       job.steps > 0 ? job.steps
                     : static_cast<int64_t>(std::ceil(job.epochs * static_cast<double>(train.count) /

@@ -34,7 +34,6 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kCheckpointFormat = "hdiff diffusion checkpoint 1";
-constexpr const char* kCheckpointName = "checkpoint.safetensors";
 // Separate the batch order and the per-step draws from every other use of RandomDomain::experiment.
 constexpr uint64_t kBatchStreamTag = 0xD1FF0BA7C4ULL;
 constexpr uint64_t kStepStreamTag = 0xD1FF057E95ULL;
@@ -246,14 +245,6 @@ at::Tensor image_batch(const LabelledImages& set, const std::vector<int64_t>& in
   return u8.to(at::kFloat) / 127.5 - 1.0;
 }
 
-LabelledImages first(LabelledImages set, int64_t limit) {
-  if (limit <= 0 || limit >= set.count) return set;
-  set.count = limit;
-  set.pixels.resize(static_cast<size_t>(limit * set.height * set.width));
-  set.labels.resize(static_cast<size_t>(limit));
-  return set;
-}
-
 }  // namespace
 
 std::string retrain_command(const DiffusionTrainJob& job, int64_t steps) {
@@ -274,17 +265,11 @@ DiffusionTrainOutcome run_train_diffusion(const DiffusionTrainJob& job) {
   check_job(job);
   DiffusionTrainOutcome outcome;
   if (job.threads > 0) at::set_num_threads(job.threads);
-  const fs::path checkpoint = job.out / kCheckpointName;
-  const bool have_checkpoint = fs::exists(checkpoint);
-  if (job.resume && !have_checkpoint)
-    fail("nothing to resume in {}: it holds no {}; run without --resume", job.out.string(), kCheckpointName);
-  if (!job.resume && have_checkpoint && !job.force)
-    fail("{} holds the checkpoint of an earlier training run; add --resume to continue it, or --force to start again",
-         job.out.string());
-  OutputDir out(job.out, job.resume || job.force ? Existing::replace : Existing::refuse,
-                "hdiff images train-diffusion");
+  const fs::path checkpoint = job.out / kTrainingCheckpointName;
+  const auto [have_checkpoint, existing] = check_training_output(job.out, job.resume, job.force);
+  OutputDir out(job.out, existing, "hdiff images train-diffusion");
 
-  const auto train = first(read_fashion_mnist(job.data, "train"), job.train_limit);
+  const auto train = first_images(read_fashion_mnist(job.data, "train"), job.train_limit);
   if (train.height != kImageSide || train.width != kImageSide)
     fail("{}: the training images are {}x{}; the network is built for {}x{}", job.data.string(), train.width,
          train.height, kImageSide, kImageSide);

@@ -6,9 +6,30 @@
 #include <cstdio>
 #include <numeric>
 
+#include "common/error.h"
 #include "common/random.h"
 
 namespace hdiff::image {
+
+TrainingOutput check_training_output(const std::filesystem::path& out, bool resume, bool force) {
+  TrainingOutput result;
+  result.have_checkpoint = std::filesystem::exists(out / kTrainingCheckpointName);
+  if (resume && !result.have_checkpoint)
+    fail("nothing to resume in {}: it holds no {}; run without --resume", out.string(), kTrainingCheckpointName);
+  if (!resume && result.have_checkpoint && !force)
+    fail("{} holds the checkpoint of an earlier training run; add --resume to continue it, or --force to start again",
+         out.string());
+  result.existing = resume || force ? Existing::replace : Existing::refuse;
+  return result;
+}
+
+LabelledImages first_images(LabelledImages set, int64_t limit) {
+  if (limit <= 0 || limit >= set.count) return set;
+  set.count = limit;
+  set.pixels.resize(static_cast<size_t>(limit * set.height * set.width));
+  set.labels.resize(static_cast<size_t>(limit));
+  return set;
+}
 
 std::vector<int64_t> BatchOrder::batch(int64_t step, int64_t size) {
   std::vector<int64_t> out;
